@@ -1,0 +1,57 @@
+//! Server-side plumbing shared by the server functions: who is calling, the services handle,
+//! cookies and redirects. Only built with the `ssr` feature.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use service::{Caller, NewSession, Services, SignedIn};
+
+/// Settings the UI needs from the server.
+#[derive(Debug, Clone)]
+pub struct UiSettings {
+    /// Whether this is a demo server (shows the demo people on the home page).
+    pub demo: bool,
+    /// Whether the development mail outbox page exists.
+    pub dev_outbox: bool,
+}
+
+/// The services handle the server put in context.
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or_else(|| AppError::Internal("context".to_owned()))
+}
+
+/// Who is calling, as resolved by the server's session layer.
+pub fn caller() -> Caller {
+    use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<Caller>().cloned()).unwrap_or_default()
+}
+
+/// The signed-in person, or `NotSignedIn`.
+pub fn signed_in() -> Result<SignedIn, AppError> {
+    caller().signed_in.ok_or(AppError::NotSignedIn)
+}
+
+/// Sets the session cookie for a session just made.
+pub fn set_session_cookie(session: &NewSession) {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        let value = service::cookie::set_session_cookie(&session.token, session.max_age);
+        if let Ok(v) = http::HeaderValue::from_str(&value) {
+            res.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// Removes the session cookie.
+pub fn clear_session_cookie() {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(v) = http::HeaderValue::from_str(&service::cookie::clear_session_cookie()) {
+            res.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// A local path to go to after sign-in; anything else (another site, a scheme) becomes `/account`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p.to_owned(),
+        _ => "/account".to_owned(),
+    }
+}

@@ -1,0 +1,19 @@
+//! Carry's domain: the values and rules every other crate shares.
+//!
+//! Everything here is pure (no I/O, no clock, no randomness) and compiles for wasm32, so the
+//! browser and the server validate input with the same code.
+
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod name;
+pub mod password;
+pub mod time;
+pub mod views;
+
+pub use email::Email;
+pub use error::{FieldError, ValidationError};
+pub use ids::{PasskeyId, SessionId, UserId};
+pub use name::PersonName;
+pub use password::{PasswordRules, PasswordText};
+pub use time::{Span, Timestamp};

@@ -1,0 +1,238 @@
+//! Typed settings from the environment, validated once at start-up. Every problem names the
+//! variable and what is wrong with it in one line.
+
+use domain::{PasswordRules, Span};
+use service::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use url::Url;
+
+/// How Carry is being run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Local trial with clearly labelled demo people; mail goes to a folder.
+    Demo,
+    /// A developer's machine; mail goes to a folder, readable at /dev/outbox.
+    Development,
+    /// Real use: every setting must be given, mail goes over SMTP, logs are JSON.
+    Production,
+}
+
+/// Everything the server needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How Carry is being run.
+    pub mode: Mode,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// Pool size.
+    pub database_max_connections: u32,
+    /// Where the built site (wasm, js, css, public files) is.
+    pub site_root: PathBuf,
+    /// JSON logs (production) or readable ones.
+    pub json_logs: bool,
+    /// Take the client address from the last hop of `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// What the use cases need.
+    pub service: ServiceConfig,
+}
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong, in words.
+    pub problem: String,
+}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+impl Settings {
+    /// Reads settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match get("CARRY_MODE").as_deref() {
+            Some("demo") => Mode::Demo,
+            Some("development") => Mode::Development,
+            Some("production") => Mode::Production,
+            None => return Err(err("CARRY_MODE", "is not set: use demo, development or production")),
+            Some(other) => return Err(err("CARRY_MODE", format!("is {other:?}: use demo, development or production"))),
+        };
+        let production = mode == Mode::Production;
+
+        let listen: SocketAddr = match get("CARRY_LISTEN") {
+            Some(v) => v.parse().map_err(|_| err("CARRY_LISTEN", format!("is {v:?}: give an address and port such as 127.0.0.1:3000")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        let public_url = match get("CARRY_PUBLIC_URL") {
+            Some(v) => parse_public_url(&v, production)?,
+            None if production => return Err(err("CARRY_PUBLIC_URL", "is not set: give the https:// address people use to reach Carry")),
+            // Passkeys need a host name: "localhost" works in browsers, an IP address does not.
+            None => Url::parse(&format!("http://localhost:{}", listen.port())).map_err(|e| err("CARRY_LISTEN", e.to_string()))?,
+        };
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/carry.db".to_owned());
+        store::Backend::from_url(&database_url).map_err(|p| err("DATABASE_URL", p))?;
+        let database_max_connections = number(&get, "CARRY_DATABASE_MAX_CONNECTIONS", 8, 1, 1000)?;
+
+        let mail = match get("CARRY_SMTP_URL") {
+            Some(url) => {
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    return Err(err("CARRY_SMTP_URL", "must start with smtp:// or smtps://"));
+                }
+                MailTransportConfig::Smtp { url }
+            }
+            None if production => return Err(err("CARRY_SMTP_URL", "is not set: production sends mail over SMTP (smtps://user:password@host)")),
+            None => MailTransportConfig::Folder { path: PathBuf::from(get("CARRY_MAIL_FOLDER").unwrap_or_else(|| "data/outbox".to_owned())) },
+        };
+        let mail_from = match get("CARRY_MAIL_FROM") {
+            Some(v) if v.contains('@') => v,
+            Some(v) => return Err(err("CARRY_MAIL_FROM", format!("is {v:?}: give an address such as Carry <no-reply@example.org>"))),
+            None if production => return Err(err("CARRY_MAIL_FROM", "is not set: give the From: address of Carry's mail")),
+            None => "Carry <no-reply@localhost>".to_owned(),
+        };
+
+        let session_idle = Span::minutes(number(&get, "CARRY_SESSION_IDLE_MINUTES", 30, 1, 24 * 60)?);
+        let session_absolute = Span::hours(number(&get, "CARRY_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30)?);
+        let json_logs = match get("CARRY_LOG_FORMAT").as_deref() {
+            Some("json") => true,
+            Some("text") => false,
+            None => production,
+            Some(other) => return Err(err("CARRY_LOG_FORMAT", format!("is {other:?}: use json or text"))),
+        };
+        let trust_forwarded_for = match get("CARRY_TRUST_FORWARDED_FOR").as_deref() {
+            Some("true") => true,
+            Some("false") | None => false,
+            Some(other) => return Err(err("CARRY_TRUST_FORWARDED_FOR", format!("is {other:?}: use true or false"))),
+        };
+        let site_root = PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()));
+
+        let service = ServiceConfig {
+            public_url,
+            session_idle,
+            session_absolute,
+            reauth_window: Span::minutes(10),
+            register_link_ttl: Span::hours(24),
+            recovery_link_ttl: Span::minutes(30),
+            ceremony_ttl: Span::minutes(5),
+            password_rules: PasswordRules::default(),
+            argon2: Argon2Params::OWASP,
+            max_concurrent_hashes: number(&get, "CARRY_MAX_CONCURRENT_HASHES", 4, 1, 64)?,
+            throttle: ThrottleConfig::default(),
+            mail,
+            mail_from,
+        };
+        Ok(Settings { mode, listen, database_url, database_max_connections, site_root, json_logs, trust_forwarded_for, service })
+    }
+}
+
+fn parse_public_url(v: &str, production: bool) -> Result<Url, ConfigError> {
+    let url = Url::parse(v).map_err(|_| err("CARRY_PUBLIC_URL", format!("is {v:?}: give an absolute URL such as https://carry.example.org")))?;
+    let Some(host) = url.host_str() else {
+        return Err(err("CARRY_PUBLIC_URL", "has no host name"));
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return Err(err("CARRY_PUBLIC_URL", "must use a host name, not an IP address (passkeys need one); use localhost locally"));
+    }
+    let local = host == "localhost";
+    match url.scheme() {
+        "https" => {}
+        "http" if local && !production => {}
+        _ => return Err(err("CARRY_PUBLIC_URL", "must be https:// (http:// is allowed only for localhost outside production)")),
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(err("CARRY_PUBLIC_URL", "must be an origin with no path, such as https://carry.example.org"));
+    }
+    Ok(url)
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.parse::<T>() {
+            Ok(n) if n >= min && n <= max => Ok(n),
+            _ => Err(err(var, format!("is {v:?}: give a whole number from {min} to {max}"))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_missing_mode_stops_start_up_naming_the_variable() {
+        let e = settings(&[]).unwrap_err();
+        assert_eq!(e.var, "CARRY_MODE");
+        assert_eq!(e.to_string(), "configuration error: CARRY_MODE is not set: use demo, development or production");
+    }
+
+    #[test]
+    fn demo_mode_needs_nothing_else_and_uses_localhost_sqlite_and_a_mail_folder() {
+        let s = settings(&[("CARRY_MODE", "demo")]).unwrap();
+        assert_eq!(s.service.public_url.as_str(), "http://localhost:3000/");
+        assert_eq!(s.database_url, "sqlite://data/carry.db");
+        assert!(matches!(s.service.mail, MailTransportConfig::Folder { .. }));
+        assert!(!s.json_logs);
+    }
+
+    #[test]
+    fn production_requires_public_url_smtp_and_sender_in_turn() {
+        assert_eq!(settings(&[("CARRY_MODE", "production")]).unwrap_err().var, "CARRY_PUBLIC_URL");
+        let with_url = [("CARRY_MODE", "production"), ("CARRY_PUBLIC_URL", "https://carry.example.org")];
+        assert_eq!(settings(&with_url).unwrap_err().var, "CARRY_SMTP_URL");
+        let with_smtp = [with_url[0], with_url[1], ("CARRY_SMTP_URL", "smtps://u:p@mail.example.org")];
+        assert_eq!(settings(&with_smtp).unwrap_err().var, "CARRY_MAIL_FROM");
+        let all = [with_smtp[0], with_smtp[1], with_smtp[2], ("CARRY_MAIL_FROM", "Carry <no-reply@example.org>")];
+        let s = settings(&all).unwrap();
+        assert!(s.json_logs);
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("CARRY_MODE", "live")], "CARRY_MODE"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_LISTEN", "port 80")], "CARRY_LISTEN"),
+            (&[("CARRY_MODE", "demo"), ("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_PUBLIC_URL", "http://127.0.0.1:3000")], "CARRY_PUBLIC_URL"),
+            (&[("CARRY_MODE", "production"), ("CARRY_PUBLIC_URL", "http://carry.example.org")], "CARRY_PUBLIC_URL"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_PUBLIC_URL", "https://x.org/carry")], "CARRY_PUBLIC_URL"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_SESSION_IDLE_MINUTES", "0")], "CARRY_SESSION_IDLE_MINUTES"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_SESSION_ABSOLUTE_HOURS", "twelve")], "CARRY_SESSION_ABSOLUTE_HOURS"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_SMTP_URL", "mail.example.org")], "CARRY_SMTP_URL"),
+            (&[("CARRY_MODE", "demo"), ("CARRY_LOG_FORMAT", "xml")], "CARRY_LOG_FORMAT"),
+        ];
+        for (pairs, var) in cases {
+            assert_eq!(settings(pairs).unwrap_err().var, *var, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn timeouts_are_configurable() {
+        let s = settings(&[("CARRY_MODE", "demo"), ("CARRY_SESSION_IDLE_MINUTES", "15"), ("CARRY_SESSION_ABSOLUTE_HOURS", "8")]).unwrap();
+        assert_eq!((s.service.session_idle, s.service.session_absolute), (Span::minutes(15), Span::hours(8)));
+    }
+}

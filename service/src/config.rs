@@ -1,0 +1,132 @@
+//! Settings the use cases need. The server reads them from the environment; tests build them
+//! in code with [`ServiceConfig::for_tests`].
+
+use domain::{PasswordRules, Span};
+use url::Url;
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Iterations.
+    pub t: u32,
+    /// Parallelism.
+    pub p: u32,
+}
+
+impl Argon2Params {
+    /// OWASP's recommendation (m=19456 KiB, t=2, p=1).
+    pub const OWASP: Self = Self { m_kib: 19_456, t: 2, p: 1 };
+}
+
+/// How sign-in attempts are slowed down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// From this many consecutive failures on an account, each attempt waits (doubling each time).
+    pub delay_from_failures: i64,
+    /// The longest wait between attempts.
+    pub max_delay: Span,
+    /// At this many consecutive failures the account refuses passwords until it is recovered.
+    pub hard_stop_failures: i64,
+    /// Sign-in attempts allowed from one address per window.
+    pub sign_in_per_address: i64,
+    /// Registration and recovery requests allowed from one address per window.
+    pub requests_per_address: i64,
+    /// Messages sent to one email address per window (registration and recovery).
+    pub mails_per_address: i64,
+    /// The window for the per-address counts.
+    pub window: Span,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            delay_from_failures: 3,
+            max_delay: Span::minutes(15),
+            hard_stop_failures: 50,
+            sign_in_per_address: 100,
+            requests_per_address: 20,
+            mails_per_address: 5,
+            window: Span::minutes(15),
+        }
+    }
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransportConfig {
+    /// An SMTP server, as a lettre URL (`smtp://host:port`, `smtps://user:pass@host`, ...).
+    Smtp {
+        /// The URL (it may hold a password, so it is never logged).
+        url: String,
+    },
+    /// Development: each message is written as a `.eml` file in this folder, readable at /dev/outbox.
+    Folder {
+        /// The folder.
+        path: std::path::PathBuf,
+    },
+}
+
+/// Everything the use cases need to know.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Where people reach Carry (`https://carry.example.org`); links in mail and the WebAuthn
+    /// origin derive from it.
+    pub public_url: Url,
+    /// Sessions end after this long without a request.
+    pub session_idle: Span,
+    /// Sessions end this long after sign-in whatever happens.
+    pub session_absolute: Span,
+    /// Sensitive changes need a sign-in at most this long ago.
+    pub reauth_window: Span,
+    /// Registration links last this long.
+    pub register_link_ttl: Span,
+    /// Recovery links last this long.
+    pub recovery_link_ttl: Span,
+    /// WebAuthn ceremonies must finish within this.
+    pub ceremony_ttl: Span,
+    /// Password length rules.
+    pub password_rules: PasswordRules,
+    /// Password hashing cost.
+    pub argon2: Argon2Params,
+    /// At most this many hashes run at once (each takes `argon2.m_kib` of memory).
+    pub max_concurrent_hashes: usize,
+    /// Sign-in throttling.
+    pub throttle: ThrottleConfig,
+    /// Where mail goes.
+    pub mail: MailTransportConfig,
+    /// The From: address of Carry's mail.
+    pub mail_from: String,
+}
+
+impl ServiceConfig {
+    /// Settings for tests: a local public URL, production security numbers.
+    ///
+    /// # Panics
+    /// Never: the URL is a constant that parses.
+    #[allow(clippy::expect_used)]
+    pub fn for_tests(mail: MailTransportConfig) -> Self {
+        Self {
+            public_url: Url::parse("http://localhost:3000").expect("constant URL"),
+            session_idle: Span::minutes(30),
+            session_absolute: Span::hours(12),
+            reauth_window: Span::minutes(10),
+            register_link_ttl: Span::hours(24),
+            recovery_link_ttl: Span::minutes(30),
+            ceremony_ttl: Span::minutes(5),
+            password_rules: PasswordRules::default(),
+            argon2: Argon2Params::OWASP,
+            max_concurrent_hashes: 2,
+            throttle: ThrottleConfig::default(),
+            mail,
+            mail_from: "Carry <no-reply@localhost>".to_owned(),
+        }
+    }
+
+    /// An absolute link to a path of Carry.
+    pub fn link(&self, path: &str) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}

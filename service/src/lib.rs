@@ -1,0 +1,93 @@
+//! Carry's use cases. Each public function authorises the caller, reads or writes through the
+//! store (in one transaction with its side effects, such as queued mail), and returns a view
+//! type that carries no secret. Both doors (server functions and, later, FHIR routes) call these.
+
+pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod cookie;
+pub mod error;
+pub mod mail;
+pub mod recovery;
+pub mod sessions;
+mod throttle;
+mod tokens;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
+pub use error::{ServiceError, ServiceResult};
+pub use domain::views;
+pub use sessions::{Caller, ClientInfo, NewSession, SignedIn};
+
+use auth::passkey::Passkeys;
+use auth::password::PasswordHasher;
+use std::sync::Arc;
+use store::Db;
+use tokio::sync::Notify;
+
+/// The handle every door holds: database, clock, settings and the crypto helpers.
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    config: ServiceConfig,
+    hasher: PasswordHasher,
+    passkeys: Passkeys,
+    transport: mail::Transport,
+    mail_wakeup: Arc<Notify>,
+}
+
+impl Services {
+    /// Builds the services. Fails when the public URL cannot serve as a WebAuthn origin.
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: ServiceConfig) -> ServiceResult<Self> {
+        let hasher = PasswordHasher::new(config.argon2, config.max_concurrent_hashes)?;
+        let passkeys = Passkeys::new(&config.public_url)?;
+        let transport = mail::Transport::new(&config.mail)?;
+        Ok(Self { inner: Arc::new(Inner { db, clock, config, hasher, passkeys, transport, mail_wakeup: Arc::new(Notify::new()) }) })
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub(crate) fn now(&self) -> domain::Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+
+    pub(crate) fn passkeys(&self) -> &Passkeys {
+        &self.inner.passkeys
+    }
+
+    pub(crate) fn transport(&self) -> &mail::Transport {
+        &self.inner.transport
+    }
+
+    /// Tells the mail worker that a message was queued.
+    pub(crate) fn wake_mailer(&self) {
+        self.inner.mail_wakeup.notify_one();
+    }
+
+    pub(crate) fn mail_wakeup(&self) -> Arc<Notify> {
+        self.inner.mail_wakeup.clone()
+    }
+
+    /// Checks the database answers, and says which one it is (for `/health`).
+    pub async fn health(&self) -> ServiceResult<&'static str> {
+        self.db().ping().await?;
+        Ok(self.db().backend().name())
+    }
+}

@@ -1,0 +1,224 @@
+//! Server-side sessions: made at sign-in with a fresh id, checked on every request against the
+//! idle and absolute timeouts, listed and ended by their owner.
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::tokens::Token;
+use crate::Services;
+use domain::{PasskeyId, SessionId, Span, Timestamp, UserId};
+use std::net::IpAddr;
+use store::sessions::{self, SessionRow};
+use store::users;
+
+/// What the doors know about the client making a request.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The peer address (for per-address throttling only; never stored).
+    pub address: Option<IpAddr>,
+    /// A coarse description of the browser, for the sessions list.
+    pub device: String,
+}
+
+/// A signed-in person, as resolved from their session cookie for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// Who.
+    pub user_id: UserId,
+    /// Their name.
+    pub display_name: String,
+    /// The session.
+    pub session_id: SessionId,
+    /// When they last proved who they are (for re-authentication before sensitive changes).
+    pub authenticated_at: Timestamp,
+}
+
+/// Who is asking, as the server resolved it for one request: put in the request's extensions
+/// by the server and read by the doors.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The signed-in person, if any.
+    pub signed_in: Option<SignedIn>,
+    /// The client.
+    pub client: ClientInfo,
+}
+
+/// A session just made. The token goes in the cookie and nowhere else.
+#[derive(Debug)]
+pub struct NewSession {
+    /// The cookie value.
+    pub token: String,
+    /// Who signed in.
+    pub user_id: UserId,
+    /// The cookie should not outlive the session.
+    pub max_age: Span,
+}
+
+/// How a session was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Password,
+    Passkey(PasskeyId),
+    Recovery,
+}
+
+/// Starts a session in the caller's transaction, ending `replacing` (the session that asked,
+/// if any) so that signing in again always rotates the id.
+pub(crate) async fn start(
+    services: &Services,
+    conn: &mut store::Conn,
+    user: UserId,
+    method: Method,
+    client: &ClientInfo,
+    replacing: Option<SessionId>,
+) -> ServiceResult<NewSession> {
+    let now = services.now();
+    if let Some(old) = replacing {
+        sessions::delete_session(conn, user, old).await?;
+    }
+    let token = Token::generate();
+    let absolute = services.config().session_absolute;
+    let (auth_method, passkey_id) = match method {
+        Method::Password => ("password", None),
+        Method::Passkey(p) => ("passkey", Some(p)),
+        Method::Recovery => ("recovery", None),
+    };
+    let row = SessionRow {
+        id: SessionId::from_uuid(uuid::Uuid::new_v4()),
+        user_id: user,
+        auth_method: auth_method.to_owned(),
+        passkey_id,
+        device: truncate(&client.device, 80),
+        authenticated_at: now,
+        last_seen_at: now,
+        absolute_expires_at: now.plus(absolute),
+        created_at: now,
+    };
+    sessions::insert_session(conn, &row, &token.hash()).await?;
+    Ok(NewSession { token: token.expose().to_owned(), user_id: user, max_age: absolute })
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let t: String = s.chars().take(max).collect();
+    if t.is_empty() {
+        "Unknown browser".to_owned()
+    } else {
+        t
+    }
+}
+
+impl Services {
+    /// Finds the live session for a cookie value. An expired or idle session is deleted and
+    /// gives `None`. Activity is recorded at most once a minute to spare the database.
+    pub async fn resolve_session(&self, token: &str) -> ServiceResult<Option<SignedIn>> {
+        let now = self.now();
+        let hash = Token::from_presented(token).hash();
+        let mut conn = self.db().conn().await?;
+        let Some(row) = sessions::find_session_by_token_hash(&mut conn, &hash).await? else {
+            return Ok(None);
+        };
+        let idle_cutoff = now.minus(self.config().session_idle);
+        if row.absolute_expires_at <= now || row.last_seen_at < idle_cutoff {
+            sessions::delete_session(&mut conn, row.user_id, row.id).await?;
+            return Ok(None);
+        }
+        if now.since(row.last_seen_at) >= Span::minutes(1) {
+            sessions::update_session_seen(&mut conn, row.id, now).await?;
+        }
+        let Some(user) = users::find_user(&mut conn, row.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SignedIn {
+            user_id: row.user_id,
+            display_name: user.display_name,
+            session_id: row.id,
+            authenticated_at: row.authenticated_at,
+        }))
+    }
+
+    /// Ends the session that asked.
+    pub async fn sign_out(&self, who: &SignedIn) -> ServiceResult<()> {
+        let mut conn = self.db().conn().await?;
+        sessions::delete_session(&mut conn, who.user_id, who.session_id).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the person, this one included.
+    pub async fn sign_out_everywhere(&self, who: &SignedIn) -> ServiceResult<u64> {
+        let mut conn = self.db().conn().await?;
+        Ok(sessions::delete_sessions_of_user(&mut conn, who.user_id, None).await?)
+    }
+
+    /// Ends one of the person's sessions. Someone else's session id is "not found".
+    pub async fn end_session(&self, who: &SignedIn, session: SessionId) -> ServiceResult<()> {
+        let mut conn = self.db().conn().await?;
+        if sessions::delete_session(&mut conn, who.user_id, session).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
+        }
+    }
+
+    /// Refuses a sensitive change unless the person signed in within the re-authentication window.
+    pub(crate) fn require_recent_sign_in(&self, who: &SignedIn) -> ServiceResult<()> {
+        if self.now().since(who.authenticated_at) <= self.config().reauth_window {
+            Ok(())
+        } else {
+            Err(ServiceError::ReauthRequired)
+        }
+    }
+
+    /// Deletes sessions, ceremonies and counters that can no longer matter (run periodically).
+    pub async fn sweep_expired(&self) -> ServiceResult<()> {
+        let now = self.now();
+        let mut conn = self.db().conn().await?;
+        sessions::delete_expired_sessions(&mut conn, now, now.minus(self.config().session_idle)).await?;
+        store::ceremonies::delete_expired_ceremonies(&mut conn, now).await?;
+        store::throttle::delete_old_windows(&mut conn, now.minus(Span::hours(2))).await?;
+        Ok(())
+    }
+}
+
+/// A coarse, non-identifying label for a User-Agent string: "Chrome on Linux".
+pub fn device_label(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        "A browser"
+    };
+    let system = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("CrOS") {
+        "ChromeOS"
+    } else if ua.contains("Linux") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {system}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_label;
+
+    #[test]
+    fn device_labels_name_browser_and_system_only() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        assert_eq!(device_label(chrome), "Chrome on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_label(iphone), "Safari on iOS");
+        assert_eq!(device_label(""), "A browser on an unknown system");
+    }
+}

@@ -1,0 +1,61 @@
+//! Slowing down guessing. Failures are counted per account key (a hash of the address typed, so
+//! an unknown address is treated exactly like a known one) and requests per client address.
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::tokens::hash_text;
+use crate::Services;
+use domain::{Span, Timestamp};
+use std::net::IpAddr;
+use store::throttle;
+
+/// The key failures are counted under for an address typed at sign-in.
+pub(crate) fn account_key(email_lookup_key: &str) -> String {
+    hash_text(&format!("sign-in:{email_lookup_key}"))
+}
+
+/// How long the next attempt must wait after `failures` consecutive failures, the last at `last`.
+pub(crate) fn wait_after(services: &Services, failures: i64, last: Timestamp, now: Timestamp) -> ServiceResult<()> {
+    let t = services.config().throttle;
+    if failures >= t.hard_stop_failures {
+        return Err(ServiceError::LockedUntilRecovered);
+    }
+    if failures < t.delay_from_failures {
+        return Ok(());
+    }
+    let doublings = u32::try_from((failures - t.delay_from_failures).min(30)).unwrap_or(30);
+    let delay = Span::seconds(1i64 << doublings).min(t.max_delay);
+    let ready_at = last.plus(delay);
+    if now < ready_at {
+        let secs = (ready_at.since(now).as_millis() + 999) / 1000;
+        return Err(ServiceError::Throttled { retry_after_secs: secs });
+    }
+    Ok(())
+}
+
+/// Counts one request of `kind` from `address` and refuses it past `limit` per window.
+pub(crate) async fn per_address(services: &Services, kind: &str, address: Option<IpAddr>, limit: i64) -> ServiceResult<()> {
+    let Some(ip) = address else { return Ok(()) };
+    let window = services.config().throttle.window;
+    let now = services.now();
+    let start = Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(window.as_millis()));
+    let bucket = hash_text(&format!("{kind}:{ip}"));
+    let mut tx = services.db().begin().await?;
+    let hits = throttle::insert_hit(&mut tx, &bucket, start, now).await?;
+    tx.commit().await?;
+    if hits > limit {
+        let secs = (start.plus(window).since(now).as_millis() + 999) / 1000;
+        return Err(ServiceError::Throttled { retry_after_secs: secs });
+    }
+    Ok(())
+}
+
+/// Counts one message to `email_key` and says whether it may be sent (so nobody can use Carry
+/// to flood an inbox). The page says the same either way.
+pub(crate) async fn mail_allowed(services: &Services, tx: &mut store::Conn, email_key: &str) -> ServiceResult<bool> {
+    let t = services.config().throttle;
+    let now = services.now();
+    let window = Span::hours(1);
+    let start = Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(window.as_millis()));
+    let hits = throttle::insert_hit(tx, &hash_text(&format!("mail:{email_key}")), start, now).await?;
+    Ok(hits <= t.mails_per_address)
+}

@@ -1,0 +1,26 @@
+//! The one place with SQL.
+//!
+//! Every query is written once, in lower-case SQL with `$n` placeholders, and runs unchanged on
+//! SQLite and PostgreSQL through sqlx's `Any` driver. Ids are UUID text and times are UTC
+//! milliseconds (`bigint`), the types both backends decode alike. The service layer owns
+//! transactions: repository functions take a `&mut Conn` that is either a pooled connection or
+//! a transaction.
+
+mod db;
+mod error;
+pub mod ceremonies;
+pub mod email_links;
+pub mod mail;
+pub mod passkeys;
+pub mod passwords;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::{Backend, Conn, Db, DbOptions, Tx};
+pub use error::StoreError;
+
+/// The result of every store function.
+pub type StoreResult<T> = Result<T, StoreError>;
