@@ -55,3 +55,34 @@ pub fn safe_next(next: Option<&str>) -> String {
         _ => "/account".to_owned(),
     }
 }
+
+/// Finishes a server function: on error, sets the HTTP status that fits it, unless the request
+/// is a plain form post from a page without JavaScript, which must get its redirect back to
+/// the form (where the error is shown).
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        let form_navigation = use_context::<http::request::Parts>()
+            .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+            .unwrap_or(false);
+        if !form_navigation {
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.set_status(status_for(e));
+            }
+        }
+    }
+    result
+}
+
+/// The HTTP status for an error.
+pub fn status_for(e: &AppError) -> http::StatusCode {
+    use http::StatusCode as S;
+    match e {
+        AppError::Invalid(_) | AppError::BadRequest => S::BAD_REQUEST,
+        AppError::Refused(m) if m.starts_with("Too many attempts") || m.starts_with("Sign-in with a password is paused") => S::TOO_MANY_REQUESTS,
+        AppError::Refused(_) => S::FORBIDDEN,
+        AppError::NotSignedIn => S::UNAUTHORIZED,
+        AppError::ReauthRequired => S::FORBIDDEN,
+        AppError::NotFound => S::NOT_FOUND,
+        AppError::Internal(_) => S::INTERNAL_SERVER_ERROR,
+    }
+}

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod cookie;
+mod demo;
 pub mod error;
 pub mod mail;
 pub mod recovery;

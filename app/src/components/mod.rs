@@ -1,0 +1,7 @@
+//! Pieces several pages use.
+
+mod fields;
+mod header;
+
+pub use fields::{ErrorSummary, Field, Notice};
+pub use header::Header;

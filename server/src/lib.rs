@@ -1,0 +1,156 @@
+//! The Carry server: builds the router around the Leptos app, runs the workers, serves.
+
+pub mod config;
+mod routes;
+pub mod telemetry;
+mod web;
+
+use app::ssr::UiSettings;
+use app::{shell, App};
+use axum::extract::Extension;
+use axum::routing::get;
+use axum::Router;
+use config::{Mode, Settings};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use service::{Clock, MailTransportConfig, Services};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use web::WebState;
+
+/// Largest request body accepted (forms and passkey responses are far smaller).
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Database(#[from] store::StoreError),
+    /// The services could not be built.
+    #[error("cannot start: {0}")]
+    Service(#[from] service::ServiceError),
+    /// The address could not be bound.
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// A built server: its router and the services behind it.
+pub struct Carry {
+    /// The whole HTTP surface.
+    pub router: Router,
+    /// The use cases (for workers and tests).
+    pub services: Services,
+}
+
+/// Opens the database, builds the services (seeding demo people in demo mode) and the router.
+pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, StartError> {
+    let db = store::Db::connect(&store::DbOptions { url: settings.database_url.clone(), max_connections: settings.database_max_connections }).await?;
+    tracing::info!(database = db.backend().name(), "database ready");
+    let services = Services::new(db, clock, settings.service.clone())?;
+    if settings.mode == Mode::Demo {
+        for (name, email, password) in app::demo_people() {
+            let display = name.split(": ").nth(1).unwrap_or(name);
+            services.ensure_demo_person(display, email, password).await?;
+        }
+    }
+
+    let outbox = match (&settings.service.mail, settings.mode) {
+        (MailTransportConfig::Folder { path }, Mode::Demo | Mode::Development) => Some(path.clone()),
+        _ => None,
+    };
+    let ui = UiSettings { demo: settings.mode == Mode::Demo, dev_outbox: outbox.is_some() };
+    let leptos_options = LeptosOptions::builder()
+        .output_name("carry")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.listen)
+        .build();
+    let context = {
+        let services = services.clone();
+        move || {
+            provide_context(services.clone());
+            provide_context(ui.clone());
+            set_page_csp();
+        }
+    };
+    let web = WebState::new(services.clone(), &settings.service.public_url, settings.mode != Mode::Production, settings.trust_forwarded_for);
+
+    let mut router = Router::new().route("/health", get(routes::health));
+    if let Some(path) = outbox {
+        router = router.route("/dev/outbox", get(routes::dev_outbox)).layer(Extension(routes::OutboxFolder(path)));
+    }
+    let router = router
+        .leptos_routes_with_context(&leptos_options, generate_route_list(App), context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(context, shell))
+        .with_state(leptos_options)
+        .layer(axum::middleware::from_fn_with_state(web.clone(), web::resolve_caller))
+        .layer(axum::middleware::from_fn_with_state(web.clone(), web::require_same_origin))
+        .layer(Extension(services.clone()))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(web.clone(), web::security_headers))
+        .layer(axum::middleware::from_fn_with_state(web, web::canonical_host))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // The route template, never the path itself: paths can hold emailed tokens.
+            let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("-", |m| m.as_str()).to_owned();
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    Ok(Carry { router, services })
+}
+
+/// Gives the rendered page a Content-Security-Policy that admits its own inline scripts by the
+/// nonce Leptos generated for this response.
+fn set_page_csp() {
+    if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&web::page_csp(&nonce.to_string())) {
+            res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+}
+
+/// A server listening in the background (for tests and `serve`).
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The services behind it.
+    pub services: Services,
+    /// The serving task.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts serving on `listener` with the mail worker and the periodic sweep running beside it.
+pub async fn start(settings: &Settings, clock: Arc<dyn Clock>, listener: tokio::net::TcpListener) -> Result<Running, StartError> {
+    let carry = build(settings, clock).await?;
+    let addr = listener.local_addr()?;
+    let services = carry.services.clone();
+    tokio::spawn(services.clone().run_mail_worker());
+    tokio::spawn({
+        let services = services.clone();
+        async move {
+            let mut every = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                every.tick().await;
+                if let Err(e) = services.sweep_expired().await {
+                    tracing::warn!(error = %e, "sweep failed");
+                }
+            }
+        }
+    });
+    let task = tokio::spawn(async move {
+        let app = carry.router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, services, task })
+}

@@ -1,0 +1,130 @@
+//! Routes outside the Leptos app: the health check and the development mail outbox.
+
+use axum::extract::Extension;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use service::Services;
+use std::path::PathBuf;
+
+/// `GET /health`: 200 with the database reached, or 503.
+pub async fn health(Extension(services): Extension<Services>) -> Response {
+    match services.health().await {
+        Ok(db) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok", "database": db }))).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable" }))).into_response(),
+    }
+}
+
+/// Where the development outbox reads from.
+#[derive(Clone)]
+pub struct OutboxFolder(pub PathBuf);
+
+/// `GET /dev/outbox` (development and demo only): the mail Carry would have sent, newest first.
+pub async fn dev_outbox(Extension(folder): Extension<OutboxFolder>) -> Response {
+    let mut messages: Vec<(std::time::SystemTime, String)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&folder.0) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+                continue;
+            }
+            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+            if let Ok(raw) = std::fs::read_to_string(&path) {
+                messages.push((modified, raw));
+            }
+        }
+    }
+    messages.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut body = String::from(
+        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Development outbox \u{2013} Carry</title><link rel=\"stylesheet\" href=\"/pkg/carry.css\"></head><body><main id=\"main\">\
+         <h1>Development outbox</h1><p>The mail Carry would have sent, newest first. This page exists only outside production.</p>",
+    );
+    if messages.is_empty() {
+        body.push_str("<p>No mail yet.</p>");
+    }
+    for (_, raw) in messages.iter().take(50) {
+        let (headers, text) = split_message(raw);
+        body.push_str("<article class=\"mail\"><h2>");
+        body.push_str(&escape(header_value(headers, "Subject").unwrap_or("(no subject)")));
+        body.push_str("</h2><p class=\"meta\">To ");
+        body.push_str(&escape(header_value(headers, "To").unwrap_or("")));
+        body.push_str(", ");
+        body.push_str(&escape(header_value(headers, "Date").unwrap_or("")));
+        body.push_str("</p><pre>");
+        body.push_str(&linkify(&escape(&text)));
+        body.push_str("</pre></article>");
+    }
+    body.push_str("</main></body></html>");
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], Html(body)).into_response()
+}
+
+/// Splits a raw message into its header block and decoded text body.
+fn split_message(raw: &str) -> (&str, String) {
+    let (headers, body) = raw.split_once("\r\n\r\n").or_else(|| raw.split_once("\n\n")).unwrap_or((raw, ""));
+    let qp = headers.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable");
+    (headers, if qp { decode_quoted_printable(body) } else { body.replace("\r\n", "\n") })
+}
+
+fn header_value<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+    headers.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn decode_quoted_printable(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "").replace("\r\n", "\n");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Makes http(s) links in already-escaped text clickable.
+fn linkify(escaped: &str) -> String {
+    escaped
+        .split('\n')
+        .map(|line| {
+            line.split(' ')
+                .map(|w| if w.starts_with("http://") || w.starts_with("https://") { format!("<a href=\"{w}\">{w}</a>") } else { w.to_owned() })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_printable_bodies_are_decoded_with_their_links_intact() {
+        let raw = "Subject: Hi\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nOpen http://localhost:3000/welcome/ab=\r\ncd and =3D done";
+        let (h, text) = split_message(raw);
+        assert_eq!(header_value(h, "subject"), Some("Hi"));
+        assert_eq!(text, "Open http://localhost:3000/welcome/abcd and = done");
+        assert!(linkify(&escape(&text)).contains("<a href=\"http://localhost:3000/welcome/abcd\">"));
+    }
+
+    #[test]
+    fn markup_in_mail_is_shown_as_text() {
+        assert_eq!(escape("<script>\"x\"&"), "&lt;script&gt;&quot;x&quot;&amp;");
+    }
+}
