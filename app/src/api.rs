@@ -13,23 +13,13 @@ use crate::ssr::{caller, clear_session_cookie, respond, safe_next, services, set
 /// The signed-in person, for the header (or `None`).
 #[server(prefix = "/api", endpoint = "me", input = GetUrl)]
 pub async fn me() -> Result<Option<MeView>, AppError> {
-    respond(
-        async move {
-            Ok(caller().signed_in.map(|s| MeView { display_name: s.display_name }))
-        }
-        .await,
-    )
+    respond(async move { Ok(caller().signed_in.map(|s| MeView { display_name: s.display_name })) }.await)
 }
 
 /// Whether the home page should list the demo people.
 #[server(prefix = "/api", endpoint = "demo-mode", input = GetUrl)]
 pub async fn demo_mode() -> Result<bool, AppError> {
-    respond(
-        async move {
-            Ok(use_context::<crate::ssr::UiSettings>().is_some_and(|s| s.demo))
-        }
-        .await,
-    )
+    respond(async move { Ok(use_context::<crate::ssr::UiSettings>().is_some_and(|s| s.demo)) }.await)
 }
 
 /// Starts registration; the person continues from the emailed link.
@@ -48,12 +38,7 @@ pub async fn register(name: String, email: String) -> Result<(), AppError> {
 /// What a registration link is for.
 #[server(prefix = "/api", endpoint = "registration-link", input = GetUrl)]
 pub async fn registration_link(token: String) -> Result<LinkView, AppError> {
-    respond(
-        async move {
-            Ok(services()?.check_registration_link(&token).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.check_registration_link(&token).await?) }.await)
 }
 
 /// Finishes registration with a password.
@@ -73,12 +58,7 @@ pub async fn complete_registration(token: String, password: String) -> Result<()
 /// Starts making a passkey from a registration link (called by /passkey.js).
 #[server(prefix = "/api", endpoint = "passkey/register/start", input = PostUrl)]
 pub async fn passkey_register_start(token: String) -> Result<PasskeyChallenge, AppError> {
-    respond(
-        async move {
-            Ok(services()?.start_registration_passkey(&token).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.start_registration_passkey(&token).await?) }.await)
 }
 
 /// Finishes registration with the passkey the browser made. Returns where to go next.
@@ -112,12 +92,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
 /// Starts a passkey sign-in (called by /passkey.js).
 #[server(prefix = "/api", endpoint = "passkey/sign-in/start", input = PostUrl)]
 pub async fn passkey_sign_in_start() -> Result<PasskeyChallenge, AppError> {
-    respond(
-        async move {
-            Ok(services()?.start_passkey_sign_in(&caller().client).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.start_passkey_sign_in(&caller().client).await?) }.await)
 }
 
 /// Finishes a passkey sign-in. Returns where to go next.
@@ -180,23 +155,13 @@ pub async fn end_session(id: String) -> Result<(), AppError> {
 /// Everything on the account page.
 #[server(prefix = "/api", endpoint = "account", input = GetUrl)]
 pub async fn account() -> Result<AccountView, AppError> {
-    respond(
-        async move {
-            Ok(services()?.account_overview(&signed_in()?).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.account_overview(&signed_in()?).await?) }.await)
 }
 
 /// Starts adding a passkey (called by /passkey.js).
 #[server(prefix = "/api", endpoint = "passkey/add/start", input = PostUrl)]
 pub async fn passkey_add_start() -> Result<PasskeyChallenge, AppError> {
-    respond(
-        async move {
-            Ok(services()?.start_add_passkey(&signed_in()?).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.start_add_passkey(&signed_in()?).await?) }.await)
 }
 
 /// Finishes adding a passkey. Returns where to go next.
@@ -278,12 +243,7 @@ pub async fn recover(email: String) -> Result<(), AppError> {
 /// What a recovery link is for.
 #[server(prefix = "/api", endpoint = "recovery-link", input = GetUrl)]
 pub async fn recovery_link(token: String) -> Result<LinkView, AppError> {
-    respond(
-        async move {
-            Ok(services()?.check_recovery_link(&token).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.check_recovery_link(&token).await?) }.await)
 }
 
 /// Sets a new password from a recovery link.
@@ -303,12 +263,7 @@ pub async fn complete_recovery(token: String, password: String) -> Result<(), Ap
 /// Starts making a passkey from a recovery link (called by /passkey.js).
 #[server(prefix = "/api", endpoint = "passkey/recover/start", input = PostUrl)]
 pub async fn passkey_recover_start(token: String) -> Result<PasskeyChallenge, AppError> {
-    respond(
-        async move {
-            Ok(services()?.start_recovery_passkey(&token).await?)
-        }
-        .await,
-    )
+    respond(async move { Ok(services()?.start_recovery_passkey(&token).await?) }.await)
 }
 
 /// Finishes recovery with the passkey the browser made. Returns where to go next.

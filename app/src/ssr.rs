@@ -78,7 +78,9 @@ pub fn status_for(e: &AppError) -> http::StatusCode {
     use http::StatusCode as S;
     match e {
         AppError::Invalid(_) | AppError::BadRequest => S::BAD_REQUEST,
-        AppError::Refused(m) if m.starts_with("Too many attempts") || m.starts_with("Sign-in with a password is paused") => S::TOO_MANY_REQUESTS,
+        AppError::Refused(m) if m.starts_with("Too many attempts") || m.starts_with("Sign-in with a password is paused") => {
+            S::TOO_MANY_REQUESTS
+        }
         AppError::Refused(_) => S::FORBIDDEN,
         AppError::NotSignedIn => S::UNAUTHORIZED,
         AppError::ReauthRequired => S::FORBIDDEN,

@@ -92,7 +92,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses_naming_the_email_field() {
-        for bad in ["", "sam", "sam@", "@example.com", "sam @example.com", "sam@exa mple.com", "sam@-x.com", "a@b@c.com", "sam@example..com"] {
+        for bad in
+            ["", "sam", "sam@", "@example.com", "sam @example.com", "sam@exa mple.com", "sam@-x.com", "a@b@c.com", "sam@example..com"]
+        {
             let e = Email::parse(bad).unwrap_err();
             assert!(e.message_for("email").is_some(), "{bad:?} should be refused");
         }

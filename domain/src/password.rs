@@ -33,14 +33,14 @@ impl PasswordText {
         if n < rules.min_chars {
             return Err(ValidationError::field(
                 "password",
-                format!("Use at least {} characters. A few unrelated words make a strong password that is easy to remember.", rules.min_chars),
+                format!(
+                    "Use at least {} characters. A few unrelated words make a strong password that is easy to remember.",
+                    rules.min_chars
+                ),
             ));
         }
         if n > rules.max_chars {
-            return Err(ValidationError::field(
-                "password",
-                format!("Use {} characters or fewer.", rules.max_chars),
-            ));
+            return Err(ValidationError::field("password", format!("Use {} characters or fewer.", rules.max_chars)));
         }
         Ok(Self(normalised))
     }

@@ -93,8 +93,12 @@ impl Settings {
                 }
                 MailTransportConfig::Smtp { url }
             }
-            None if production => return Err(err("CARRY_SMTP_URL", "is not set: production sends mail over SMTP (smtps://user:password@host)")),
-            None => MailTransportConfig::Folder { path: PathBuf::from(get("CARRY_MAIL_FOLDER").unwrap_or_else(|| "data/outbox".to_owned())) },
+            None if production => {
+                return Err(err("CARRY_SMTP_URL", "is not set: production sends mail over SMTP (smtps://user:password@host)"))
+            }
+            None => {
+                MailTransportConfig::Folder { path: PathBuf::from(get("CARRY_MAIL_FOLDER").unwrap_or_else(|| "data/outbox".to_owned())) }
+            }
         };
         let mail_from = match get("CARRY_MAIL_FROM") {
             Some(v) if v.contains('@') => v,
@@ -129,7 +133,11 @@ impl Settings {
             password_rules: PasswordRules::default(),
             argon2: Argon2Params::OWASP,
             max_concurrent_hashes: number(&get, "CARRY_MAX_CONCURRENT_HASHES", 4, 1, 64)?,
-            throttle: ThrottleConfig::default(),
+            throttle: ThrottleConfig {
+                sign_in_per_address: number(&get, "CARRY_SIGN_IN_PER_ADDRESS", 100, 1, 1_000_000)?,
+                requests_per_address: number(&get, "CARRY_REQUESTS_PER_ADDRESS", 20, 1, 1_000_000)?,
+                ..ThrottleConfig::default()
+            },
             mail,
             mail_from,
         };
@@ -138,7 +146,8 @@ impl Settings {
 }
 
 fn parse_public_url(v: &str, production: bool) -> Result<Url, ConfigError> {
-    let url = Url::parse(v).map_err(|_| err("CARRY_PUBLIC_URL", format!("is {v:?}: give an absolute URL such as https://carry.example.org")))?;
+    let url =
+        Url::parse(v).map_err(|_| err("CARRY_PUBLIC_URL", format!("is {v:?}: give an absolute URL such as https://carry.example.org")))?;
     let Some(host) = url.host_str() else {
         return Err(err("CARRY_PUBLIC_URL", "has no host name"));
     };

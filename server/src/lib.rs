@@ -49,7 +49,9 @@ pub struct Carry {
 
 /// Opens the database, builds the services (seeding demo people in demo mode) and the router.
 pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, StartError> {
-    let db = store::Db::connect(&store::DbOptions { url: settings.database_url.clone(), max_connections: settings.database_max_connections }).await?;
+    let db =
+        store::Db::connect(&store::DbOptions { url: settings.database_url.clone(), max_connections: settings.database_max_connections })
+            .await?;
     tracing::info!(database = db.backend().name(), "database ready");
     let services = Services::new(db, clock, settings.service.clone())?;
     if settings.mode == Mode::Demo {
@@ -78,7 +80,8 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
             set_page_csp();
         }
     };
-    let web = WebState::new(services.clone(), &settings.service.public_url, settings.mode != Mode::Production, settings.trust_forwarded_for);
+    let web =
+        WebState::new(services.clone(), &settings.service.public_url, settings.mode != Mode::Production, settings.trust_forwarded_for);
 
     let mut router = Router::new().route("/health", get(routes::health));
     if let Some(path) = outbox {

@@ -33,7 +33,7 @@ pub async fn dev_outbox(Extension(folder): Extension<OutboxFolder>) -> Response 
             }
         }
     }
-    messages.sort_by(|a, b| b.0.cmp(&a.0));
+    messages.sort_by_key(|m| std::cmp::Reverse(m.0));
     let mut body = String::from(
         "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Development outbox \u{2013} Carry</title><link rel=\"stylesheet\" href=\"/pkg/carry.css\"></head><body><main id=\"main\">\
@@ -102,7 +102,15 @@ fn linkify(escaped: &str) -> String {
         .split('\n')
         .map(|line| {
             line.split(' ')
-                .map(|w| if w.starts_with("http://") || w.starts_with("https://") { format!("<a href=\"{w}\">{w}</a>") } else { w.to_owned() })
+                .map(
+                    |w| {
+                        if w.starts_with("http://") || w.starts_with("https://") {
+                            format!("<a href=\"{w}\">{w}</a>")
+                        } else {
+                            w.to_owned()
+                        }
+                    },
+                )
                 .collect::<Vec<_>>()
                 .join(" ")
         })
@@ -116,7 +124,8 @@ mod tests {
 
     #[test]
     fn quoted_printable_bodies_are_decoded_with_their_links_intact() {
-        let raw = "Subject: Hi\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nOpen http://localhost:3000/welcome/ab=\r\ncd and =3D done";
+        let raw =
+            "Subject: Hi\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nOpen http://localhost:3000/welcome/ab=\r\ncd and =3D done";
         let (h, text) = split_message(raw);
         assert_eq!(header_value(h, "subject"), Some("Hi"));
         assert_eq!(text, "Open http://localhost:3000/welcome/abcd and = done");

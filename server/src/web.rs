@@ -65,7 +65,8 @@ pub async fn resolve_caller(State(state): State<WebState>, mut req: Request, nex
                 found
             }
             Err(service::ServiceError::Internal { incident }) => {
-                return (StatusCode::INTERNAL_SERVER_ERROR, format!("Carry could not check your sign-in. Incident {incident}.")).into_response();
+                return (StatusCode::INTERNAL_SERVER_ERROR, format!("Carry could not check your sign-in. Incident {incident}."))
+                    .into_response();
             }
             Err(_) => None,
         },
@@ -172,7 +173,11 @@ pub async fn canonical_host(State(state): State<WebState>, req: Request, next: N
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         let target = format!("{}{}", state.origin, req.uri().path_and_query().map_or("/", |p| p.as_str()));
         if let Ok(v) = HeaderValue::from_str(&target) {
-            return Response::builder().status(StatusCode::PERMANENT_REDIRECT).header(header::LOCATION, v).body(Body::empty()).unwrap_or_default();
+            return Response::builder()
+                .status(StatusCode::PERMANENT_REDIRECT)
+                .header(header::LOCATION, v)
+                .body(Body::empty())
+                .unwrap_or_default();
         }
     }
     (StatusCode::MISDIRECTED_REQUEST, format!("Use {} to reach Carry.", state.origin)).into_response()

@@ -117,7 +117,12 @@ impl Services {
     }
 
     /// Finishes registration with the passkey the browser made, and signs the person in.
-    pub async fn finish_registration_passkey(&self, ceremony_id: &str, response_json: &str, client: &ClientInfo) -> ServiceResult<NewSession> {
+    pub async fn finish_registration_passkey(
+        &self,
+        ceremony_id: &str,
+        response_json: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<NewSession> {
         let (row, state): (CeremonyRow, PasskeyRegistration) = self.take_ceremony(ceremony_id, "register").await?;
         let (Some(user), Some(link_hash)) = (row.user_id, row.link_token_hash.as_deref()) else {
             return Err(ServiceError::PasskeyFailed);
@@ -302,7 +307,9 @@ impl Services {
         }
         let has_password = passwords::find_password(&mut tx, who.user_id).await?.is_some();
         if keys.len() == 1 && !has_password {
-            return Err(ValidationError::field("passkey", "This is your only way to sign in. Add another passkey or a password first.").into());
+            return Err(
+                ValidationError::field("passkey", "This is your only way to sign in. Add another passkey or a password first.").into()
+            );
         }
         passkeys::delete_passkey(&mut tx, who.user_id, id).await?;
         self.notify_change(&mut tx, who.user_id, "A passkey was removed from your Carry account").await?;

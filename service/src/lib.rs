@@ -17,8 +17,8 @@ mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
-pub use error::{ServiceError, ServiceResult};
 pub use domain::views;
+pub use error::{ServiceError, ServiceResult};
 pub use sessions::{Caller, ClientInfo, NewSession, SignedIn};
 
 use auth::passkey::Passkeys;

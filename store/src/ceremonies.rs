@@ -22,6 +22,9 @@ pub struct CeremonyRow {
     pub expires_at: Timestamp,
 }
 
+/// The columns `take_ceremony` reads back: id, purpose, user, link, state, expiry.
+type CeremonyTuple = (String, String, Option<String>, Option<String>, String, i64);
+
 /// Stores a ceremony's state.
 pub async fn insert_ceremony(conn: &mut Conn, row: &CeremonyRow, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
@@ -43,7 +46,7 @@ pub async fn insert_ceremony(conn: &mut Conn, row: &CeremonyRow, now: Timestamp)
 /// Removes and returns a ceremony of the given purpose, if it exists and has not expired.
 /// Whatever the outcome the row is gone afterwards: state is single use.
 pub async fn take_ceremony(conn: &mut Conn, id: &str, purpose: &str, now: Timestamp) -> StoreResult<Option<CeremonyRow>> {
-    let raw: Option<(String, String, Option<String>, Option<String>, String, i64)> = sqlx::query_as(
+    let raw: Option<CeremonyTuple> = sqlx::query_as(
         "delete from webauthn_ceremonies where id = $1 \
          returning id, purpose, user_id, link_token_hash, state_json, expires_at",
     )

@@ -94,13 +94,12 @@ pub async fn update_link_used(conn: &mut Conn, token_hash: &str, purpose: &str, 
 
 /// Voids every unused link of a purpose for an address (a newer link replaces older ones).
 pub async fn update_links_void(conn: &mut Conn, email_key: &str, purpose: &str, now: Timestamp) -> StoreResult<u64> {
-    let done = sqlx::query(
-        "update email_links set used_at = $1, updated_at = $1 where lower(email) = $2 and purpose = $3 and used_at is null",
-    )
-    .bind(now.as_millis())
-    .bind(email_key)
-    .bind(purpose)
-    .execute(conn)
-    .await?;
+    let done =
+        sqlx::query("update email_links set used_at = $1, updated_at = $1 where lower(email) = $2 and purpose = $3 and used_at is null")
+            .bind(now.as_millis())
+            .bind(email_key)
+            .bind(purpose)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected())
 }

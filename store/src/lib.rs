@@ -6,18 +6,18 @@
 //! transactions: repository functions take a `&mut Conn` that is either a pooled connection or
 //! a transaction.
 
-mod db;
-mod error;
 pub mod ceremonies;
+mod db;
 pub mod email_links;
+mod error;
 pub mod mail;
 pub mod passkeys;
 pub mod passwords;
 pub mod sessions;
-pub mod throttle;
-pub mod users;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
+pub mod users;
 
 pub use db::{Backend, Conn, Db, DbOptions, Tx};
 pub use error::StoreError;

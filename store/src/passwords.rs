@@ -19,10 +19,8 @@ pub async fn upsert_password(conn: &mut Conn, user: UserId, phc: &str, now: Time
 
 /// The user's password hash and when it was set, if they have a password.
 pub async fn find_password(conn: &mut Conn, user: UserId) -> StoreResult<Option<(String, Timestamp)>> {
-    let row: Option<(String, i64)> = sqlx::query_as("select phc, updated_at from passwords where user_id = $1")
-        .bind(user.to_string())
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<(String, i64)> =
+        sqlx::query_as("select phc, updated_at from passwords where user_id = $1").bind(user.to_string()).fetch_optional(conn).await?;
     Ok(row.map(|(phc, at)| (phc, Timestamp::from_millis(at))))
 }
 

@@ -126,11 +126,7 @@ pub async fn delete_session(conn: &mut Conn, user: UserId, id: SessionId) -> Sto
 /// Ends every session of the user except `keep` (pass `None` to end them all). Returns how many.
 pub async fn delete_sessions_of_user(conn: &mut Conn, user: UserId, keep: Option<SessionId>) -> StoreResult<u64> {
     let keep = keep.map(|k| k.to_string()).unwrap_or_default();
-    let done = sqlx::query("delete from sessions where user_id = $1 and id <> $2")
-        .bind(user.to_string())
-        .bind(keep)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query("delete from sessions where user_id = $1 and id <> $2").bind(user.to_string()).bind(keep).execute(conn).await?;
     Ok(done.rows_affected())
 }
 

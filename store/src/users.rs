@@ -39,16 +39,14 @@ impl TryFrom<RawUser> for UserRow {
 
 /// Adds an account. Fails with `Conflict("users_email_key_unique")` if the address is taken.
 pub async fn insert_user(conn: &mut Conn, id: UserId, email: &str, email_key: &str, display_name: &str, now: Timestamp) -> StoreResult<()> {
-    sqlx::query(
-        "insert into users (id, email, email_key, display_name, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(email)
-    .bind(email_key)
-    .bind(display_name)
-    .bind(now.as_millis())
-    .execute(conn)
-    .await?;
+    sqlx::query("insert into users (id, email, email_key, display_name, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)")
+        .bind(id.to_string())
+        .bind(email)
+        .bind(email_key)
+        .bind(display_name)
+        .bind(now.as_millis())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

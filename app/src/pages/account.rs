@@ -26,15 +26,12 @@ pub fn AccountPage() -> impl IntoView {
     let query = use_query_map();
     let flag = move |k: &'static str| query.read().get(k).is_some();
 
-    let passkey_error = Signal::derive(move || {
-        rename.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err))
-    });
-    let password_error = Signal::derive(move || {
-        set_pw.value().get().and_then(Result::err).or_else(|| remove_pw.value().get().and_then(Result::err))
-    });
-    let session_error = Signal::derive(move || {
-        end.value().get().and_then(Result::err).or_else(|| everywhere.value().get().and_then(Result::err))
-    });
+    let passkey_error =
+        Signal::derive(move || rename.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err)));
+    let password_error =
+        Signal::derive(move || set_pw.value().get().and_then(Result::err).or_else(|| remove_pw.value().get().and_then(Result::err)));
+    let session_error =
+        Signal::derive(move || end.value().get().and_then(Result::err).or_else(|| everywhere.value().get().and_then(Result::err)));
 
     view! {
         <Title text="Your account"/>

@@ -51,7 +51,11 @@ pub struct Mail {
 impl Mail {
     /// The first link in the message that starts with `prefix` (an absolute URL).
     pub fn link(&self, prefix: &str) -> String {
-        self.text.split_whitespace().find(|w| w.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} link in {:?}", self.text)).to_owned()
+        self.text
+            .split_whitespace()
+            .find(|w| w.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} link in {:?}", self.text))
+            .to_owned()
     }
 }
 
@@ -197,7 +201,12 @@ impl TestApp {
 
     /// A server function called as the page's JavaScript would (same origin, JSON back).
     pub async fn call(&self, endpoint: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Response {
-        let mut req = self.client.post(self.url(&format!("/api/{endpoint}"))).header(ORIGIN, &self.base).header(ACCEPT, "application/json").form(fields);
+        let mut req = self
+            .client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "application/json")
+            .form(fields);
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
         }

@@ -26,9 +26,8 @@ impl Passkeys {
     pub fn new(public_url: &Url) -> ServiceResult<Self> {
         let host = public_url.host_str().ok_or_else(|| ServiceError::internal(&"public URL has no host"))?;
         let origin = Url::parse(&public_url.origin().ascii_serialization()).map_err(|e| ServiceError::internal(&e))?;
-        let webauthn = WebauthnBuilder::new(host, &origin)
-            .and_then(|b| b.rp_name("Carry").build())
-            .map_err(|e| ServiceError::internal(&e))?;
+        let webauthn =
+            WebauthnBuilder::new(host, &origin).and_then(|b| b.rp_name("Carry").build()).map_err(|e| ServiceError::internal(&e))?;
         Ok(Self { webauthn })
     }
 
@@ -86,7 +85,12 @@ impl Passkeys {
 
     /// Verifies the signature, origin, challenge and user verification, and returns the
     /// passkey with its counter updated when that changed.
-    pub fn finish_sign_in(&self, response: &PublicKeyCredential, state: DiscoverableAuthentication, mut key: Passkey) -> ServiceResult<(Passkey, bool)> {
+    pub fn finish_sign_in(
+        &self,
+        response: &PublicKeyCredential,
+        state: DiscoverableAuthentication,
+        mut key: Passkey,
+    ) -> ServiceResult<(Passkey, bool)> {
         let result = self.webauthn.finish_discoverable_authentication_v2(response, state, &key).map_err(|e| {
             tracing::info!(error = %e, "passkey sign-in refused");
             ServiceError::PasskeyFailed

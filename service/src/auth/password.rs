@@ -62,9 +62,7 @@ fn hash_blocking(params: &Params, text: &str) -> ServiceResult<String> {
 
 fn common_passwords() -> &'static HashSet<&'static str> {
     static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        include_str!("../../data/common-passwords.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect()
-    })
+    LIST.get_or_init(|| include_str!("../../data/common-passwords.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect())
 }
 
 const SEQUENCES: &[&str] = &[
@@ -121,7 +119,7 @@ pub fn check_not_common(password: &PasswordText, context: &[&str]) -> Result<(),
 fn is_repetition(s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
-    (1..=n / 2).any(|len| n % len == 0 && chars.chunks(len).all(|c| c == &chars[..len]))
+    (1..=n / 2).any(|len| n.is_multiple_of(len) && chars.chunks(len).all(|c| c == &chars[..len]))
 }
 
 #[cfg(test)]
