@@ -36,6 +36,8 @@ sum() { { grep -oE "$1" "$2" || true; } | { grep -oE '[0-9]+' || true; } | awk '
 passed=$(( $(sum 'test result: [a-zA-Z]+\. [0-9]+ passed' "$logs/cargo.log") + $(sum '^ +[0-9]+ passed' "$logs/e2e.log") ))
 failed=$(( $(sum '[0-9]+ failed;' "$logs/cargo.log") + $(sum '^ +[0-9]+ failed' "$logs/e2e.log") ))
 skipped=$(( $(sum '[0-9]+ ignored;' "$logs/cargo.log") + $(sum '^ +[0-9]+ skipped' "$logs/e2e.log") ))
+flaky=$(sum '^ +[0-9]+ flaky' "$logs/e2e.log")
+[ "$flaky" -eq 0 ] || echo "WARNING: $flaky browser test(s) passed only on a second try (see above): treat them as bugs."
 printf '\nTook %s s.\n' "$(( $(date +%s) - started ))"
 echo "$passed passed, $failed failed, $skipped skipped"
 rm -rf "$logs"

@@ -6,14 +6,20 @@
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod labels;
 pub mod name;
+pub mod notes;
 pub mod password;
+pub mod readings;
 pub mod time;
 pub mod views;
 
 pub use email::Email;
 pub use error::{FieldError, ValidationError};
 pub use ids::{PasskeyId, SessionId, UserId};
+pub use labels::PrivacyLabel;
 pub use name::PersonName;
+pub use notes::Note;
 pub use password::{PasswordRules, PasswordText};
+pub use readings::{Concern, Reading, ReadingInput, ReadingKind};
 pub use time::{Span, Timestamp};

@@ -134,4 +134,32 @@ test.describe("with an authenticator", () => {
     const notice = await mailTo(email, 2);
     expect(notice.subject).toBe("A passkey was added to your Carry account");
   });
+
+  test("a passkey is renamed, and after losing it, recovery by email enrols a new one", async ({ page }) => {
+    const { cdp, authenticatorId } = await addAuthenticator(page);
+    const email = uniqueEmail("lost");
+    await registerWithPasskey(page, "Rhea Cover", email);
+
+    await page.getByLabel("New name").fill("My phone");
+    await page.getByRole("button", { name: "Rename" }).click();
+    await expect(page.locator(".passkey-name")).toHaveText("My phone");
+
+    // The phone is lost: its passkey is gone from this device.
+    await signOut(page);
+    await cdp.send("WebAuthn.clearCredentials", { authenticatorId });
+    await open(page, "/recover");
+    await page.getByLabel("Email address").fill(email);
+    await page.getByRole("button", { name: "Send the link" }).click();
+    await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+    await open(page, linkIn(await mailTo(email, 2), "/recover/"));
+    await page.getByRole("button", { name: "Create a passkey" }).click();
+    await expect(page.getByText("You are back in.")).toBeVisible();
+    await expect(page.locator("li.passkey")).toHaveCount(2);
+    expect((await mailTo(email, 3)).subject).toContain("A new passkey was added");
+
+    await signOut(page);
+    await open(page, "/sign-in");
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await expect(page.getByText("Signed in as Rhea Cover")).toBeVisible();
+  });
 });

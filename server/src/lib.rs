@@ -77,7 +77,10 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         move || {
             provide_context(services.clone());
             provide_context(ui.clone());
-            set_page_csp();
+            // The nonce the security-headers layer put in this response's CSP.
+            if let Some(nonce) = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<web::PageNonce>().cloned()) {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
         }
     };
     let web =
@@ -109,16 +112,6 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     Ok(Carry { router, services })
-}
-
-/// Gives the rendered page a Content-Security-Policy that admits its own inline scripts by the
-/// nonce Leptos generated for this response.
-fn set_page_csp() {
-    if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&web::page_csp(&nonce.to_string())) {
-            res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
-        }
-    }
 }
 
 /// A server listening in the background (for tests and `serve`).

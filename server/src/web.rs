@@ -117,12 +117,12 @@ fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
     }
 }
 
-/// The baseline Content-Security-Policy. Rendered pages replace it with one that also allows
-/// their own inline scripts by nonce (see `page_csp`).
-pub const BASE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// This response's CSP nonce, made by [`security_headers`] and given to Leptos (through the
+/// request's extensions) so that the page's inline scripts carry it.
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub String);
 
-/// The policy for a rendered page whose inline scripts carry `nonce`.
+/// The Content-Security-Policy of a response whose inline scripts carry `nonce`.
 pub fn page_csp(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
@@ -131,20 +131,24 @@ pub fn page_csp(nonce: &str) -> String {
 }
 
 /// Security headers on every response, and `Cache-Control: no-store` on everything but the
-/// built assets (which are revalidated instead, as their names carry no hash).
-pub async fn security_headers(State(state): State<WebState>, req: Request, next: Next) -> Response {
+/// built assets (which are revalidated instead, as their names carry no hash). The CSP nonce is
+/// made here, per request, and the same value reaches the page's scripts, so the header never
+/// depends on how the page was rendered.
+pub async fn security_headers(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
     let asset = {
         let p = req.uri().path();
         p.starts_with("/pkg/") || p == "/passkey.js" || p == "/favicon.svg"
     };
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&page_csp(&nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     let set = |h: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        set(h, header::CONTENT_SECURITY_POLICY, BASE_CSP);
-    }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // same-origin, not no-referrer: forms without JavaScript report errors back to the page
     // they came from through the Referer. Nothing is ever sent to another site.
@@ -209,8 +213,8 @@ mod tests {
         let p = page_csp("abc123");
         assert!(p.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
         assert!(!p.contains("unsafe-inline"));
-        for d in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"] {
-            assert!(p.contains(d) && BASE_CSP.contains(d));
+        for d in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"] {
+            assert!(p.contains(d));
         }
     }
 }

@@ -103,3 +103,9 @@ pub async fn update_links_void(conn: &mut Conn, email_key: &str, purpose: &str, 
             .await?;
     Ok(done.rows_affected())
 }
+
+/// Deletes links that expired before `before` (used or not): they can never be used again.
+pub async fn delete_expired_links(conn: &mut Conn, before: Timestamp) -> StoreResult<u64> {
+    let done = sqlx::query("delete from email_links where expires_at < $1").bind(before.as_millis()).execute(conn).await?;
+    Ok(done.rows_affected())
+}

@@ -85,3 +85,10 @@ pub async fn update_mail_failed(conn: &mut Conn, id: &str, error: &str, next_att
 pub async fn count_unsent_mail(conn: &mut Conn) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("select count(*) from mail_outbox where sent_at is null").fetch_one(conn).await?)
 }
+
+/// Deletes messages sent before `before` (their bodies are already gone).
+pub async fn delete_sent_mail(conn: &mut Conn, before: Timestamp) -> StoreResult<u64> {
+    let done =
+        sqlx::query("delete from mail_outbox where sent_at is not null and sent_at < $1").bind(before.as_millis()).execute(conn).await?;
+    Ok(done.rows_affected())
+}

@@ -288,6 +288,32 @@ conformance! {
 }
 
 conformance! {
+    async fn expired_links_and_old_sent_mail_are_swept(db) {
+        let mut conn = db.conn().await.unwrap();
+        let link = |hash: &str, expires: Timestamp| EmailLinkRow {
+            token_hash: hash.into(),
+            purpose: "register".into(),
+            email: "a@example.org".into(),
+            display_name: None,
+            user_id: None,
+            expires_at: expires,
+            used_at: None,
+        };
+        email_links::insert_link(&mut conn, &link("old", T0), T0).await.unwrap();
+        email_links::insert_link(&mut conn, &link("live", T0.plus(Span::days(2))), T0).await.unwrap();
+        assert_eq!(email_links::delete_expired_links(&mut conn, T0.plus(Span::days(1))).await.unwrap(), 1);
+        assert!(email_links::find_link(&mut conn, "live", "register").await.unwrap().is_some());
+
+        mail::insert_mail(&mut conn, "sent", "a@example.org", "S", "B", T0).await.unwrap();
+        mail::insert_mail(&mut conn, "waiting", "a@example.org", "S", "B", T0).await.unwrap();
+        let claimed = mail::claim_due_mail(&mut conn, T0, T0.plus(Span::minutes(1))).await.unwrap().unwrap();
+        mail::update_mail_sent(&mut conn, &claimed.id, T0).await.unwrap();
+        assert_eq!(mail::delete_sent_mail(&mut conn, T0.plus(Span::days(31))).await.unwrap(), 1);
+        assert_eq!(mail::count_unsent_mail(&mut conn).await.unwrap(), 1, "unsent mail is never swept");
+    }
+}
+
+conformance! {
     async fn a_transaction_dropped_without_commit_leaves_nothing(db) {
         {
             let mut tx = db.begin().await.unwrap();

@@ -171,8 +171,13 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        // An empty value removes the setting.
         for (k, v) in extra {
-            env.insert((*k).to_owned(), (*v).to_owned());
+            if v.is_empty() {
+                env.remove(*k);
+            } else {
+                env.insert((*k).to_owned(), (*v).to_owned());
+            }
         }
         let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
         let clock = Arc::new(ManualClock::new(domain::Timestamp::from_millis(START)));

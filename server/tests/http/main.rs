@@ -5,6 +5,7 @@
 mod harness;
 
 mod accounts;
+mod modes;
 mod passkeys;
 mod recovery;
 mod security;
