@@ -60,6 +60,11 @@ function say(el, text) {
 
 let conditional = null; // the pending autofill request, if any
 
+// Only ever go to a path on Carry itself (the server checks this too).
+function localPath(next) {
+  return typeof next === "string" && /^\/(?!\/)[\x21-\x7e]*$/.test(next) && !next.includes("\\") ? next : "/account";
+}
+
 async function run(button) {
   const action = button.dataset.passkeyAction;
   const [startUrl, finishUrl] = api[action] || [];
@@ -86,7 +91,7 @@ async function run(button) {
     if (action === "sign-in") finish.next = button.dataset.next || "";
     const next = await post(finishUrl, finish);
     say(button, "Done.");
-    window.location.assign(typeof next === "string" && next.startsWith("/") ? next : "/account");
+    window.location.assign(localPath(next));
   } catch (e) {
     button.disabled = false;
     if (e && e.name === "NotAllowedError") {
@@ -120,7 +125,7 @@ async function startAutofill(input) {
       credential: JSON.stringify(credential.toJSON()),
       next: nextField ? nextField.value : "",
     });
-    window.location.assign(typeof next === "string" && next.startsWith("/") ? next : "/account");
+    window.location.assign(localPath(next));
   } catch (e) {
     if (!signal.aborted) say(input, e instanceof CarryError ? e.message : "");
   } finally {

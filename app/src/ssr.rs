@@ -48,10 +48,19 @@ pub fn clear_session_cookie() {
     }
 }
 
-/// A local path to go to after sign-in; anything else (another site, a scheme) becomes `/account`.
+/// A local path to go to after sign-in; anything else becomes `/account`. Only visible ASCII is
+/// allowed: browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
+/// `//evil.example`, another site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+                && !p.contains("://") =>
+        {
+            p.to_owned()
+        }
         _ => "/account".to_owned(),
     }
 }
@@ -86,5 +95,21 @@ pub fn status_for(e: &AppError) -> http::StatusCode {
         AppError::ReauthRequired => S::FORBIDDEN,
         AppError::NotFound => S::NOT_FOUND,
         AppError::Internal(_) => S::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_of_visible_characters_are_followed() {
+        assert_eq!(safe_next(Some("/account?x=1")), "/account?x=1");
+        for bad in
+            ["https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n", "/ /x", "javascript:alert(1)", ""]
+        {
+            assert_eq!(safe_next(Some(bad)), "/account", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/account");
     }
 }

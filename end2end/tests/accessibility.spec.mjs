@@ -21,7 +21,7 @@ test("the welcome, account and recovery pages are accessible, with errors showin
 
   await page.getByLabel("Password", { exact: true }).fill("kettle lantern orbit meadow");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
   await expectAccessible(page);
 
   await signInWithPassword(page, uniqueEmail("nobody"), "wrong password here");
@@ -31,7 +31,7 @@ test("the welcome, account and recovery pages are accessible, with errors showin
   await open(page, "/recover");
   await page.getByLabel("Email address").fill(email);
   await page.getByRole("button", { name: "Send the link" }).click();
-  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Check your email", exact: true })).toBeVisible();
   await open(page, linkIn(await mailTo(email, 2), "/recover/"));
   await expectAccessible(page);
 });
@@ -57,5 +57,5 @@ test("sign-in works by keyboard alone", async ({ page }) => {
   await page.keyboard.press("Tab");
   await page.keyboard.type("kettle lantern orbit meadow");
   await page.keyboard.press("Enter");
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
 });

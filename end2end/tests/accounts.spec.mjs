@@ -16,7 +16,7 @@ test("register with a password from the emailed link, sign out, and sign in agai
   await expect(page).toHaveURL(/\/sign-in\?next=/);
 
   await signInWithPassword(page, email, PASSWORD);
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
   await expect(page.getByText("Signed in as Sam Patel")).toBeVisible();
 });
 
@@ -41,13 +41,13 @@ test("signing out everywhere ends the session in another browser", async ({ page
   const other = await browser.newContext({ javaScriptEnabled: jsOn(), baseURL: test.info().project.use.baseURL });
   const otherPage = await other.newPage();
   await signInWithPassword(otherPage, email, PASSWORD);
-  await expect(otherPage.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(otherPage.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
 
   await open(page, "/account");
   await expect(page.getByRole("cell", { name: /this browser/ })).toBeVisible();
   await expect(page.locator("tbody tr")).toHaveCount(2);
   await page.getByRole("button", { name: "Sign out everywhere" }).click();
-  await expect(page.getByRole("heading", { name: "You have signed out" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "You have signed out", exact: true })).toBeVisible();
   await expect(page.getByText("signed out on every browser and device")).toBeVisible();
 
   await otherPage.reload();

@@ -102,7 +102,8 @@ export async function registerWithPassword(page, name, email, password) {
   await open(page, link);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  // "Your details" appears only when the account loaded (an error shows the page heading too).
+  await expect(page.getByRole("heading", { name: "Your details", exact: true })).toBeVisible();
 }
 
 /** The first step of registration: name and email, then "check your email". */
@@ -111,7 +112,7 @@ export async function startRegistration(page, name, email) {
   await page.getByLabel("Your name").fill(name);
   await page.getByLabel("Email address").fill(email);
   await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Check your email", exact: true })).toBeVisible();
 }
 
 /** Signs in with a password from the sign-in page. */
@@ -125,5 +126,5 @@ export async function signInWithPassword(page, email, password) {
 /** Signs out with the header button. */
 export async function signOut(page) {
   await page.getByRole("button", { name: "Sign out", exact: true }).first().click();
-  await expect(page.getByRole("heading", { name: "You have signed out" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "You have signed out", exact: true })).toBeVisible();
 }

@@ -8,7 +8,7 @@ async function registerWithPasskey(page, name, email) {
   await startRegistration(page, name, email);
   await open(page, linkIn(await mailTo(email), "/welcome/"));
   await page.getByRole("button", { name: "Create a passkey" }).click();
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
 }
 
 test("without JavaScript the passkey button is hidden and the password is offered", async ({ page }) => {
@@ -35,7 +35,7 @@ test.describe("with an authenticator", () => {
     await signOut(page);
     await open(page, "/sign-in");
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-    await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
     await expect(page.getByText("Signed in as Priya Kaur")).toBeVisible();
     await expect(page.getByRole("cell", { name: "Passkey", exact: true })).toBeVisible();
   });
@@ -53,7 +53,7 @@ test.describe("with an authenticator", () => {
     });
     await open(page, "/sign-in");
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-    await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
     expect(captured).toBeTruthy();
 
     const replay = await page.request.post("/api/passkey/sign-in/finish", {
@@ -106,12 +106,12 @@ test.describe("with an authenticator", () => {
     await signOut(page);
     await open(page, "/sign-in");
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-    await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
 
     const other = await browser.newContext({ baseURL: test.info().project.use.baseURL });
     const otherPage = await other.newPage();
     await signInWithPassword(otherPage, email, "violet harbour quiet tide");
-    await expect(otherPage.getByRole("heading", { name: "Your account" })).toBeVisible();
+    await expect(otherPage.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
     await otherPage.getByRole("button", { name: "Remove", exact: true }).click();
     await expect(otherPage.getByText("You have no passkeys")).toBeVisible().catch(async () => {
       await expect(otherPage.locator("li.passkey")).toHaveCount(0);
@@ -150,7 +150,7 @@ test.describe("with an authenticator", () => {
     await open(page, "/recover");
     await page.getByLabel("Email address").fill(email);
     await page.getByRole("button", { name: "Send the link" }).click();
-    await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Check your email", exact: true })).toBeVisible();
     await open(page, linkIn(await mailTo(email, 2), "/recover/"));
     await page.getByRole("button", { name: "Create a passkey" }).click();
     await expect(page.getByText("You are back in.")).toBeVisible();

@@ -19,5 +19,5 @@ test("a form on another site cannot sign you out everywhere", async ({ page }) =
   expect(response.status()).toBe(403);
 
   await open(page, `${carry}/account`);
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Your account", exact: true })).toBeVisible();
 });

@@ -51,6 +51,7 @@ create table email_links (
     token_hash text not null constraint email_links_pk primary key,
     purpose text not null constraint email_links_purpose_check check (purpose in ('register', 'recover')),
     email text not null,
+    email_key text not null,
     display_name text,
     user_id text constraint email_links_user_fk references users (id) on delete cascade,
     expires_at integer not null,
@@ -58,6 +59,7 @@ create table email_links (
     created_at integer not null,
     updated_at integer not null
 );
+create index email_links_email_key_idx on email_links (email_key, purpose);
 
 -- WebAuthn ceremony state, held server-side and deleted on first use.
 create table webauthn_ceremonies (
@@ -77,6 +79,7 @@ create table sign_in_failures (
     account_key text not null constraint sign_in_failures_pk primary key,
     failures integer not null,
     last_failure_at integer not null,
+    previous_failure_at integer,
     created_at integer not null,
     updated_at integer not null
 );

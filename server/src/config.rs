@@ -18,8 +18,8 @@ pub enum Mode {
     Production,
 }
 
-/// Everything the server needs.
-#[derive(Debug, Clone)]
+/// Everything the server needs. `Debug` leaves out `DATABASE_URL` (it may hold a password).
+#[derive(Clone)]
 pub struct Settings {
     /// How Carry is being run.
     pub mode: Mode,
@@ -37,6 +37,18 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// What the use cases need.
     pub service: ServiceConfig,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("mode", &self.mode)
+            .field("listen", &self.listen)
+            .field("database", &store::Backend::from_url(&self.database_url).map(store::Backend::name).unwrap_or("?"))
+            .field("site_root", &self.site_root)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A setting that is missing or malformed.
@@ -237,6 +249,18 @@ mod tests {
         for (pairs, var) in cases {
             assert_eq!(settings(pairs).unwrap_err().var, *var, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_database_and_smtp_passwords() {
+        let s = settings(&[
+            ("CARRY_MODE", "demo"),
+            ("DATABASE_URL", "postgres://carry:hunter2@db/carry"),
+            ("CARRY_SMTP_URL", "smtps://carry:swordfish@mail.example.org"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("swordfish"), "{shown}");
     }
 
     #[test]

@@ -105,8 +105,8 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         .layer(axum::middleware::from_fn_with_state(web, web::canonical_host))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            // The route template, never the path itself: paths can hold emailed tokens.
-            let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("-", |m| m.as_str()).to_owned();
+            // Never the raw path: it can hold an emailed token.
+            let route = web::loggable_path(req.uri().path());
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
             tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
         }))

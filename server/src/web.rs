@@ -73,7 +73,10 @@ pub async fn resolve_caller(State(state): State<WebState>, mut req: Request, nex
     };
     req.extensions_mut().insert(Caller { signed_in, client });
     let mut res = next.run(req).await;
-    if stale_cookie {
+    // Clear a dead cookie, unless this response just set a new session (signing in again).
+    let sets_session =
+        res.headers().get_all(header::SET_COOKIE).iter().any(|v| v.to_str().is_ok_and(|c| c.starts_with(service::cookie::SESSION_COOKIE)));
+    if stale_cookie && !sets_session {
         if let Ok(v) = HeaderValue::from_str(&service::cookie::clear_session_cookie()) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -83,9 +86,13 @@ pub async fn resolve_caller(State(state): State<WebState>, mut req: Request, nex
 
 fn client_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
+        // The right-most entry of the last header is the one our own proxy added; anything to
+        // its left came from the client and proves nothing.
         let forwarded = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok());
@@ -187,9 +194,22 @@ pub async fn canonical_host(State(state): State<WebState>, req: Request, next: N
     (StatusCode::MISDIRECTED_REQUEST, format!("Use {} to reach Carry.", state.origin)).into_response()
 }
 
+/// The path for logs, with every segment that could be a token or an id (16 characters or
+/// more) replaced by `:id`. Queries are never logged.
+pub fn loggable_path(path: &str) -> String {
+    path.split('/').map(|seg| if seg.len() >= 16 { ":id" } else { seg }).collect::<Vec<_>>().join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_paths_hold_no_tokens() {
+        assert_eq!(loggable_path("/welcome/AFacp1xtinj1TKhLvrFndwfQbyV-E1GwJVA0oAYq9W0"), "/welcome/:id");
+        assert_eq!(loggable_path("/api/sign-in"), "/api/sign-in");
+        assert_eq!(loggable_path("/recover/0123456789abcdef"), "/recover/:id");
+    }
 
     #[test]
     fn origin_must_match_exactly_or_fetch_metadata_must_say_same_origin() {

@@ -168,11 +168,17 @@ impl Services {
         let key = throttle::account_key(&email_key);
         let now = self.now();
 
+        // Count this attempt before checking it, atomically, so guesses sent in parallel each
+        // see their own count (and the time of the attempt before) and gain nothing.
+        let (attempts, previous) = {
+            let mut tx = self.db().begin().await?;
+            let counted = store::throttle::insert_attempt(&mut tx, &key, now).await?;
+            tx.commit().await?;
+            counted
+        };
+        throttle::wait_after(self, attempts - 1, previous, now)?;
         let (user, phc) = {
             let mut conn = self.db().conn().await?;
-            if let Some((failures, last)) = store::throttle::find_failures(&mut conn, &key).await? {
-                throttle::wait_after(self, failures, last, now)?;
-            }
             let user = users::find_user_by_email_key(&mut conn, &email_key).await?;
             let phc = match &user {
                 Some(u) => passwords::find_password(&mut conn, u.id).await?.map(|(p, _)| p),
@@ -181,20 +187,17 @@ impl Services {
             (user, phc)
         };
         let ok = self.hasher().verify(phc.as_deref(), &password).await?;
-        let mut tx = self.db().begin().await?;
         match (ok, user) {
             (true, Some(user)) => {
+                let mut tx = self.db().begin().await?;
                 store::throttle::delete_failures(&mut tx, &key).await?;
                 let replacing = replacing.filter(|r| r.user_id == user.id).map(|r| r.session_id);
                 let session = sessions::start(self, &mut tx, user.id, Method::Password, client, replacing).await?;
                 tx.commit().await?;
                 Ok(session)
             }
-            _ => {
-                store::throttle::insert_failure(&mut tx, &key, now).await?;
-                tx.commit().await?;
-                Err(ServiceError::SignInFailed)
-            }
+            // Already counted above.
+            _ => Err(ServiceError::SignInFailed),
         }
     }
 
@@ -301,6 +304,8 @@ impl Services {
     pub async fn remove_passkey(&self, who: &SignedIn, id: PasskeyId) -> ServiceResult<()> {
         self.require_recent_sign_in(who)?;
         let mut tx = self.db().begin().await?;
+        // Two removals at once must not both see "another way in" and leave none.
+        users::lock_user(&mut tx, who.user_id, self.now()).await?;
         let keys = passkeys::list_passkeys(&mut tx, who.user_id).await?;
         if !keys.iter().any(|k| k.id == id) {
             return Err(ServiceError::NotFound);
@@ -337,12 +342,15 @@ impl Services {
     pub async fn remove_password(&self, who: &SignedIn) -> ServiceResult<()> {
         self.require_recent_sign_in(who)?;
         let mut tx = self.db().begin().await?;
+        users::lock_user(&mut tx, who.user_id, self.now()).await?;
         if passkeys::list_passkeys(&mut tx, who.user_id).await?.is_empty() {
             return Err(ValidationError::field("password", "Your password is your only way to sign in. Add a passkey first.").into());
         }
         if !passwords::delete_password(&mut tx, who.user_id).await? {
             return Err(ServiceError::NotFound);
         }
+        // A leaked password's sessions end with it (this one stays: its owner is here).
+        store::sessions::delete_sessions_by_method(&mut tx, who.user_id, "password", who.session_id).await?;
         self.notify_change(&mut tx, who.user_id, "The password of your Carry account was removed").await?;
         tx.commit().await?;
         self.wake_mailer();

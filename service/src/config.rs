@@ -53,8 +53,8 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// Where mail goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where mail goes. `Debug` never shows the SMTP URL (it may hold a password).
+#[derive(Clone, PartialEq, Eq)]
 pub enum MailTransportConfig {
     /// An SMTP server, as a lettre URL (`smtp://host:port`, `smtps://user:pass@host`, ...).
     Smtp {
@@ -66,6 +66,15 @@ pub enum MailTransportConfig {
         /// The folder.
         path: std::path::PathBuf,
     },
+}
+
+impl std::fmt::Debug for MailTransportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailTransportConfig::Smtp { .. } => f.write_str("Smtp { url: <redacted> }"),
+            MailTransportConfig::Folder { path } => f.debug_struct("Folder").field("path", path).finish(),
+        }
+    }
 }
 
 /// Everything the use cases need to know.

@@ -41,8 +41,7 @@ pub struct Caller {
     pub client: ClientInfo,
 }
 
-/// A session just made. The token goes in the cookie and nowhere else.
-#[derive(Debug)]
+/// A session just made. The token goes in the cookie and nowhere else (not even `Debug`).
 pub struct NewSession {
     /// The cookie value.
     pub token: String,
@@ -50,6 +49,12 @@ pub struct NewSession {
     pub user_id: UserId,
     /// The cookie should not outlive the session.
     pub max_age: Span,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession").field("user_id", &self.user_id).field("max_age", &self.max_age).finish_non_exhaustive()
+    }
 }
 
 /// How a session was started.
@@ -173,6 +178,7 @@ impl Services {
         sessions::delete_expired_sessions(&mut conn, now, now.minus(self.config().session_idle)).await?;
         store::ceremonies::delete_expired_ceremonies(&mut conn, now).await?;
         store::throttle::delete_old_windows(&mut conn, now.minus(Span::hours(2))).await?;
+        store::throttle::delete_stale_failures(&mut conn, now.minus(Span::days(1)), self.config().throttle.hard_stop_failures).await?;
         store::email_links::delete_expired_links(&mut conn, now.minus(Span::days(1))).await?;
         store::mail::delete_sent_mail(&mut conn, now.minus(Span::days(30))).await?;
         Ok(())

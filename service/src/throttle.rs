@@ -13,15 +13,16 @@ pub(crate) fn account_key(email_lookup_key: &str) -> String {
     hash_text(&format!("sign-in:{email_lookup_key}"))
 }
 
-/// How long the next attempt must wait after `failures` consecutive failures, the last at `last`.
-pub(crate) fn wait_after(services: &Services, failures: i64, last: Timestamp, now: Timestamp) -> ServiceResult<()> {
+/// Whether an attempt may go ahead after `failures` earlier consecutive failures, the last of
+/// them at `last`.
+pub(crate) fn wait_after(services: &Services, failures: i64, last: Option<Timestamp>, now: Timestamp) -> ServiceResult<()> {
     let t = services.config().throttle;
     if failures >= t.hard_stop_failures {
         return Err(ServiceError::LockedUntilRecovered);
     }
-    if failures < t.delay_from_failures {
+    let Some(last) = last.filter(|_| failures >= t.delay_from_failures) else {
         return Ok(());
-    }
+    };
     let doublings = u32::try_from((failures - t.delay_from_failures).min(30)).unwrap_or(30);
     let delay = Span::seconds(1i64 << doublings).min(t.max_delay);
     let ready_at = last.plus(delay);
@@ -35,6 +36,14 @@ pub(crate) fn wait_after(services: &Services, failures: i64, last: Timestamp, no
 /// Counts one request of `kind` from `address` and refuses it past `limit` per window.
 pub(crate) async fn per_address(services: &Services, kind: &str, address: Option<IpAddr>, limit: i64) -> ServiceResult<()> {
     let Some(ip) = address else { return Ok(()) };
+    // One IPv6 subscriber usually holds a whole /64: count it as one address.
+    let ip = match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    };
     let window = services.config().throttle.window;
     let now = services.now();
     let start = Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(window.as_millis()));

@@ -153,7 +153,12 @@ impl Db {
             Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        // SQLite: take the write lock at BEGIN, so a transaction that reads and then writes never
+        // fails on upgrading its lock while an autocommit write from another connection runs.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx { tx, _writer: writer })
     }
 

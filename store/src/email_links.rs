@@ -37,12 +37,13 @@ struct RawLink {
 /// Stores a new link.
 pub async fn insert_link(conn: &mut Conn, row: &EmailLinkRow, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
-        "insert into email_links (token_hash, purpose, email, display_name, user_id, expires_at, used_at, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "insert into email_links (token_hash, purpose, email, email_key, display_name, user_id, expires_at, used_at, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
     )
     .bind(&row.token_hash)
     .bind(&row.purpose)
     .bind(&row.email)
+    .bind(row.email.to_lowercase())
     .bind(row.display_name.as_deref())
     .bind(row.user_id.map(|u| u.to_string()))
     .bind(row.expires_at.as_millis())

@@ -4,8 +4,11 @@
 use crate::{Conn, StoreResult};
 use domain::Timestamp;
 
-/// A message waiting to be sent (or sent).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How many times a message is tried before it is left for a person to look at.
+pub const MAX_MAIL_ATTEMPTS: i64 = 25;
+
+/// A message waiting to be sent (or sent). Its `Debug` leaves out the body (it may hold a link).
+#[derive(Clone, PartialEq, Eq)]
 pub struct MailRow {
     /// Random id.
     pub id: String,
@@ -17,6 +20,12 @@ pub struct MailRow {
     pub body_text: String,
     /// How many sends have been tried.
     pub attempts: i64,
+}
+
+impl std::fmt::Debug for MailRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailRow").field("id", &self.id).field("attempts", &self.attempts).finish_non_exhaustive()
+    }
 }
 
 /// Queues a message (in the caller's transaction).
@@ -39,10 +48,11 @@ pub async fn insert_mail(conn: &mut Conn, id: &str, to: &str, subject: &str, bod
 /// or another worker won the race for the row.
 pub async fn claim_due_mail(conn: &mut Conn, now: Timestamp, lease_until: Timestamp) -> StoreResult<Option<MailRow>> {
     let candidate: Option<String> = sqlx::query_scalar(
-        "select id from mail_outbox where sent_at is null and next_attempt_at <= $1 \
+        "select id from mail_outbox where sent_at is null and next_attempt_at <= $1 and attempts < $2 \
          and (lease_until is null or lease_until <= $1) order by next_attempt_at, id limit 1",
     )
     .bind(now.as_millis())
+    .bind(MAX_MAIL_ATTEMPTS)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(id) = candidate else { return Ok(None) };

@@ -130,6 +130,17 @@ pub async fn delete_sessions_of_user(conn: &mut Conn, user: UserId, keep: Option
     Ok(done.rows_affected())
 }
 
+/// Ends the user's sessions that were signed in with `auth_method`, except `keep`.
+pub async fn delete_sessions_by_method(conn: &mut Conn, user: UserId, auth_method: &str, keep: SessionId) -> StoreResult<u64> {
+    let done = sqlx::query("delete from sessions where user_id = $1 and auth_method = $2 and id <> $3")
+        .bind(user.to_string())
+        .bind(auth_method)
+        .bind(keep.to_string())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Removes sessions past their absolute end or idle since before `idle_cutoff`. Returns how many.
 pub async fn delete_expired_sessions(conn: &mut Conn, now: Timestamp, idle_cutoff: Timestamp) -> StoreResult<u64> {
     let done = sqlx::query("delete from sessions where absolute_expires_at <= $1 or last_seen_at < $2")

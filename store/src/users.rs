@@ -67,3 +67,11 @@ pub async fn find_user(conn: &mut Conn, id: UserId) -> StoreResult<Option<UserRo
         .await?;
     raw.map(UserRow::try_from).transpose()
 }
+
+/// Touches the user's row inside a transaction so that concurrent changes to the same account's
+/// ways of signing in queue behind each other (a row lock on PostgreSQL; SQLite has one writer).
+pub async fn lock_user(conn: &mut Conn, id: UserId, now: Timestamp) -> StoreResult<bool> {
+    let done =
+        sqlx::query("update users set updated_at = $1 where id = $2").bind(now.as_millis()).bind(id.to_string()).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}

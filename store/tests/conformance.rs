@@ -250,10 +250,15 @@ conformance! {
 conformance! {
     async fn failure_counters_and_rate_windows_count_up_and_clear(db) {
         let mut conn = db.conn().await.unwrap();
-        for n in 1..=3 {
-            assert_eq!(throttle::insert_failure(&mut conn, "acct", T0.plus(Span::seconds(n))).await.unwrap(), n);
+        assert_eq!(throttle::insert_attempt(&mut conn, "acct", T0).await.unwrap(), (1, None));
+        for n in 2..=3 {
+            let previous = T0.plus(Span::seconds(n - 2));
+            assert_eq!(throttle::insert_attempt(&mut conn, "acct", T0.plus(Span::seconds(n - 1))).await.unwrap(), (n, Some(previous)));
         }
-        assert_eq!(throttle::find_failures(&mut conn, "acct").await.unwrap(), Some((3, T0.plus(Span::seconds(3)))));
+        assert_eq!(throttle::find_failures(&mut conn, "acct").await.unwrap(), Some((3, T0.plus(Span::seconds(2)))));
+        assert_eq!(throttle::delete_stale_failures(&mut conn, T0.plus(Span::days(1)), 3).await.unwrap(), 0, "at the hard stop it stays");
+        assert_eq!(throttle::delete_stale_failures(&mut conn, T0.plus(Span::days(1)), 50).await.unwrap(), 1);
+        throttle::insert_attempt(&mut conn, "acct", T0).await.unwrap();
         throttle::delete_failures(&mut conn, "acct").await.unwrap();
         assert!(throttle::find_failures(&mut conn, "acct").await.unwrap().is_none());
 
@@ -263,6 +268,28 @@ conformance! {
         let next = T0.plus(Span::minutes(15));
         assert_eq!(throttle::insert_hit(&mut conn, "ip:1", next, next).await.unwrap(), 1);
         assert_eq!(throttle::delete_old_windows(&mut conn, next).await.unwrap(), 2);
+    }
+}
+
+conformance! {
+    async fn concurrent_attempts_each_get_their_own_count(db) {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await.unwrap();
+                    let got = throttle::insert_attempt(&mut tx, "busy", T0).await.unwrap();
+                    tx.commit().await.unwrap();
+                    got.0
+                })
+            })
+            .collect();
+        let mut counts = Vec::new();
+        for h in handles {
+            counts.push(h.await.unwrap());
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=8).collect::<Vec<_>>(), "no two attempts may see the same count");
     }
 }
 

@@ -100,3 +100,16 @@ both! {
         assert_eq!(res.headers()["location"], "/sign-in?next=/account");
     }
 }
+
+both! {
+    async fn signing_in_with_a_dead_cookie_keeps_the_new_session(app) {
+        let old = app.register("Sam Patel", "sam@example.org", "kettle lantern orbit meadow").await;
+        app.call("sign-out", &[], Some(&old)).await;
+        let res = app.call("sign-in", &[("email", "sam@example.org"), ("password", "kettle lantern orbit meadow")], Some(&old)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        assert!(!cookies.iter().any(|c| c.contains("Max-Age=0")), "the dead cookie's removal must not erase the new one: {cookies:?}");
+        let new = session_cookie(res.headers()).unwrap();
+        assert_eq!(account_status(&app, &new).await, StatusCode::OK);
+    }
+}

@@ -117,9 +117,37 @@ both! {
 both! {
     async fn sign_in_never_redirects_to_another_site(app) {
         app.register("Sam Patel", "sam@example.org", "kettle lantern orbit meadow").await;
-        for next in ["https://evil.example/", "//evil.example/", "/\\evil.example"] {
+        for next in ["https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n"] {
             let res = app.form_post("/sign-in", "sign-in", &[("email", "sam@example.org"), ("password", "kettle lantern orbit meadow"), ("next", next)], None).await;
             assert_eq!(res.headers()["location"], "/account", "{next}");
         }
+    }
+}
+
+both! {
+    async fn guesses_sent_in_parallel_get_no_more_tries_than_guesses_sent_in_turn(app) {
+        app.register("Sam Patel", "sam@example.org", "kettle lantern orbit meadow").await;
+        let guesses = (0..12).map(|i| {
+            let req = app
+                .client
+                .post(app.url("/api/sign-in"))
+                .header("origin", &app.base)
+                .header("accept", "application/json")
+                .form(&[("email", "sam@example.org".to_owned()), ("password", format!("parallel guess number {i}"))]);
+            async move { req.send().await.unwrap().status() }
+        });
+        let mut handles = Vec::new();
+        for g in guesses {
+            handles.push(tokio::spawn(g));
+        }
+        let mut checked = 0;
+        for h in handles {
+            let status = h.await.unwrap();
+            assert!(status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS, "{status}");
+            if status == StatusCode::FORBIDDEN {
+                checked += 1;
+            }
+        }
+        assert!(checked <= 3, "{checked} guesses were checked; only 3 may be before the wait starts");
     }
 }

@@ -29,20 +29,28 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: &PasswordText) -> ServiceResult<String> {
-        let _permit = self.permits.acquire().await.map_err(|e| ServiceError::internal(&e))?;
+        // The permit moves into the blocking task: a client that goes away cannot free it while
+        // its hash still runs.
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| ServiceError::internal(&e))?;
         let params = self.params.clone();
         let text = password.expose().to_owned();
-        tokio::task::spawn_blocking(move || hash_blocking(&params, &text)).await.map_err(|e| ServiceError::internal(&e))?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&params, &text)
+        })
+        .await
+        .map_err(|e| ServiceError::internal(&e))?
     }
 
     /// Checks a password against a stored hash, or against the dummy hash when there is none.
     /// Returns false for `None` whatever the password.
     pub async fn verify(&self, stored: Option<&str>, password: &PasswordText) -> ServiceResult<bool> {
-        let _permit = self.permits.acquire().await.map_err(|e| ServiceError::internal(&e))?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| ServiceError::internal(&e))?;
         let real = stored.is_some();
         let phc = stored.map_or_else(|| self.dummy_phc.as_str().to_owned(), str::to_owned);
         let text = password.expose().to_owned();
         let ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let parsed = PasswordHash::new(&phc).map_err(|e| ServiceError::internal(&e))?;
             Ok::<bool, ServiceError>(Argon2::default().verify_password(text.as_bytes(), &parsed).is_ok())
         })
