@@ -149,6 +149,8 @@ fn Password(
 ) -> impl IntoView {
     let recent = acct.recently_authenticated;
     let has = acct.password_set_at.is_some();
+    // The password can go only when a passkey remains to sign in with.
+    let removable = has && !acct.passkeys.is_empty();
     view! {
         <section aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
@@ -164,7 +166,7 @@ fn Password(
                         error=Signal::derive(move || error.get().and_then(|e| e.field("password")))/>
                     <button type="submit" class="button">{if has { "Change password" } else { "Save password" }}</button>
                 </ActionForm>
-                {has.then(|| view! {
+                {removable.then(|| view! {
                     <ActionForm action=remove_pw>
                         <button type="submit" class="button warning">"Remove password"</button>
                     </ActionForm>

@@ -36,6 +36,7 @@ pub fn HomePage() -> impl IntoView {
                     <section class="demo" aria-labelledby="demo-heading">
                         <h2 id="demo-heading">"Demo people"</h2>
                         <p>"This is a demonstration server. These made-up people exist only here:"</p>
+                        <div class="table-scroll">
                         <table>
                             <caption class="visually-hidden">"Demo accounts"</caption>
                             <thead><tr><th scope="col">"Who"</th><th scope="col">"Email"</th><th scope="col">"Password"</th></tr></thead>
@@ -45,6 +46,7 @@ pub fn HomePage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                     </section>
                 })
             })}
