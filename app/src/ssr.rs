@@ -10,8 +10,6 @@ use service::{Caller, NewSession, Services, SignedIn};
 pub struct UiSettings {
     /// Whether this is a demo server (shows the demo people on the home page).
     pub demo: bool,
-    /// Whether the development mail outbox page exists.
-    pub dev_outbox: bool,
 }
 
 /// The services handle the server put in context.

@@ -26,14 +26,4 @@ impl ValidationError {
     pub fn message_for(&self, field: &str) -> Option<&str> {
         self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
-
-    /// Joins the errors of several validations into one.
-    pub fn merge(results: impl IntoIterator<Item = Result<(), ValidationError>>) -> Result<(), ValidationError> {
-        let errors: Vec<FieldError> = results.into_iter().filter_map(Result::err).flat_map(|e| e.0).collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ValidationError(errors))
-        }
-    }
 }

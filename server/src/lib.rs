@@ -65,7 +65,7 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         (MailTransportConfig::Folder { path }, Mode::Demo | Mode::Development) => Some(path.clone()),
         _ => None,
     };
-    let ui = UiSettings { demo: settings.mode == Mode::Demo, dev_outbox: outbox.is_some() };
+    let ui = UiSettings { demo: settings.mode == Mode::Demo };
     let leptos_options = LeptosOptions::builder()
         .output_name("carry")
         .site_root(settings.site_root.to_string_lossy().into_owned())
