@@ -51,3 +51,11 @@ typed_id!(
     /// A signed-in session (not the secret cookie value, which is never an id).
     SessionId
 );
+typed_id!(
+    /// A patient's record (usually, but not always, with its own account: a young child's is not).
+    PatientId
+);
+typed_id!(
+    /// One entry in a patient's record: a reading, a note, or their "about me".
+    EntryId
+);

@@ -3,7 +3,11 @@
 //! Everything here is pure (no I/O, no clock, no randomness) and compiles for wasm32, so the
 //! browser and the server validate input with the same code.
 
+pub mod about_me;
+pub mod access;
+pub mod charts;
 pub mod email;
+pub mod entries;
 pub mod error;
 pub mod ids;
 pub mod labels;
@@ -16,7 +20,7 @@ pub mod views;
 
 pub use email::Email;
 pub use error::{FieldError, ValidationError};
-pub use ids::{PasskeyId, SessionId, UserId};
+pub use ids::{EntryId, PasskeyId, PatientId, SessionId, UserId};
 pub use labels::PrivacyLabel;
 pub use name::PersonName;
 pub use notes::Note;

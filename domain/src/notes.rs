@@ -13,8 +13,9 @@ pub const MAX_TAGS: usize = 10;
 /// The most characters in one tag.
 pub const MAX_TAG_CHARS: usize = 40;
 
-/// A checked note.
+/// A checked note. Deserialising checks it exactly as [`Note::parse`] does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedNote")]
 pub struct Note {
     /// 1 to 200 characters.
     pub title: String,
@@ -22,6 +23,24 @@ pub struct Note {
     pub text: String,
     /// Up to 10 tags, lower case, no duplicates, in the order given.
     pub tags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UncheckedNote {
+    title: String,
+    text: String,
+    tags: Vec<String>,
+}
+
+impl TryFrom<UncheckedNote> for Note {
+    type Error = ValidationError;
+    fn try_from(n: UncheckedNote) -> Result<Self, Self::Error> {
+        if n.tags.iter().any(|t| t.contains(',')) {
+            return Err(ValidationError::field("tags", "A tag cannot contain a comma."));
+        }
+        Note::parse(&n.title, &n.text, &n.tags.join(","))
+    }
 }
 
 impl Note {

@@ -73,6 +73,79 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The UK calendar date: "3 Nov 2026".
+    pub fn to_uk_date(self) -> String {
+        let (y, m, d, ..) = civil(self.0 + uk_offset_millis(self.0));
+        format!("{d} {} {y}", MONTHS[(m - 1) as usize])
+    }
+
+    /// The value a `datetime-local` input shows for this instant in UK time: "2026-11-03T14:02".
+    pub fn to_uk_input(self) -> String {
+        let (y, m, d, hh, mm) = civil(self.0 + uk_offset_millis(self.0));
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}")
+    }
+
+    /// The value a `date` input shows for this instant's UK date: "2026-11-03".
+    pub fn to_uk_date_input(self) -> String {
+        let (y, m, d, ..) = civil(self.0 + uk_offset_millis(self.0));
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// Reads a `datetime-local` value ("2026-11-03T14:02", seconds allowed) as UK civil time.
+    /// In the hour the clocks go back, the earlier (BST) instant is taken; a time in the hour
+    /// skipped when they go forward is read as GMT.
+    pub fn parse_uk_input(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let (date, time) = t.split_once('T').or_else(|| t.split_once(' '))?;
+        let (y, m, d) = parse_date(date)?;
+        let mut parts = time.split(':');
+        let hh: i64 = parse_digits(parts.next()?, 2)?;
+        let mm: i64 = parse_digits(parts.next()?, 2)?;
+        let ss: i64 = match parts.next() {
+            Some(s) => parse_digits(s.split('.').next()?, 2)?,
+            None => 0,
+        };
+        if parts.next().is_some() || hh > 23 || mm > 59 || ss > 59 {
+            return None;
+        }
+        Some(from_uk_civil(days_from_civil(y, m, d) * 86_400_000 + hh * 3_600_000 + mm * 60_000 + ss * 1000))
+    }
+
+    /// Reads a `date` value ("2026-11-03") as the start of that day in UK civil time.
+    pub fn parse_uk_date(text: &str) -> Option<Self> {
+        let (y, m, d) = parse_date(text.trim())?;
+        Some(from_uk_civil(days_from_civil(y, m, d) * 86_400_000))
+    }
+}
+
+/// The UTC instant of a UK civil time given as milliseconds of a naive local clock.
+fn from_uk_civil(local: i64) -> Timestamp {
+    let as_bst = local - 3_600_000;
+    if uk_offset_millis(as_bst) == 3_600_000 {
+        Timestamp(as_bst)
+    } else {
+        Timestamp(local)
+    }
+}
+
+fn parse_digits(s: &str, len: usize) -> Option<i64> {
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+}
+
+/// "YYYY-MM-DD", a real calendar date in years 1000 to 9999.
+fn parse_date(s: &str) -> Option<(i64, i64, i64)> {
+    let mut it = s.split('-');
+    let y = parse_digits(it.next()?, 4)?;
+    let m = parse_digits(it.next()?, 2)?;
+    let d = parse_digits(it.next()?, 2)?;
+    if it.next().is_some() || y < 1000 || !(1..=12).contains(&m) || d < 1 {
+        return None;
+    }
+    let days_in_month = days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1) - days_from_civil(y, m, 1);
+    (d <= days_in_month).then_some((y, m, d))
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_uk_string())
@@ -153,6 +226,25 @@ mod tests {
         assert_eq!(at(2026, 3, 29, 1, 0).to_uk_string(), "29 Mar 2026, 02:00");
         assert_eq!(at(2026, 10, 25, 0, 59).to_uk_string(), "25 Oct 2026, 01:59");
         assert_eq!(at(2026, 10, 25, 1, 0).to_uk_string(), "25 Oct 2026, 01:00");
+    }
+
+    #[test]
+    fn uk_input_values_round_trip_in_winter_and_summer() {
+        for t in [at(2026, 11, 3, 14, 2), at(2026, 7, 1, 9, 30), at(2024, 2, 29, 23, 59)] {
+            assert_eq!(Timestamp::parse_uk_input(&t.to_uk_input()), Some(t));
+        }
+        assert_eq!(at(2026, 7, 1, 9, 30).to_uk_input(), "2026-07-01T10:30");
+        assert_eq!(Timestamp::parse_uk_input("2026-07-01T10:30:15"), Some(at(2026, 7, 1, 9, 30).plus(Span::seconds(15))));
+        assert_eq!(Timestamp::parse_uk_date("2026-07-01"), Some(at(2026, 6, 30, 23, 0)));
+        assert_eq!(at(2026, 7, 1, 9, 30).to_uk_date(), "1 Jul 2026");
+    }
+
+    #[test]
+    fn impossible_dates_and_times_are_not_read() {
+        for bad in ["", "2026-02-30T10:00", "2026-13-01T10:00", "2026-01-01T24:00", "2026-1-1T10:00", "yesterday", "2026-01-01T10:00:00:00"] {
+            assert_eq!(Timestamp::parse_uk_input(bad), None, "{bad}");
+        }
+        assert_eq!(Timestamp::parse_uk_date("2025-02-29"), None);
     }
 
     #[test]

@@ -74,3 +74,116 @@ pub struct MeView {
     /// Their name.
     pub display_name: String,
 }
+
+/// One entry as lists show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntrySummaryView {
+    /// Its id.
+    pub id: crate::EntryId,
+    /// Its current version (sent back with a change, so a stale form cannot overwrite).
+    pub version: i64,
+    /// What kind of entry.
+    pub kind: crate::entries::EntryKind,
+    /// The reading's kind, for readings.
+    pub reading_kind: Option<crate::ReadingKind>,
+    /// Heading.
+    pub title: String,
+    /// One line.
+    pub summary: String,
+    /// When it was taken or is dated.
+    pub occurred_at: Timestamp,
+    /// Its privacy label.
+    pub label: crate::PrivacyLabel,
+    /// Whether the GP practice may see it.
+    pub shared_with_practice: bool,
+    /// Advice, when a reading is concerning.
+    pub concern: Option<crate::Concern>,
+    /// Who entered it, as the viewer should read it ("you", or a name).
+    pub entered_by: String,
+    /// Where it came from.
+    pub source: crate::entries::Source,
+    /// When it was deleted, if it is behind a tombstone.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// One page of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineView {
+    /// Newest first.
+    pub entries: Vec<EntrySummaryView>,
+    /// The `after` value for the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// One version in an entry's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionView {
+    /// 1 for the first.
+    pub version: i64,
+    /// What it did.
+    pub change: crate::entries::Change,
+    /// Who made it, as the viewer should read it.
+    pub changed_by: String,
+    /// When.
+    pub recorded_at: Timestamp,
+    /// What changed, in plain words.
+    pub details: Vec<String>,
+}
+
+/// One entry in full, with its history (newest change first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// The list view of it.
+    pub summary: EntrySummaryView,
+    /// Its content.
+    pub body: crate::entries::EntryBody,
+    /// Every version, newest first.
+    pub history: Vec<VersionView>,
+    /// Until when a deleted entry can be restored.
+    pub restorable_until: Option<Timestamp>,
+}
+
+/// A chart and its table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartView {
+    /// The kind of reading.
+    pub kind: crate::ReadingKind,
+    /// The period.
+    pub period: crate::charts::Period,
+    /// The readings in the period, oldest first.
+    pub readings: Vec<ChartRow>,
+    /// The drawing.
+    pub plot: crate::charts::Plot,
+    /// Whether the period had more readings than one chart shows (the newest are shown).
+    pub truncated: bool,
+}
+
+/// One row of a chart's table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartRow {
+    /// The entry.
+    pub id: crate::EntryId,
+    /// When.
+    pub occurred_at: Timestamp,
+    /// The value.
+    pub reading: crate::Reading,
+    /// Whether it is concerning.
+    pub concerning: bool,
+}
+
+/// "About me", for the record page and its form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AboutMeView {
+    /// The entry (to edit it and see its history).
+    pub id: crate::EntryId,
+    /// Its current version.
+    pub version: i64,
+    /// The answers.
+    pub about: crate::about_me::AboutMe,
+    /// Its privacy label.
+    pub label: crate::PrivacyLabel,
+    /// Whether the GP practice may see it.
+    pub shared_with_practice: bool,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
