@@ -9,10 +9,12 @@
 pub mod ceremonies;
 mod db;
 pub mod email_links;
+pub mod entries;
 mod error;
 pub mod mail;
 pub mod passkeys;
 pub mod passwords;
+pub mod patients;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;

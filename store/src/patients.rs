@@ -1,0 +1,55 @@
+//! Patients' records.
+
+use crate::error::parse_id;
+use crate::{Conn, StoreResult};
+use domain::{PatientId, Timestamp, UserId};
+
+/// A record as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatientRow {
+    /// The record.
+    pub id: PatientId,
+    /// The account that owns it, if any.
+    pub user_id: Option<UserId>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawPatient {
+    id: String,
+    user_id: Option<String>,
+}
+
+impl TryFrom<RawPatient> for PatientRow {
+    type Error = crate::StoreError;
+    fn try_from(r: RawPatient) -> Result<Self, Self::Error> {
+        Ok(PatientRow {
+            id: parse_id("patients.id", &r.id)?,
+            user_id: r.user_id.as_deref().map(|u| parse_id("patients.user_id", u)).transpose()?,
+        })
+    }
+}
+
+/// The record an account owns.
+pub async fn find_patient_by_user(conn: &mut Conn, user: UserId) -> StoreResult<Option<PatientRow>> {
+    let row: Option<RawPatient> =
+        sqlx::query_as("select id, user_id from patients where user_id = $1").bind(user.to_string()).fetch_optional(conn).await?;
+    row.map(PatientRow::try_from).transpose()
+}
+
+/// A record by id.
+pub async fn find_patient(conn: &mut Conn, id: PatientId) -> StoreResult<Option<PatientRow>> {
+    let row: Option<RawPatient> =
+        sqlx::query_as("select id, user_id from patients where id = $1").bind(id.to_string()).fetch_optional(conn).await?;
+    row.map(PatientRow::try_from).transpose()
+}
+
+/// Adds a record. Fails with `Conflict("patients_user_id_unique")` if the account has one.
+pub async fn insert_patient(conn: &mut Conn, row: &PatientRow, now: Timestamp) -> StoreResult<()> {
+    sqlx::query("insert into patients (id, user_id, created_at, updated_at) values ($1, $2, $3, $3)")
+        .bind(row.id.to_string())
+        .bind(row.user_id.map(|u| u.to_string()))
+        .bind(now.as_millis())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
