@@ -116,7 +116,11 @@ impl AboutMe {
                 errors.extend(ValidationError::field(field, format!("Keep the {what} to {max} characters or fewer.")).0);
             } else if t.chars().any(|c| c.is_control() && !(*multiline && (c == '\n' || c == '\t'))) {
                 errors.extend(
-                    ValidationError::field(field, format!("The {what} contains characters that cannot be shown. Remove them and try again.")).0,
+                    ValidationError::field(
+                        field,
+                        format!("The {what} contains characters that cannot be shown. Remove them and try again."),
+                    )
+                    .0,
                 );
             }
             clean.push(t);
@@ -154,9 +158,17 @@ impl AboutMe {
     /// Whether nothing at all is filled in.
     pub fn is_empty(&self) -> bool {
         self.contact_methods.is_empty()
-            && [&self.preferred_name, &self.pronouns, &self.languages, &self.contact_times, &self.accessibility, &self.practice_contact, &self.goals]
-                .iter()
-                .all(|s| s.is_empty())
+            && [
+                &self.preferred_name,
+                &self.pronouns,
+                &self.languages,
+                &self.contact_times,
+                &self.accessibility,
+                &self.practice_contact,
+                &self.goals,
+            ]
+            .iter()
+            .all(|s| s.is_empty())
     }
 
     /// The form's starting values for an edit.

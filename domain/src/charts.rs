@@ -191,8 +191,7 @@ pub fn plot(kind: ReadingKind, points: &[(Timestamp, Reading)], from: Timestamp,
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let dots: Vec<(f64, f64)> =
-                points.iter().filter_map(|(t, r)| values(r).get(i).map(|v| (round(x(*t)), round(y(*v))))).collect();
+            let dots: Vec<(f64, f64)> = points.iter().filter_map(|(t, r)| values(r).get(i).map(|v| (round(x(*t)), round(y(*v))))).collect();
             let points = dots.iter().map(|(a, b)| format!("{a},{b}")).collect::<Vec<_>>().join(" ");
             Series { name: (*name).to_owned(), points, dots }
         })

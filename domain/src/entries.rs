@@ -220,7 +220,9 @@ pub fn describe_change(change: Change, before: Option<&Snapshot>, after: &Snapsh
         out.push(format!("Label changed from {} to {}", b.label.label().to_lowercase(), after.label.label().to_lowercase()));
     }
     if b.shared_with_practice != after.shared_with_practice {
-        out.push(if after.shared_with_practice { "Shared with the GP practice" } else { "No longer shared with the GP practice" }.to_owned());
+        out.push(
+            if after.shared_with_practice { "Shared with the GP practice" } else { "No longer shared with the GP practice" }.to_owned(),
+        );
     }
     if out.is_empty() {
         out.push("Saved with no changes".to_owned());
@@ -355,7 +357,10 @@ impl TimelineFilter {
         let until = date("to", to, &mut errors).map(|t| Timestamp::parse_uk_date(&t.plus(Span::hours(30)).to_uk_date_input()).unwrap_or(t));
         if let (Some(f), Some(u)) = (from_t, until) {
             if u <= f {
-                errors.extend(ValidationError::field("to", "The \u{201c}to\u{201d} date must be the same as or after the \u{201c}from\u{201d} date.").0);
+                errors.extend(
+                    ValidationError::field("to", "The \u{201c}to\u{201d} date must be the same as or after the \u{201c}from\u{201d} date.")
+                        .0,
+                );
             }
         }
         let after = match after.trim() {
@@ -421,7 +426,11 @@ mod tests {
     fn a_time_in_the_future_or_unreadable_is_refused() {
         let now = Timestamp::parse_uk_input("2026-11-22T10:00").unwrap();
         assert_eq!(parse_occurred_at("occurred_at", "2026-11-22T10:04", now).unwrap(), now.plus(Span::minutes(4)));
-        assert!(parse_occurred_at("occurred_at", "2026-11-22T10:06", now).unwrap_err().message_for("occurred_at").unwrap().contains("future"));
+        assert!(parse_occurred_at("occurred_at", "2026-11-22T10:06", now)
+            .unwrap_err()
+            .message_for("occurred_at")
+            .unwrap()
+            .contains("future"));
         assert!(parse_occurred_at("occurred_at", "22/11/2026", now).unwrap_err().message_for("occurred_at").is_some());
         assert!(parse_occurred_at("occurred_at", "1899-12-31T10:00", now).is_err());
     }

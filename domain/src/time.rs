@@ -241,7 +241,8 @@ mod tests {
 
     #[test]
     fn impossible_dates_and_times_are_not_read() {
-        for bad in ["", "2026-02-30T10:00", "2026-13-01T10:00", "2026-01-01T24:00", "2026-1-1T10:00", "yesterday", "2026-01-01T10:00:00:00"] {
+        for bad in ["", "2026-02-30T10:00", "2026-13-01T10:00", "2026-01-01T24:00", "2026-1-1T10:00", "yesterday", "2026-01-01T10:00:00:00"]
+        {
             assert_eq!(Timestamp::parse_uk_input(bad), None, "{bad}");
         }
         assert_eq!(Timestamp::parse_uk_date("2025-02-29"), None);

@@ -30,6 +30,18 @@ pub enum ServiceError {
     /// No such thing, or not yours: the two look the same from outside.
     #[error("not found")]
     NotFound,
+    /// The caller may not do this with this record.
+    #[error("forbidden")]
+    Forbidden,
+    /// The thing changed since the caller last saw it; nothing was overwritten.
+    #[error("stale version")]
+    Stale,
+    /// A deleted entry can only be restored within the restore window, and only once deleted.
+    #[error("cannot be restored")]
+    NotRestorable,
+    /// A deleted entry must be restored before it is changed.
+    #[error("entry is deleted")]
+    Deleted,
     /// An emailed link that expired, was used, or never existed.
     #[error("link expired or already used")]
     LinkInvalid,

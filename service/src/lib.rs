@@ -4,21 +4,25 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod authz;
 pub mod clock;
 pub mod config;
 pub mod cookie;
 mod demo;
 pub mod error;
 pub mod mail;
+pub mod records;
 pub mod recovery;
 pub mod sessions;
 mod throttle;
 mod tokens;
 
+pub use authz::RecordRef;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
+pub use records::{NoteForm, PrivacyForm, ReadingForm};
 pub use sessions::{Caller, ClientInfo, NewSession, SignedIn};
 
 use auth::passkey::Passkeys;

@@ -53,3 +53,15 @@ pub async fn insert_patient(conn: &mut Conn, row: &PatientRow, now: Timestamp) -
         .await?;
     Ok(())
 }
+
+/// Makes the account's own record unless it has one, and returns the record either way. Safe
+/// when two requests race: the loser's insert does nothing.
+pub async fn ensure_patient_for_user(conn: &mut Conn, new_id: PatientId, user: UserId, now: Timestamp) -> StoreResult<PatientRow> {
+    sqlx::query("insert into patients (id, user_id, created_at, updated_at) values ($1, $2, $3, $3) on conflict do nothing")
+        .bind(new_id.to_string())
+        .bind(user.to_string())
+        .bind(now.as_millis())
+        .execute(&mut *conn)
+        .await?;
+    find_patient_by_user(conn, user).await?.ok_or(crate::StoreError::Corrupt { column: "patients.user_id" })
+}

@@ -1,0 +1,152 @@
+//! Reading the record: the timeline, one entry with its history, a chart, recently deleted
+//! entries and "about me". Each read goes through [`Services::require`] and sees only the
+//! labels the caller may.
+
+use crate::authz::RecordRef;
+use crate::error::{ServiceError, ServiceResult};
+use crate::{Services, SignedIn};
+use domain::access::Action;
+use domain::charts::{plot, Period};
+use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter, PAGE_SIZE, RESTORE_WINDOW};
+use domain::views::{AboutMeView, ChartRow, ChartView, EntrySummaryView, EntryView, TimelineView, VersionView};
+use domain::{EntryId, ReadingKind, UserId, ValidationError};
+use store::entries::{self, EntryRow};
+
+/// The most readings one chart draws (the newest in the period).
+pub const MAX_CHART_POINTS: i64 = 2000;
+
+fn who_name(viewer: UserId, user: UserId, name: &str) -> String {
+    if viewer == user {
+        "you".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+fn summary_view(viewer: UserId, row: &EntryRow) -> EntrySummaryView {
+    let body = &row.current.body;
+    EntrySummaryView {
+        id: row.id,
+        version: row.version,
+        kind: body.kind(),
+        reading_kind: body.reading_kind(),
+        title: body.title(),
+        summary: body.summary(),
+        occurred_at: row.current.occurred_at,
+        label: row.current.label,
+        shared_with_practice: row.current.shared_with_practice,
+        concern: match body {
+            EntryBody::Reading(r) => r.concern(),
+            _ => None,
+        },
+        entered_by: who_name(viewer, row.entered_by, &row.entered_by_name),
+        source: row.source,
+        deleted_at: row.deleted_at,
+    }
+}
+
+impl Services {
+    /// One page of the timeline, newest first. The filter's fields are as the form sent them
+    /// (all may be empty); errors name `type`, `label`, `from`, `to` or `after`.
+    pub async fn timeline(
+        &self,
+        who: &SignedIn,
+        record: RecordRef,
+        types: &str,
+        label: &str,
+        from: &str,
+        to: &str,
+        after: &str,
+    ) -> ServiceResult<TimelineView> {
+        let filter = TimelineFilter::parse(types, label, from, to, after)?;
+        let mut conn = self.db().conn().await?;
+        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None }) };
+        let mut rows = entries::list_timeline(&mut conn, patient, &access.labels, &filter, i64::from(PAGE_SIZE) + 1).await?;
+        let more = rows.len() > PAGE_SIZE as usize;
+        rows.truncate(PAGE_SIZE as usize);
+        let next = if more { rows.last().map(|r| Cursor { occurred_at: r.current.occurred_at, id: r.id }.encode()) } else { None };
+        Ok(TimelineView { entries: rows.iter().map(|r| summary_view(who.user_id, r)).collect(), next })
+    }
+
+    /// One entry with its whole history, newest change first. Deleted entries are shown too
+    /// (with when they can be restored until).
+    pub async fn entry(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryView> {
+        let mut conn = self.db().conn().await?;
+        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let versions = entries::list_versions(&mut conn, patient, id).await?;
+        let mut history: Vec<VersionView> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| VersionView {
+                version: v.version,
+                change: v.change,
+                changed_by: who_name(who.user_id, v.changed_by, &v.changed_by_name),
+                recorded_at: v.recorded_at,
+                details: describe_change(v.change, i.checked_sub(1).and_then(|p| versions.get(p)).map(|p| &p.state), &v.state),
+            })
+            .collect();
+        history.reverse();
+        let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
+        Ok(EntryView { summary: summary_view(who.user_id, &row), body: row.current.body, history, restorable_until })
+    }
+
+    /// The readings of one kind over a period, for a chart and its table.
+    pub async fn chart(&self, who: &SignedIn, record: RecordRef, kind: &str, period: &str) -> ServiceResult<ChartView> {
+        let kind = ReadingKind::from_slug(kind.trim()).ok_or(ServiceError::NotFound)?;
+        let period = Period::from_slug(period).ok_or_else(|| ValidationError::field("period", "Choose a period from the list."))?;
+        let now = self.now();
+        let mut conn = self.db().conn().await?;
+        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let rows = match access.patient {
+            Some(patient) => {
+                entries::list_readings(&mut conn, patient, &access.labels, kind, period.start(now), MAX_CHART_POINTS + 1).await?
+            }
+            None => Vec::new(),
+        };
+        let truncated = rows.len() > MAX_CHART_POINTS as usize;
+        let mut readings: Vec<ChartRow> = rows
+            .into_iter()
+            .take(MAX_CHART_POINTS as usize)
+            .filter_map(|r| match r.current.body {
+                EntryBody::Reading(reading) => {
+                    Some(ChartRow { id: r.id, occurred_at: r.current.occurred_at, concerning: reading.concern().is_some(), reading })
+                }
+                _ => None,
+            })
+            .collect();
+        readings.reverse();
+        let from = period.start(now).or_else(|| readings.first().map(|r| r.occurred_at)).unwrap_or(now);
+        let points: Vec<_> = readings.iter().map(|r| (r.occurred_at, r.reading)).collect();
+        Ok(ChartView { kind, period, plot: plot(kind, &points, from, now), readings, truncated })
+    }
+
+    /// Entries deleted in the last 30 days, which can still be restored.
+    pub async fn deleted_entries(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Vec<EntrySummaryView>> {
+        let since = self.now().minus(RESTORE_WINDOW);
+        let mut conn = self.db().conn().await?;
+        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let Some(patient) = access.patient else { return Ok(Vec::new()) };
+        let rows = entries::list_deleted(&mut conn, patient, &access.labels, since).await?;
+        Ok(rows.iter().map(|r| summary_view(who.user_id, r)).collect())
+    }
+
+    /// "About me", if there is one the caller may see.
+    pub async fn about_me(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Option<AboutMeView>> {
+        let mut conn = self.db().conn().await?;
+        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let Some(patient) = access.patient else { return Ok(None) };
+        let Some(row) = entries::find_about_me(&mut conn, patient, &access.labels).await? else { return Ok(None) };
+        let EntryBody::AboutMe(about) = row.current.body else { return Err(ServiceError::internal(&"about-me entry with another body")) };
+        Ok(Some(AboutMeView {
+            id: row.id,
+            version: row.version,
+            about,
+            label: row.current.label,
+            shared_with_practice: row.current.shared_with_practice,
+            updated_at: row.updated_at,
+        }))
+    }
+}
