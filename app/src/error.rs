@@ -24,6 +24,9 @@ pub enum AppError {
     /// Nothing here (or not yours).
     #[error("We could not find that.")]
     NotFound,
+    /// Someone (perhaps this person in another tab) changed it first; nothing was overwritten.
+    #[error("This entry was changed after you opened it, so your change was not saved. Open it again to see the latest version, then make your change.")]
+    Conflict,
     /// Something broke on the server.
     #[error("Something went wrong on our side. If it keeps happening, contact support and quote incident {0}.")]
     Internal(String),
@@ -72,6 +75,14 @@ impl From<service::ServiceError> for AppError {
             S::NotFound => AppError::NotFound,
             S::LinkInvalid => AppError::Refused("This link has expired or has already been used. Ask for a new one.".to_owned()),
             S::PasskeyFailed => AppError::Refused("That passkey could not be used. Try again, or use another way to sign in.".to_owned()),
+            S::Forbidden => AppError::Refused("You do not have access to this record.".to_owned()),
+            S::Stale => AppError::Conflict,
+            S::NotRestorable => AppError::Refused(
+                "This entry can no longer be restored. Entries can be restored for 30 days after they are deleted.".to_owned(),
+            ),
+            S::Deleted => AppError::Refused(
+                "This entry is deleted. Restore it from \u{201c}Recently deleted\u{201d} before changing it.".to_owned(),
+            ),
             S::Internal { incident } => AppError::Internal(incident),
         }
     }

@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
-use pages::{account, home, recover, register, sign_in};
+use pages::{account, home, record, recover, register, sign_in};
 
 /// The demo people (label, email, password) the home page lists and a demo server seeds.
 pub fn demo_people() -> &'static [(&'static str, &'static str, &'static str)] {
@@ -66,6 +66,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=sign_in::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/signed-out") view=sign_in::SignedOutPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record") view=record::RecordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/about-me") view=record::about_me::AboutMePage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/readings/new") view=record::add::AddReadingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/notes/new") view=record::add::AddNotePage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/entries/:id") view=record::entry::EntryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/entries/:id/edit") view=record::entry::EditEntryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/deleted") view=record::deleted::DeletedPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/charts") view=record::charts::ChartsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/charts/:kind") view=record::charts::ChartPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover") view=recover::RecoverPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover/sent") view=recover::RecoverSentPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover/:token") view=recover::RecoverLinkPage ssr=SsrMode::Async/>

@@ -92,6 +92,7 @@ pub fn status_for(e: &AppError) -> http::StatusCode {
         AppError::NotSignedIn => S::UNAUTHORIZED,
         AppError::ReauthRequired => S::FORBIDDEN,
         AppError::NotFound => S::NOT_FOUND,
+        AppError::Conflict => S::CONFLICT,
         AppError::Internal(_) => S::INTERNAL_SERVER_ERROR,
     }
 }

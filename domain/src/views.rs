@@ -141,6 +141,9 @@ pub struct EntryView {
     pub history: Vec<VersionView>,
     /// Until when a deleted entry can be restored.
     pub restorable_until: Option<Timestamp>,
+    /// For a weight or height: the BMI from it and the latest reading of the other, and what
+    /// that other reading was.
+    pub bmi: Option<(f64, String)>,
 }
 
 /// A chart and its table.
@@ -156,6 +159,8 @@ pub struct ChartView {
     pub plot: crate::charts::Plot,
     /// Whether the period had more readings than one chart shows (the newest are shown).
     pub truncated: bool,
+    /// For weight charts: the latest height in cm, to work out each reading's BMI.
+    pub height_cm: Option<f64>,
 }
 
 /// One row of a chart's table.

@@ -22,7 +22,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
-pub use records::{NoteForm, PrivacyForm, ReadingForm};
+pub use records::{NoteForm, PrivacyForm, ReadingForm, TimelineQuery};
 pub use sessions::{Caller, ClientInfo, NewSession, SignedIn};
 
 use auth::passkey::Passkeys;
@@ -62,6 +62,11 @@ impl Services {
 
     pub(crate) fn now(&self) -> domain::Timestamp {
         self.inner.clock.now()
+    }
+
+    /// The current time by the server's clock (pages use it to fill in "now").
+    pub fn current_time(&self) -> domain::Timestamp {
+        self.now()
     }
 
     /// The settings in force.

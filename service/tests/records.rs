@@ -7,6 +7,7 @@ use domain::entries::{Change, EntryKind};
 use domain::{PatientId, SessionId, Span, Timestamp, UserId};
 use service::{
     MailTransportConfig, ManualClock, NoteForm, PrivacyForm, ReadingForm, RecordRef, ServiceConfig, ServiceError, Services, SignedIn,
+    TimelineQuery,
 };
 use std::sync::Arc;
 use store::{conformance, users};
@@ -49,11 +50,11 @@ conformance! {
     async fn a_reading_is_added_and_shown_first_on_the_timeline(db) {
         let (s, _) = services(db);
         let sam = person(db, "Sam").await;
-        let empty = s.timeline(&sam, RecordRef::Own, "", "", "", "", "").await.unwrap();
+        let empty = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
         assert!(empty.entries.is_empty(), "reading a record never written is empty, not an error");
         s.add_reading(&sam, RecordRef::Own, &bp("128", "82", "2026-11-21T08:00"), &general()).await.unwrap();
         let id = s.add_reading(&sam, RecordRef::Own, &bp("182", "95", "2026-11-22T09:30"), &general()).await.unwrap();
-        let t = s.timeline(&sam, RecordRef::Own, "", "", "", "", "").await.unwrap();
+        let t = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
         assert_eq!(t.entries.len(), 2);
         assert_eq!(t.entries[0].id, id);
         assert_eq!(t.entries[0].summary, "182/95 mmHg");
@@ -75,7 +76,7 @@ conformance! {
             .await
             .unwrap_err();
         assert_eq!(fields(e), ["title", "text"]);
-        assert!(s.timeline(&sam, RecordRef::Own, "", "", "", "", "").await.unwrap().entries.is_empty(), "nothing half-saved");
+        assert!(s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.is_empty(), "nothing half-saved");
     }
 }
 
@@ -111,12 +112,12 @@ conformance! {
         let b = s.add_reading(&sam, RecordRef::Own, &w, &general()).await.unwrap();
         s.delete_entry(&sam, RecordRef::Own, a, 1).await.unwrap();
         s.delete_entry(&sam, RecordRef::Own, b, 1).await.unwrap();
-        assert!(s.timeline(&sam, RecordRef::Own, "", "", "", "", "").await.unwrap().entries.is_empty());
+        assert!(s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.is_empty());
         assert_eq!(s.deleted_entries(&sam, RecordRef::Own).await.unwrap().len(), 2);
         assert!(matches!(s.edit_reading(&sam, RecordRef::Own, a, 2, &w).await.unwrap_err(), ServiceError::Deleted));
         clock.advance(Span::days(29));
         s.restore_entry(&sam, RecordRef::Own, a, 2).await.unwrap();
-        assert_eq!(s.timeline(&sam, RecordRef::Own, "", "", "", "", "").await.unwrap().entries.len(), 1);
+        assert_eq!(s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.len(), 1);
         clock.advance(Span::days(2));
         assert!(matches!(s.restore_entry(&sam, RecordRef::Own, b, 2).await.unwrap_err(), ServiceError::NotRestorable));
         assert!(s.deleted_entries(&sam, RecordRef::Own).await.unwrap().is_empty());
@@ -134,19 +135,19 @@ conformance! {
         let alex = person(db, "Alex").await;
         let id = s.add_reading(&sam, RecordRef::Own, &bp("120", "80", "2026-11-22T07:00"), &general()).await.unwrap();
         // Alex's own record is separate and empty.
-        assert!(s.timeline(&alex, RecordRef::Own, "", "", "", "", "").await.unwrap().entries.is_empty());
+        assert!(s.timeline(&alex, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.is_empty());
         assert!(matches!(s.entry(&alex, RecordRef::Own, id).await.unwrap_err(), ServiceError::NotFound));
         assert!(matches!(s.delete_entry(&alex, RecordRef::Own, id, 1).await.unwrap_err(), ServiceError::NotFound));
         let mut conn = db.conn().await.unwrap();
         let sams = store::patients::find_patient_by_user(&mut conn, sam.user_id).await.unwrap().unwrap().id;
         drop(conn);
         for r in [RecordRef::Patient(sams), RecordRef::Patient(PatientId::from_uuid(Uuid::new_v4()))] {
-            assert!(matches!(s.timeline(&alex, r, "", "", "", "", "").await.unwrap_err(), ServiceError::Forbidden));
+            assert!(matches!(s.timeline(&alex, r, &TimelineQuery::default()).await.unwrap_err(), ServiceError::Forbidden));
             assert!(matches!(s.entry(&alex, r, id).await.unwrap_err(), ServiceError::Forbidden));
             let add = s.add_reading(&alex, r, &bp("120", "80", "2026-11-22T07:00"), &general()).await.unwrap_err();
             assert!(matches!(add, ServiceError::Forbidden));
         }
-        assert_eq!(s.timeline(&sam, RecordRef::Patient(sams), "", "", "", "", "").await.unwrap().entries.len(), 1);
+        assert_eq!(s.timeline(&sam, RecordRef::Patient(sams), &TimelineQuery::default()).await.unwrap().entries.len(), 1);
     }
 }
 
@@ -163,7 +164,7 @@ conformance! {
         assert_eq!(s.save_about_me(&sam, RecordRef::Own, &more, &general(), Some(1)).await.unwrap(), id);
         let view = s.about_me(&sam, RecordRef::Own).await.unwrap().unwrap();
         assert_eq!((view.version, view.about.pronouns.as_str()), (2, "he/him"));
-        let t = s.timeline(&sam, RecordRef::Own, "about-me", "", "", "", "").await.unwrap();
+        let t = s.timeline(&sam, RecordRef::Own, &TimelineQuery { types: "about-me".into(), ..Default::default() }).await.unwrap();
         assert_eq!(t.entries[0].kind, EntryKind::AboutMe);
         assert!(fields(s.save_about_me(&sam, RecordRef::Own, &AboutMeInput::default(), &general(), Some(2)).await.unwrap_err()).contains(&"preferred_name".to_owned()));
     }
@@ -179,9 +180,9 @@ conformance! {
                 .await
                 .unwrap();
         }
-        let first = s.timeline(&sam, RecordRef::Own, "", "", "", "", "").await.unwrap();
+        let first = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
         assert_eq!(first.entries.len(), 25);
-        let second = s.timeline(&sam, RecordRef::Own, "", "", "", "", first.next.as_deref().unwrap()).await.unwrap();
+        let second = s.timeline(&sam, RecordRef::Own, &TimelineQuery { after: first.next.clone().unwrap(), ..Default::default() }).await.unwrap();
         assert_eq!((second.entries.len(), second.next.as_deref()), (5, None));
         assert!(second.entries[0].occurred_at < first.entries[24].occurred_at);
         let chart = s.chart(&sam, RecordRef::Own, "heart-rate", "30d").await.unwrap();

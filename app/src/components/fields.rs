@@ -28,6 +28,15 @@ pub fn Field(
     /// A starting value.
     #[prop(into, optional)]
     value: Option<String>,
+    /// Whether the field may be left empty.
+    #[prop(optional)]
+    optional: bool,
+    /// The on-screen keyboard to offer (`decimal`, `numeric`).
+    #[prop(into, optional)]
+    inputmode: Option<String>,
+    /// A unit shown after the input ("mmHg").
+    #[prop(into, optional)]
+    suffix: Option<String>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let hint_id = format!("{id}-hint");
@@ -53,16 +62,77 @@ pub fn Field(
             <p class="error-message" id=error_id.clone() hidden=move || error.get().is_none()>
                 {move || error.get().map(|e| format!("Error: {e}"))}
             </p>
-            <input
-                id=id.clone()
+            <div class="input-row">
+                <input
+                    id=id.clone()
+                    name=name
+                    type=kind
+                    autocomplete=autocomplete
+                    value=value
+                    inputmode=inputmode
+                    class:short=suffix.is_some()
+                    aria-invalid=move || error.get().is_some().then_some("true")
+                    aria-describedby=described_by
+                    required=!optional
+                />
+                {suffix.map(|s| view! { <span class="suffix" aria-hidden="true">{s}</span> })}
+            </div>
+        </div>
+    }
+}
+
+/// A labelled multi-line text box, with its error tied to it as [`Field`] does.
+#[component]
+pub fn TextArea(
+    /// The form field's name (also its id, prefixed with `field-`).
+    #[prop(into)]
+    name: String,
+    /// The visible label.
+    #[prop(into)]
+    label: String,
+    /// A hint shown under the label.
+    #[prop(into, optional)]
+    hint: Option<String>,
+    /// The current error message for this field.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+    /// A starting value.
+    #[prop(into, optional)]
+    value: String,
+    /// Visible lines.
+    #[prop(default = 5)]
+    rows: u32,
+    /// Whether the field may be left empty.
+    #[prop(optional)]
+    optional: bool,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let has_hint = hint.is_some();
+    let described_by = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let ids: Vec<String> =
+                [has_hint.then(|| hint_id.clone()), error.get().is_some().then(|| error_id.clone())].into_iter().flatten().collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:field-error=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <p class="error-message" id=error_id.clone() hidden=move || error.get().is_none()>
+                {move || error.get().map(|e| format!("Error: {e}"))}
+            </p>
+            <textarea
+                id=id
                 name=name
-                type=kind
-                autocomplete=autocomplete
-                value=value
+                rows=rows
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described_by
-                required
-            />
+                required=!optional
+            >{value}</textarea>
         </div>
     }
 }

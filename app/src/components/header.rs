@@ -20,6 +20,7 @@ pub fn Header() -> impl IntoView {
                         match who.await {
                             Ok(Some(person)) => view! {
                                 <span class="signed-in-as">"Signed in as " {person.display_name}</span>
+                                <A href="/record">"Your record"</A>
                                 <A href="/account">"Your account"</A>
                                 <form method="post" action="/api/sign-out" class="inline-form">
                                     <button type="submit" class="link-button">"Sign out"</button>

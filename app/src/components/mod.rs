@@ -3,5 +3,5 @@
 mod fields;
 mod header;
 
-pub use fields::{ErrorSummary, Field, Notice};
+pub use fields::{ErrorSummary, Field, Notice, TextArea};
 pub use header::Header;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod home;
+pub mod record;
 pub mod recover;
 pub mod register;
 pub mod sign_in;

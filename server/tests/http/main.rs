@@ -7,6 +7,7 @@ mod harness;
 mod accounts;
 mod modes;
 mod passkeys;
+mod record;
 mod recovery;
 mod security;
 mod sessions;

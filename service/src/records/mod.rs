@@ -4,6 +4,8 @@
 
 mod read;
 
+pub use read::{TimelineQuery, MAX_CHART_POINTS};
+
 use crate::authz::RecordRef;
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};

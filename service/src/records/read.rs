@@ -8,9 +8,25 @@ use crate::{Services, SignedIn};
 use domain::access::Action;
 use domain::charts::{plot, Period};
 use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter, PAGE_SIZE, RESTORE_WINDOW};
+use domain::readings::bmi;
 use domain::views::{AboutMeView, ChartRow, ChartView, EntrySummaryView, EntryView, TimelineView, VersionView};
-use domain::{EntryId, ReadingKind, UserId, ValidationError};
+use domain::{EntryId, Reading, ReadingKind, UserId, ValidationError};
 use store::entries::{self, EntryRow};
+
+/// The timeline's filter as the form sent it; every field may be empty.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineQuery {
+    /// A `TypeFilter` slug.
+    pub types: String,
+    /// A label slug.
+    pub label: String,
+    /// From this UK date (`YYYY-MM-DD`).
+    pub from: String,
+    /// To this UK date, inclusive.
+    pub to: String,
+    /// The cursor of the page before.
+    pub after: String,
+}
 
 /// The most readings one chart draws (the newest in the period).
 pub const MAX_CHART_POINTS: i64 = 2000;
@@ -48,17 +64,8 @@ fn summary_view(viewer: UserId, row: &EntryRow) -> EntrySummaryView {
 impl Services {
     /// One page of the timeline, newest first. The filter's fields are as the form sent them
     /// (all may be empty); errors name `type`, `label`, `from`, `to` or `after`.
-    pub async fn timeline(
-        &self,
-        who: &SignedIn,
-        record: RecordRef,
-        types: &str,
-        label: &str,
-        from: &str,
-        to: &str,
-        after: &str,
-    ) -> ServiceResult<TimelineView> {
-        let filter = TimelineFilter::parse(types, label, from, to, after)?;
+    pub async fn timeline(&self, who: &SignedIn, record: RecordRef, q: &TimelineQuery) -> ServiceResult<TimelineView> {
+        let filter = TimelineFilter::parse(&q.types, &q.label, &q.from, &q.to, &q.after)?;
         let mut conn = self.db().conn().await?;
         let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
         let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None }) };
@@ -89,8 +96,19 @@ impl Services {
             })
             .collect();
         history.reverse();
+        let bmi = match &row.current.body {
+            EntryBody::Reading(Reading::Weight { kg }) => self
+                .latest(&mut conn, patient, &access.labels, ReadingKind::Height)
+                .await?
+                .map(|(h, text)| (bmi(*kg, h), format!("your latest height, {text}"))),
+            EntryBody::Reading(Reading::Height { cm }) => self
+                .latest(&mut conn, patient, &access.labels, ReadingKind::Weight)
+                .await?
+                .map(|(w, text)| (bmi(w, *cm), format!("your latest weight, {text}"))),
+            _ => None,
+        };
         let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
-        Ok(EntryView { summary: summary_view(who.user_id, &row), body: row.current.body, history, restorable_until })
+        Ok(EntryView { summary: summary_view(who.user_id, &row), body: row.current.body, history, restorable_until, bmi })
     }
 
     /// The readings of one kind over a period, for a chart and its table.
@@ -106,6 +124,12 @@ impl Services {
             }
             None => Vec::new(),
         };
+        let height_cm = match (kind, access.patient) {
+            (ReadingKind::Weight, Some(patient)) => {
+                self.latest(&mut conn, patient, &access.labels, ReadingKind::Height).await?.map(|(h, _)| h)
+            }
+            _ => None,
+        };
         let truncated = rows.len() > MAX_CHART_POINTS as usize;
         let mut readings: Vec<ChartRow> = rows
             .into_iter()
@@ -120,7 +144,24 @@ impl Services {
         readings.reverse();
         let from = period.start(now).or_else(|| readings.first().map(|r| r.occurred_at)).unwrap_or(now);
         let points: Vec<_> = readings.iter().map(|r| (r.occurred_at, r.reading)).collect();
-        Ok(ChartView { kind, period, plot: plot(kind, &points, from, now), readings, truncated })
+        Ok(ChartView { kind, period, plot: plot(kind, &points, from, now), readings, truncated, height_cm })
+    }
+
+    /// The newest visible reading of a kind: its value and how it reads.
+    async fn latest(
+        &self,
+        conn: &mut store::Conn,
+        patient: domain::PatientId,
+        labels: &[domain::PrivacyLabel],
+        kind: ReadingKind,
+    ) -> ServiceResult<Option<(f64, String)>> {
+        let rows = entries::list_readings(conn, patient, labels, kind, None, 1).await?;
+        Ok(rows.into_iter().find_map(|r| match r.current.body {
+            EntryBody::Reading(reading) => {
+                Some((reading.primary(), format!("{} on {}", reading.display(), r.current.occurred_at.to_uk_date())))
+            }
+            _ => None,
+        }))
     }
 
     /// Entries deleted in the last 30 days, which can still be restored.

@@ -2,6 +2,10 @@
 //! and the caller, calls exactly one service function, and returns a view or an [`AppError`].
 //! Reads use GET; every state change is a POST (checked for same origin by the server).
 
+mod record;
+
+pub use record::*;
+
 use crate::error::AppError;
 use domain::views::{AccountView, LinkView, MeView, PasskeyChallenge};
 use leptos::prelude::*;

@@ -1,0 +1,251 @@
+//! The patient's own record: the timeline, entries, forms, charts and "about me".
+
+pub mod about_me;
+pub mod add;
+pub mod charts;
+pub mod deleted;
+pub mod entry;
+
+use crate::api::{about_me, timeline};
+use crate::components::{ErrorSummary, Notice};
+use crate::error::AppError;
+use domain::entries::TypeFilter;
+use domain::views::{AboutMeView, EntrySummaryView};
+use domain::PrivacyLabel;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+/// What a page shows when its data failed: sign in first (and come back), or the error.
+pub fn load_problem(e: AppError, heading: &'static str, back_to: String) -> AnyView {
+    match e {
+        AppError::NotSignedIn => {
+            let path = format!("/sign-in?next={back_to}");
+            view! { <Redirect path=path/> }.into_any()
+        }
+        e => view! { <h1>{heading}</h1><ErrorSummary error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
+    }
+}
+
+/// The label and "share with my GP practice" controls of an entry form.
+#[component]
+pub fn PrivacyFields(
+    /// The label chosen so far.
+    label: PrivacyLabel,
+    /// Whether sharing is ticked.
+    share: bool,
+    /// The label field's error.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let options = PrivacyLabel::ALL
+        .into_iter()
+        .map(|l| {
+            let id = format!("field-label-{}", l.slug());
+            view! {
+                <div class="radio">
+                    <input type="radio" id=id.clone() name="label" value=l.slug() checked=l == label/>
+                    <label for=id>{l.label()}</label>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <fieldset class="field" class:field-error=move || error.get().is_some() id="field-label">
+            <legend>"Privacy label"</legend>
+            <p class="hint">"Carers and organisations only see the labels you choose for them. Sensitive labels are never shared unless you say so."</p>
+            <p class="error-message" hidden=move || error.get().is_none()>{move || error.get().map(|e| format!("Error: {e}"))}</p>
+            {options}
+        </fieldset>
+        <div class="field checkbox">
+            <input type="checkbox" id="field-share" name="share" value="yes" checked=share/>
+            <label for="field-share">"Share with my GP practice"</label>
+            <p class="hint" id="field-share-hint">"Your practice can then read it and add it to your NHS record."</p>
+        </div>
+    }
+}
+
+/// Small tags after an entry's title: label, sharing, and where it came from.
+#[component]
+pub fn EntryTags(label: PrivacyLabel, shared: bool) -> impl IntoView {
+    view! {
+        <span class="tags">
+            {(label != PrivacyLabel::General).then(|| view! { <span class="tag">{label.label()}</span> })}
+            {shared.then(|| view! { <span class="tag shared">"Shared with GP practice"</span> })}
+        </span>
+    }
+}
+
+/// One entry in a list, with any extra controls after it.
+#[component]
+pub fn EntryItem(entry: EntrySummaryView, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    let href = format!("/record/entries/{}", entry.id);
+    view! {
+        <li class="entry">
+            <p class="entry-title">
+                <a href=href>{entry.title}</a>
+                " "
+                <EntryTags label=entry.label shared=entry.shared_with_practice/>
+            </p>
+            <p class="entry-summary">{entry.summary}</p>
+            {entry.concern.map(|c| view! { <p class="concern"><strong>"Check this: "</strong>{c.summary}</p> })}
+            <p class="meta">
+                <time datetime=entry.occurred_at.to_uk_input()>{entry.occurred_at.to_uk_string()}</time>
+                ". Entered by " {entry.entered_by} "."
+            </p>
+            {children.map(|c| c())}
+        </li>
+    }
+}
+
+/// "About me", shown first on the record.
+#[component]
+fn AboutMePanel(about: Option<AboutMeView>) -> impl IntoView {
+    match about {
+        Some(a) => {
+            let rows =
+                a.about.answers().into_iter().map(|(q, ans)| view! { <div><dt>{q}</dt><dd class="pre">{ans}</dd></div> }).collect_view();
+            view! {
+                <section class="about-me" aria-labelledby="about-heading">
+                    <h2 id="about-heading">"About me"</h2>
+                    <dl class="summary-list">{rows}</dl>
+                    <p><a href="/record/about-me">"Change about me"</a></p>
+                </section>
+            }
+            .into_any()
+        }
+        None => view! {
+            <section class="about-me" aria-labelledby="about-heading">
+                <h2 id="about-heading">"About me"</h2>
+                <p>"Tell the people looking after you what matters to you: what to call you, how to contact you, and what would help."</p>
+                <p><a href="/record/about-me">"Add about me"</a></p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+/// The filter form. A plain GET form, so it works the same with JavaScript off.
+#[component]
+fn TimelineFilters(types: String, label: String, from: String, to: String, error: Option<AppError>) -> impl IntoView {
+    let field = move |f: &str| error.as_ref().and_then(|e| e.field(f));
+    let type_options = TypeFilter::choices()
+        .into_iter()
+        .map(|(t, name)| view! { <option value=t.slug() selected=t.slug() == types>{name}</option> })
+        .collect_view();
+    let label_options = PrivacyLabel::ALL
+        .into_iter()
+        .map(|l| view! { <option value=l.slug() selected=l.slug() == label>{l.label()}</option> })
+        .collect_view();
+    let (from_error, to_error) = (field("from"), field("to"));
+    let (from_bad, to_bad) = (from_error.is_some(), to_error.is_some());
+    view! {
+        <form method="get" action="/record" class="filters" aria-label="Filter the timeline">
+            <div class="field">
+                <label for="filter-type">"Type"</label>
+                <select id="filter-type" name="type">{type_options}</select>
+            </div>
+            <div class="field">
+                <label for="filter-label">"Label"</label>
+                <select id="filter-label" name="label"><option value="">"Any label"</option>{label_options}</select>
+            </div>
+            <div class="field" class:field-error=from_bad>
+                <label for="filter-from">"From"</label>
+                {from_error.map(|e| view! { <p class="error-message" id="filter-from-error">"Error: " {e}</p> })}
+                <input type="date" id="filter-from" name="from" value=from/>
+            </div>
+            <div class="field" class:field-error=to_bad>
+                <label for="filter-to">"To"</label>
+                {to_error.map(|e| view! { <p class="error-message" id="filter-to-error">"Error: " {e}</p> })}
+                <input type="date" id="filter-to" name="to" value=to/>
+            </div>
+            <button type="submit" class="button secondary">"Show entries"</button>
+        </form>
+    }
+}
+
+/// The record: "about me", ways to add, the filters and the timeline, newest first.
+#[component]
+pub fn RecordPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move |k: &str| query.read().get(k).unwrap_or_default();
+    let data = Resource::new(
+        move || (q("type"), q("label"), q("from"), q("to"), q("after")),
+        |(t, l, f, to, a)| async move {
+            let page = timeline(Some(t), Some(l), Some(f), Some(to), Some(a)).await;
+            let about = about_me().await;
+            (page, about)
+        },
+    );
+    view! {
+        <Title text="Your record"/>
+        <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+            {move || Suspend::new(async move {
+                let (page, about) = data.await;
+                let about = match about {
+                    Ok(a) => a,
+                    Err(e) => return load_problem(e, "Your record", "/record".to_owned()),
+                };
+                let (types, label, from, to) = (q("type"), q("label"), q("from"), q("to"));
+                let filtered = !(types.is_empty() && label.is_empty() && from.is_empty() && to.is_empty());
+                let (entries, next, error) = match page {
+                    Ok(p) => (p.entries, p.next, None),
+                    Err(AppError::Invalid(list)) => (Vec::new(), None, Some(AppError::Invalid(list))),
+                    Err(e) => return load_problem(e, "Your record", "/record".to_owned()),
+                };
+                let next_href = next.map(|n| {
+                    let mut params = vec![];
+                    for (k, v) in [("type", &types), ("label", &label), ("from", &from), ("to", &to)] {
+                        if !v.is_empty() {
+                            params.push(format!("{k}={}", url_encode(v)));
+                        }
+                    }
+                    params.push(format!("after={}", url_encode(&n)));
+                    format!("/record?{}", params.join("&"))
+                });
+                let first_page = q("after").is_empty();
+                let empty = entries.is_empty();
+                let items = entries.into_iter().map(|e| view! { <EntryItem entry=e/> }).collect_view();
+                view! {
+                    <h1>"Your record"</h1>
+                    {(!q("deleted").is_empty()).then(|| view! {
+                        <Notice><p>"The entry was deleted. You can restore it from " <a href="/record/deleted">"recently deleted entries"</a> " for 30 days."</p></Notice>
+                    })}
+                    <AboutMePanel about=about/>
+                    <h2>"Add to your record"</h2>
+                    <ul class="add-links">
+                        <li><a class="button" href="/record/readings/new">"Add a reading"</a></li>
+                        <li><a class="button" href="/record/notes/new">"Write a note"</a></li>
+                        <li><a class="button secondary" href="/record/charts">"See charts"</a></li>
+                    </ul>
+                    <h2 id="timeline-heading">"Timeline"</h2>
+                    <ErrorSummary error=Signal::derive({ let error = error.clone(); move || error.clone() })/>
+                    <TimelineFilters types=types.clone() label=label.clone() from=from.clone() to=to.clone() error=error/>
+                    {filtered.then(|| view! { <p><a href="/record">"Clear the filters"</a></p> })}
+                    {if empty {
+                        view! { <p>{if filtered || !first_page { "No entries match." } else { "Nothing here yet. Readings and notes you add will appear here, newest first." }}</p> }.into_any()
+                    } else {
+                        view! { <ol class="timeline" aria-labelledby="timeline-heading">{items}</ol> }.into_any()
+                    }}
+                    <nav class="pager" aria-label="Timeline pages">
+                        {(!first_page).then(|| view! { <a href="/record">"Newest entries"</a> })}
+                        {next_href.map(|h| view! { <a href=h rel="next">"Older entries"</a> })}
+                    </nav>
+                    <p><a href="/record/deleted">"Recently deleted entries"</a></p>
+                }
+                .into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// Percent-encodes a query value (letters, digits and `-._~` pass through).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
