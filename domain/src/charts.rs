@@ -105,6 +105,8 @@ pub struct Tick {
     pub at: f64,
     /// Its words.
     pub text: String,
+    /// How the words sit on the mark (`start`, `middle`, `end`), so none runs off the drawing.
+    pub anchor: String,
 }
 
 /// Everything an SVG needs.
@@ -211,13 +213,18 @@ pub fn plot(kind: ReadingKind, points: &[(Timestamp, Reading)], from: Timestamp,
     let mut y_ticks = Vec::new();
     let mut v = y_min;
     while v <= y_max + step / 2.0 {
-        y_ticks.push(Tick { at: round(y(v)), text: fmt_value(v, step) });
+        y_ticks.push(Tick { at: round(y(v)), text: fmt_value(v, step), anchor: "end".to_owned() });
         v += step;
     }
     let x_ticks = (0..=3)
         .map(|i| {
             let t = Timestamp::from_millis(from.as_millis() + (to.as_millis() - from.as_millis()) * i / 3);
-            Tick { at: round(x(t)), text: t.to_uk_date() }
+            let anchor = match i {
+                0 => "start",
+                3 => "end",
+                _ => "middle",
+            };
+            Tick { at: round(x(t)), text: t.to_uk_date(), anchor: anchor.to_owned() }
         })
         .collect();
     Plot { series, bands, y_ticks, x_ticks, left, right, top, bottom }

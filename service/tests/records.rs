@@ -195,3 +195,18 @@ conformance! {
         assert!(fields(s.chart(&sam, RecordRef::Own, "heart-rate", "forever").await.unwrap_err()).contains(&"period".to_owned()));
     }
 }
+
+conformance! {
+    async fn entries_dated_the_same_minute_show_the_latest_added_first(db) {
+        let (s, _) = services(db);
+        let sam = person(db, "Sam").await;
+        let mut ids = Vec::new();
+        for v in ["60", "61", "62", "63", "64"] {
+            let form = ReadingForm { kind: "heart-rate".into(), value: v.into(), occurred_at: "2026-11-22T09:00".into(), ..Default::default() };
+            ids.push(s.add_reading(&sam, RecordRef::Own, &form, &general()).await.unwrap());
+        }
+        ids.reverse();
+        let shown: Vec<_> = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.iter().map(|e| e.id).collect();
+        assert_eq!(shown, ids);
+    }
+}

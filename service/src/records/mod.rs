@@ -127,7 +127,7 @@ impl Services {
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let id = match entries::find_about_me_id(&mut tx, patient).await? {
             None => {
-                let id = EntryId::from_uuid(uuid::Uuid::new_v4());
+                let id = new_entry_id();
                 let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
                 match entries::insert_entry(&mut tx, &new, now).await {
                     Ok(()) => id,
@@ -233,7 +233,7 @@ impl Services {
         if !access.labels.contains(&state.label) {
             return Err(ServiceError::Forbidden);
         }
-        let id = EntryId::from_uuid(uuid::Uuid::new_v4());
+        let id = new_entry_id();
         let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
         entries::insert_entry(&mut tx, &new, self.now()).await?;
         tx.commit().await?;
@@ -280,6 +280,12 @@ impl Services {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Entry ids are UUIDv7: ordered by when they were made, so entries dated the same minute
+/// sort newest first on the timeline (its order is time, then id).
+fn new_entry_id() -> EntryId {
+    EntryId::from_uuid(uuid::Uuid::now_v7())
 }
 
 fn input_of(form: &ReadingForm) -> ReadingInput {

@@ -41,10 +41,10 @@ fn Svg(plot: Plot, title: String, description: String) -> impl IntoView {
             }).collect_view()}
             {y_ticks.into_iter().map(|t| view! {
                 <line class="grid" x1=left x2=right y1=t.at y2=t.at/>
-                <text class="tick" x=left - 6.0 y=t.at + 5.0 text-anchor="end">{t.text}</text>
+                <text class="tick" x=left - 6.0 y=t.at + 5.0 text-anchor=t.anchor>{t.text}</text>
             }).collect_view()}
             {x_ticks.into_iter().map(|t| view! {
-                <text class="tick" x=t.at y=bottom + 24.0 text-anchor="middle">{t.text}</text>
+                <text class="tick" x=t.at y=bottom + 24.0 text-anchor=t.anchor>{t.text}</text>
             }).collect_view()}
             <line class="axis" x1=left x2=left y1=top y2=bottom/>
             <line class="axis" x1=left x2=right y1=bottom y2=bottom/>
@@ -53,7 +53,12 @@ fn Svg(plot: Plot, title: String, description: String) -> impl IntoView {
                 view! {
                     <g class=class>
                         <polyline points=s.points/>
-                        {s.dots.into_iter().map(|(x, y)| view! { <circle cx=x cy=y r="4"/> }).collect_view()}
+                        // Diastolic gets squares, so the two lines differ by more than colour.
+                        {s.dots.into_iter().map(|(x, y)| if i == 0 {
+                            view! { <circle cx=x cy=y r="4"/> }.into_any()
+                        } else {
+                            view! { <rect x=x - 4.0 y=y - 4.0 width="8" height="8"/> }.into_any()
+                        }).collect_view()}
                     </g>
                 }
             }).collect_view()}
@@ -93,7 +98,7 @@ pub fn ChartPage() -> impl IntoView {
                 }).collect_view();
                 let bp = v.kind == ReadingKind::BloodPressure;
                 let unit = v.kind.unit();
-                let legend = if bp { "Blue: systolic (top number). Orange: diastolic (bottom number). Shaded: the usual range." } else { "Shaded: the usual range, where there is one." };
+                let legend = if bp { "Blue circles and a solid line: systolic (top number). Orange squares and a dashed line: diastolic (bottom number). Shaded: the usual ranges." } else { "Shaded: the usual range, where there is one." };
                 let description = format!("{} readings, {}. {}", v.readings.len(), v.period.label().to_lowercase(), legend);
                 let height = v.height_cm;
                 let rows = v.readings.iter().rev().map(|r| {

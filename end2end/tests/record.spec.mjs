@@ -1,0 +1,167 @@
+// The patient's own record: every kind of reading and a note, the timeline and a chart, editing
+// with history, deleting and restoring, "about me", and refusal of impossible values. Each
+// journey runs with JavaScript on and off.
+import { test, expect, open, uniqueEmail, registerWithPassword, expectAccessible } from "./helpers.mjs";
+
+const PASSWORD = "kettle lantern orbit meadow";
+
+async function newPatient(page, who) {
+  await registerWithPassword(page, `${who} Patient`, uniqueEmail(who), PASSWORD);
+}
+
+/** Adds a reading from the record page through the kind chooser; ends on the saved entry. */
+async function addReading(page, kindName, values) {
+  await open(page, "/record");
+  await page.getByRole("link", { name: "Add a reading", exact: true }).click();
+  await page.getByRole("link", { name: kindName, exact: true }).click();
+  await expect(page.getByRole("heading", { name: `Add a ${kindName.toLowerCase()} reading`, exact: true })).toBeVisible();
+  for (const [label, value] of Object.entries(values)) await page.getByLabel(label, { exact: true }).fill(value);
+  await page.getByRole("button", { name: "Save reading", exact: true }).click();
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+}
+
+test("a patient adds each kind of reading and a note, and sees them on the timeline and a chart", async ({ page }) => {
+  await newPatient(page, "every");
+  const readings = [
+    ["Blood pressure", { "Systolic (the top number)": "182", "Diastolic (the bottom number)": "118", "Pulse (optional)": "72" }, "182/118 mmHg, pulse 72"],
+    ["Heart rate", { "Heart rate": "64" }, "64 beats a minute"],
+    ["Weight", { Weight: "72.4" }, "72.4 kg"],
+    ["Height", { Height: "175" }, "175.0 cm"],
+    ["Temperature", { Temperature: "36.8" }, "36.8 °C"],
+    ["Oxygen saturation", { "Oxygen saturation": "97" }, "97%"],
+    ["Blood glucose", { "Blood glucose": "5.6" }, "5.6 mmol/L"],
+    ["Peak flow", { "Peak flow": "450" }, "450 litres a minute"],
+  ];
+  for (const [kind, values, shown] of readings) {
+    await addReading(page, kind, values);
+    await expect(page.getByText(shown, { exact: true })).toBeVisible();
+  }
+  // A very high blood pressure is kept, and flagged with plain advice.
+  await open(page, "/record?type=blood-pressure");
+  await expect(page.getByText("This blood pressure is very high.")).toBeVisible();
+  // The height reading shows the BMI worked out from the latest weight.
+  await open(page, "/record?type=height");
+  await page.getByRole("link", { name: "Height", exact: true }).click();
+  await expect(page.getByText("BMI 23.6")).toBeVisible();
+
+  await open(page, "/record");
+  await page.getByRole("link", { name: "Write a note", exact: true }).click();
+  await page.getByLabel("Title", { exact: true }).fill("Bad night");
+  await page.getByLabel("Note", { exact: true }).fill("<b>Slept</b> three hours.\nFelt better after breakfast.");
+  await page.getByLabel("Tags (optional)").fill("sleep, mood");
+  await page.getByRole("button", { name: "Save note", exact: true }).click();
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+  await expect(page.getByText("<b>Slept</b> three hours.", { exact: false })).toBeVisible();
+
+  await open(page, "/record");
+  const timeline = page.getByRole("list", { name: "Timeline" });
+  await expect(timeline.getByRole("listitem")).toHaveCount(9);
+  await expect(timeline.getByRole("listitem").first()).toContainText("Bad night");
+  for (const [, , shown] of readings) await expect(timeline.getByText(shown, { exact: true })).toBeVisible();
+
+  // Filtering by type shows only that type.
+  await page.getByLabel("Type", { exact: true }).selectOption({ label: "Notes" });
+  await page.getByRole("button", { name: "Show entries" }).click();
+  await expect(page.getByRole("list", { name: "Timeline" }).getByRole("listitem")).toHaveCount(1);
+
+  await open(page, "/record/charts/blood-pressure");
+  await expect(page.getByRole("img", { name: "Blood pressure chart" })).toBeVisible();
+  const table = page.getByRole("table");
+  await expect(table.getByRole("row")).toHaveCount(2);
+  await expect(table).toContainText("182/118");
+  await expect(page.locator("figcaption")).toContainText("Usual range for systolic: 90 to 135 mmHg");
+});
+
+test("an impossible value is refused with a message naming the field and range", async ({ page }) => {
+  await newPatient(page, "wrong");
+  await open(page, "/record/readings/new?kind=oxygen-saturation");
+  await page.getByLabel("Oxygen saturation", { exact: true }).fill("140");
+  await page.getByRole("button", { name: "Save reading", exact: true }).click();
+  const summary = page.getByRole("alert");
+  await expect(summary).toContainText("The oxygen saturation must be between 50 and 100 %.");
+  await expect(page.getByLabel("Oxygen saturation", { exact: true })).toHaveAttribute("aria-invalid", "true");
+  await open(page, "/record");
+  await expect(page.getByText("Nothing here yet.")).toBeVisible();
+});
+
+test("editing a reading keeps the earlier version in its history", async ({ page }) => {
+  await newPatient(page, "edit");
+  await addReading(page, "Weight", { Weight: "80.2" });
+  await page.getByRole("link", { name: "Change this entry" }).click();
+  await page.getByLabel("Weight", { exact: true }).fill("79.8");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByText("Your change is saved.")).toBeVisible();
+  await expect(page.getByText("79.8 kg", { exact: true })).toBeVisible();
+  const history = page.locator("ol.history");
+  await expect(history).toContainText("Value changed from 80.2 kg to 79.8 kg");
+  await expect(history).toContainText("Added");
+
+  // Changing who can see it is recorded too.
+  await page.getByLabel("Mental health").check();
+  await page.getByLabel("Share with my GP practice").check();
+  await page.getByRole("button", { name: "Save who can see this" }).click();
+  await expect(page.getByText("Who can see this entry has been updated.")).toBeVisible();
+  await expect(history).toContainText("Label changed from general to mental health");
+  await expect(history).toContainText("Shared with the GP practice");
+});
+
+test("a deleted entry leaves the timeline and can be restored", async ({ page }) => {
+  await newPatient(page, "undo");
+  await addReading(page, "Heart rate", { "Heart rate": "71" });
+  await page.getByRole("button", { name: "Delete this entry" }).click();
+  await expect(page.getByText("The entry was deleted.")).toBeVisible();
+  await expect(page.getByText("Nothing here yet.")).toBeVisible();
+  await page.getByRole("link", { name: "recently deleted entries", exact: true }).click();
+  await expect(page.getByText("71 beats a minute")).toBeVisible();
+  await page.getByRole("button", { name: "Restore Heart rate" }).click();
+  await expect(page.getByText("The entry is back in your record.")).toBeVisible();
+  await expect(page.locator("ol.history")).toContainText("Restored");
+  await open(page, "/record");
+  await expect(page.getByText("71 beats a minute")).toBeVisible();
+});
+
+test("about me is shown first on the record", async ({ page }) => {
+  await newPatient(page, "about");
+  await open(page, "/record");
+  await page.getByRole("link", { name: "Add about me" }).click();
+  await page.getByLabel("What would you like to be called?").fill("Sunny");
+  await page.getByLabel("Pronouns").fill("she/her");
+  await page.getByLabel("Phone call").check();
+  await page.getByLabel("Letter").check();
+  await page.getByLabel("What matters to you").fill("Getting back to the allotment.");
+  await page.getByRole("button", { name: "Save about me" }).click();
+  await expect(page.getByText("Saved. Anyone you let see your record will see this first.")).toBeVisible();
+  await open(page, "/record");
+  const about = page.getByRole("region", { name: "About me" });
+  await expect(about).toContainText("Sunny");
+  await expect(about).toContainText("Phone call, Letter");
+  await expect(about).toContainText("Getting back to the allotment.");
+});
+
+test("the record's pages are accessible, fit 320 px, and a reading can be added by keyboard", async ({ page }) => {
+  await newPatient(page, "axe");
+  await addReading(page, "Blood pressure", { "Systolic (the top number)": "128", "Diastolic (the bottom number)": "82" });
+  const entry = page.url();
+  for (const path of ["/record", "/record/readings/new", "/record/readings/new?kind=blood-pressure", "/record/notes/new", "/record/about-me", "/record/deleted", "/record/charts", "/record/charts/blood-pressure", entry, `${entry.split("?")[0]}/edit`]) {
+    await open(page, path);
+    await expectAccessible(page);
+  }
+  await open(page, "/record/readings/new?kind=weight");
+  await page.getByRole("button", { name: "Save reading" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await expectAccessible(page);
+
+  await page.setViewportSize({ width: 320, height: 640 });
+  for (const path of ["/record", "/record/readings/new?kind=blood-pressure", "/record/charts/blood-pressure", entry]) {
+    await open(page, path);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+  }
+
+  await open(page, "/record/readings/new?kind=heart-rate");
+  await page.getByLabel("Heart rate", { exact: true }).focus();
+  await page.keyboard.type("66");
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+  await expect(page.getByText("66 beats a minute", { exact: true })).toBeVisible();
+});
