@@ -113,6 +113,8 @@ pub struct TimelineView {
     pub entries: Vec<EntrySummaryView>,
     /// The `after` value for the next page, when there is one.
     pub next: Option<String>,
+    /// "About me", shown above the timeline (on every page, so the page needs one request).
+    pub about_me: Option<AboutMeView>,
 }
 
 /// One version in an entry's history.

@@ -32,7 +32,7 @@ create table entries (
 );
 -- The timeline, newest first, and each reading kind's chart.
 create index entries_timeline_idx on entries (patient_id, occurred_at, id) where deleted_at is null;
-create index entries_readings_idx on entries (patient_id, reading_kind, occurred_at) where deleted_at is null;
+create index entries_readings_idx on entries (patient_id, reading_kind, occurred_at, id) where deleted_at is null;
 create index entries_deleted_idx on entries (patient_id, deleted_at) where deleted_at is not null;
 -- One "about me" per record.
 create unique index entries_patient_id_unique on entries (patient_id) where kind = 'about-me';

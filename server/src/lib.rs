@@ -90,6 +90,10 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
     if let Some(path) = outbox {
         router = router.route("/dev/outbox", get(routes::dev_outbox)).layer(Extension(routes::OutboxFolder(path)));
     }
+    // The built bundle is served directly: through the Leptos fallback every file request
+    // builds a new file service and costs about as much as rendering a page.
+    let pkg = settings.site_root.join("pkg");
+    router = router.nest_service("/pkg", tower_http::services::ServeDir::new(pkg).precompressed_br().precompressed_gzip());
     let router = router
         .leptos_routes_with_context(&leptos_options, generate_route_list(App), context.clone(), {
             let options = leptos_options.clone();
@@ -143,7 +147,15 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>, listener: tokio::
         }
     });
     let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
         let app = carry.router.into_make_service_with_connect_info::<SocketAddr>();
+        // Without TCP_NODELAY a response written in two parts (headers, then a file's body)
+        // waits for the client's delayed ACK: about 40 ms on every static file.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "server stopped");
         }

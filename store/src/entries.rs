@@ -412,3 +412,47 @@ pub async fn list_versions(conn: &mut Conn, patient: PatientId, id: EntryId) -> 
     .await?;
     rows.into_iter().map(VersionRow::try_from).collect()
 }
+
+/// One reading for a chart: less than a whole [`EntryRow`], because a chart may draw thousands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingPoint {
+    /// The entry.
+    pub id: EntryId,
+    /// When it was taken.
+    pub occurred_at: Timestamp,
+    /// The value.
+    pub body: EntryBody,
+}
+
+/// The newest `limit` visible, undeleted readings of one kind since `since`, newest first, as
+/// chart points.
+pub async fn list_reading_points(
+    conn: &mut Conn,
+    patient: PatientId,
+    labels: &[PrivacyLabel],
+    kind: ReadingKind,
+    since: Option<Timestamp>,
+    limit: i64,
+) -> StoreResult<Vec<ReadingPoint>> {
+    let [l1, l2, l3, l4] = label_slots(labels);
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+        "select id, occurred_at, body from entries \
+         where patient_id = $1 and deleted_at is null and reading_kind = $2 and occurred_at >= $3 \
+         and label in ($4, $5, $6, $7) order by occurred_at desc, id desc limit $8",
+    )
+    .bind(patient.to_string())
+    .bind(kind.slug())
+    .bind(since.map_or(i64::MIN, Timestamp::as_millis))
+    .bind(l1)
+    .bind(l2)
+    .bind(l3)
+    .bind(l4)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, at, b)| {
+            Ok(ReadingPoint { id: parse_id("entries.id", &id)?, occurred_at: Timestamp::from_millis(at), body: body("entries.body", &b)? })
+        })
+        .collect()
+}

@@ -61,6 +61,19 @@ fn summary_view(viewer: UserId, row: &EntryRow) -> EntrySummaryView {
     }
 }
 
+fn about_view(row: Option<EntryRow>) -> ServiceResult<Option<AboutMeView>> {
+    let Some(row) = row else { return Ok(None) };
+    let EntryBody::AboutMe(about) = row.current.body else { return Err(ServiceError::internal(&"about-me entry with another body")) };
+    Ok(Some(AboutMeView {
+        id: row.id,
+        version: row.version,
+        about,
+        label: row.current.label,
+        shared_with_practice: row.current.shared_with_practice,
+        updated_at: row.updated_at,
+    }))
+}
+
 impl Services {
     /// One page of the timeline, newest first. The filter's fields are as the form sent them
     /// (all may be empty); errors name `type`, `label`, `from`, `to` or `after`.
@@ -68,12 +81,13 @@ impl Services {
         let filter = TimelineFilter::parse(&q.types, &q.label, &q.from, &q.to, &q.after)?;
         let mut conn = self.db().conn().await?;
         let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
-        let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None }) };
+        let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None, about_me: None }) };
         let mut rows = entries::list_timeline(&mut conn, patient, &access.labels, &filter, i64::from(PAGE_SIZE) + 1).await?;
         let more = rows.len() > PAGE_SIZE as usize;
         rows.truncate(PAGE_SIZE as usize);
         let next = if more { rows.last().map(|r| Cursor { occurred_at: r.current.occurred_at, id: r.id }.encode()) } else { None };
-        Ok(TimelineView { entries: rows.iter().map(|r| summary_view(who.user_id, r)).collect(), next })
+        let about_me = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
+        Ok(TimelineView { entries: rows.iter().map(|r| summary_view(who.user_id, r)).collect(), next, about_me })
     }
 
     /// One entry with its whole history, newest change first. Deleted entries are shown too
@@ -120,7 +134,7 @@ impl Services {
         let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
         let rows = match access.patient {
             Some(patient) => {
-                entries::list_readings(&mut conn, patient, &access.labels, kind, period.start(now), MAX_CHART_POINTS + 1).await?
+                entries::list_reading_points(&mut conn, patient, &access.labels, kind, period.start(now), MAX_CHART_POINTS + 1).await?
             }
             None => Vec::new(),
         };
@@ -134,9 +148,9 @@ impl Services {
         let mut readings: Vec<ChartRow> = rows
             .into_iter()
             .take(MAX_CHART_POINTS as usize)
-            .filter_map(|r| match r.current.body {
+            .filter_map(|r| match r.body {
                 EntryBody::Reading(reading) => {
-                    Some(ChartRow { id: r.id, occurred_at: r.current.occurred_at, concerning: reading.concern().is_some(), reading })
+                    Some(ChartRow { id: r.id, occurred_at: r.occurred_at, concerning: reading.concern().is_some(), reading })
                 }
                 _ => None,
             })
@@ -179,15 +193,6 @@ impl Services {
         let mut conn = self.db().conn().await?;
         let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
         let Some(patient) = access.patient else { return Ok(None) };
-        let Some(row) = entries::find_about_me(&mut conn, patient, &access.labels).await? else { return Ok(None) };
-        let EntryBody::AboutMe(about) = row.current.body else { return Err(ServiceError::internal(&"about-me entry with another body")) };
-        Ok(Some(AboutMeView {
-            id: row.id,
-            version: row.version,
-            about,
-            label: row.current.label,
-            shared_with_practice: row.current.shared_with_practice,
-            updated_at: row.updated_at,
-        }))
+        about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)
     }
 }

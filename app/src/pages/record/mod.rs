@@ -6,7 +6,7 @@ pub mod charts;
 pub mod deleted;
 pub mod entry;
 
-use crate::api::{about_me, timeline};
+use crate::api::timeline;
 use crate::components::{ErrorSummary, Notice};
 use crate::error::AppError;
 use domain::entries::TypeFilter;
@@ -172,26 +172,19 @@ pub fn RecordPage() -> impl IntoView {
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
     let data = Resource::new(
         move || (q("type"), q("label"), q("from"), q("to"), q("after")),
-        |(t, l, f, to, a)| async move {
-            let page = timeline(Some(t), Some(l), Some(f), Some(to), Some(a)).await;
-            let about = about_me().await;
-            (page, about)
-        },
+        |(t, l, f, to, a)| timeline(Some(t), Some(l), Some(f), Some(to), Some(a)),
     );
     view! {
         <Title text="Your record"/>
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
             {move || Suspend::new(async move {
-                let (page, about) = data.await;
-                let about = match about {
-                    Ok(a) => a,
-                    Err(e) => return load_problem(e, "Your record", "/record".to_owned()),
-                };
+                let page = data.await;
                 let (types, label, from, to) = (q("type"), q("label"), q("from"), q("to"));
                 let filtered = !(types.is_empty() && label.is_empty() && from.is_empty() && to.is_empty());
-                let (entries, next, error) = match page {
-                    Ok(p) => (p.entries, p.next, None),
-                    Err(AppError::Invalid(list)) => (Vec::new(), None, Some(AppError::Invalid(list))),
+                let (entries, next, about, error) = match page {
+                    Ok(p) => (p.entries, p.next, p.about_me, None),
+                    // A filter that does not make sense: say so by the filter, and show nothing.
+                    Err(AppError::Invalid(list)) => (Vec::new(), None, None, Some(AppError::Invalid(list))),
                     Err(e) => return load_problem(e, "Your record", "/record".to_owned()),
                 };
                 let next_href = next.map(|n| {
@@ -212,7 +205,7 @@ pub fn RecordPage() -> impl IntoView {
                     {(!q("deleted").is_empty()).then(|| view! {
                         <Notice><p>"The entry was deleted. You can restore it from " <a href="/record/deleted">"recently deleted entries"</a> " for 30 days."</p></Notice>
                     })}
-                    <AboutMePanel about=about/>
+                    {error.is_none().then(|| view! { <AboutMePanel about=about/> })}
                     <h2>"Add to your record"</h2>
                     <ul class="add-links">
                         <li><a class="button" href="/record/readings/new">"Add a reading"</a></li>
