@@ -80,6 +80,9 @@ impl From<service::ServiceError> for AppError {
             S::NotRestorable => AppError::Refused(
                 "This entry can no longer be restored. Entries can be restored for 30 days after they are deleted.".to_owned(),
             ),
+            S::NotDeletable => AppError::Refused(
+                "\u{201c}About me\u{201d} cannot be deleted. Change or remove the answers you no longer want instead.".to_owned(),
+            ),
             S::Deleted => AppError::Refused(
                 "This entry is deleted. Restore it from \u{201c}Recently deleted\u{201d} before changing it.".to_owned(),
             ),

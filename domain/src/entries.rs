@@ -213,7 +213,8 @@ pub fn describe_change(change: Change, before: Option<&Snapshot>, after: &Snapsh
             _ => out.push("Content changed".to_owned()),
         }
     }
-    if b.occurred_at != after.occurred_at {
+    // "About me" is dated by its last change, which says nothing of its own.
+    if b.occurred_at != after.occurred_at && !matches!(after.body, EntryBody::AboutMe(_)) {
         out.push(format!("Date changed from {} to {}", b.occurred_at.to_uk_string(), after.occurred_at.to_uk_string()));
     }
     if b.label != after.label {

@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// A deleted entry can only be restored within the restore window, and only once deleted.
     #[error("cannot be restored")]
     NotRestorable,
+    /// This kind of entry cannot be deleted ("about me" is changed, not deleted).
+    #[error("cannot be deleted")]
+    NotDeletable,
     /// A deleted entry must be restored before it is changed.
     #[error("entry is deleted")]
     Deleted,

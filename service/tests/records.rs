@@ -134,10 +134,18 @@ conformance! {
         let sam = person(db, "Sam").await;
         let alex = person(db, "Alex").await;
         let id = s.add_reading(&sam, RecordRef::Own, &bp("120", "80", "2026-11-22T07:00"), &general()).await.unwrap();
-        // Alex's own record is separate and empty.
-        assert!(s.timeline(&alex, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.is_empty());
+        // Alex has a record of his own, so every lookup below really runs against it.
+        let alexs = s.add_reading(&alex, RecordRef::Own, &bp("130", "85", "2026-11-22T07:00"), &general()).await.unwrap();
+        let t = s.timeline(&alex, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
+        assert_eq!(t.entries.iter().map(|e| e.id).collect::<Vec<_>>(), [alexs]);
         assert!(matches!(s.entry(&alex, RecordRef::Own, id).await.unwrap_err(), ServiceError::NotFound));
         assert!(matches!(s.delete_entry(&alex, RecordRef::Own, id, 1).await.unwrap_err(), ServiceError::NotFound));
+        assert!(matches!(s.edit_reading(&alex, RecordRef::Own, id, 1, &bp("99", "60", "2026-11-22T07:00")).await.unwrap_err(), ServiceError::NotFound));
+        let share = PrivacyForm { label: "general".into(), share: true };
+        assert!(matches!(s.set_entry_privacy(&alex, RecordRef::Own, id, 1, &share).await.unwrap_err(), ServiceError::NotFound));
+        assert!(matches!(s.restore_entry(&alex, RecordRef::Own, id, 1).await.unwrap_err(), ServiceError::NotFound));
+        let sams_entry = s.entry(&sam, RecordRef::Own, id).await.unwrap();
+        assert_eq!((sams_entry.summary.version, sams_entry.summary.summary.as_str(), sams_entry.summary.shared_with_practice), (1, "120/80 mmHg", false));
         let mut conn = db.conn().await.unwrap();
         let sams = store::patients::find_patient_by_user(&mut conn, sam.user_id).await.unwrap().unwrap().id;
         drop(conn);
@@ -160,13 +168,19 @@ conformance! {
         let id = s.save_about_me(&sam, RecordRef::Own, &input, &general(), None).await.unwrap();
         let again = s.save_about_me(&sam, RecordRef::Own, &input, &general(), None).await.unwrap_err();
         assert!(matches!(again, ServiceError::Stale), "a second 'new' form must not overwrite");
-        let more = AboutMeInput { pronouns: "he/him".into(), ..input };
+        let more = AboutMeInput { pronouns: "he/him".into(), ..input.clone() };
         assert_eq!(s.save_about_me(&sam, RecordRef::Own, &more, &general(), Some(1)).await.unwrap(), id);
         let view = s.about_me(&sam, RecordRef::Own).await.unwrap().unwrap();
         assert_eq!((view.version, view.about.pronouns.as_str()), (2, "he/him"));
         let t = s.timeline(&sam, RecordRef::Own, &TimelineQuery { types: "about-me".into(), ..Default::default() }).await.unwrap();
         assert_eq!(t.entries[0].kind, EntryKind::AboutMe);
-        assert!(fields(s.save_about_me(&sam, RecordRef::Own, &AboutMeInput::default(), &general(), Some(2)).await.unwrap_err()).contains(&"preferred_name".to_owned()));
+        // Changing only who may see it keeps its date and says so.
+        let shared = PrivacyForm { label: "general".into(), share: true };
+        s.save_about_me(&sam, RecordRef::Own, &more, &shared, Some(2)).await.unwrap();
+        let e = s.entry(&sam, RecordRef::Own, id).await.unwrap();
+        assert_eq!((e.history[0].change, e.history[0].details.clone()), (Change::PrivacyChanged, vec!["Shared with the GP practice".to_owned()]));
+        assert!(matches!(s.delete_entry(&sam, RecordRef::Own, id, 3).await.unwrap_err(), ServiceError::NotDeletable));
+        assert!(fields(s.save_about_me(&sam, RecordRef::Own, &AboutMeInput::default(), &general(), Some(3)).await.unwrap_err()).contains(&"preferred_name".to_owned()));
     }
 }
 

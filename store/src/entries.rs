@@ -237,26 +237,30 @@ pub async fn update_entry(
     by: UserId,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    let (deleted_at, deleted_by) = match change {
-        Change::Deleted => (Some(now.as_millis()), Some(by.to_string())),
-        _ => (None, None),
-    };
+    // The guards make the store keep its own promises whatever the caller does: the kind and
+    // reading kind never change, only `Deleted` sets the tombstone (on a live entry), only
+    // `Restored` clears it (on a deleted one), and nothing else touches a deleted entry.
     let done = sqlx::query(
         "update entries set version = version + 1, body = $1, label = $2, shared_with_practice = $3, occurred_at = $4, \
-         deleted_at = $5, deleted_by = $6, updated_at = $7 \
-         where id = $8 and patient_id = $9 and version = $10 and kind = $11",
+         deleted_at = case when $5 = 'deleted' then $6 when $5 = 'restored' then null else deleted_at end, \
+         deleted_by = case when $5 = 'deleted' then $7 when $5 = 'restored' then null else deleted_by end, \
+         updated_at = $6 \
+         where id = $8 and patient_id = $9 and version = $10 and kind = $11 and coalesce(reading_kind, '') = $12 \
+         and (case when deleted_at is null then 0 else 1 end) = $13",
     )
     .bind(body_json(&state.body)?)
     .bind(state.label.slug())
     .bind(i64::from(state.shared_with_practice))
     .bind(state.occurred_at.as_millis())
-    .bind(deleted_at)
-    .bind(deleted_by)
+    .bind(change.slug())
     .bind(now.as_millis())
+    .bind(by.to_string())
     .bind(id.to_string())
     .bind(patient.to_string())
     .bind(seen_version)
     .bind(state.body.kind().slug())
+    .bind(state.body.reading_kind().map_or("", ReadingKind::slug))
+    .bind(i64::from(change == Change::Restored))
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -398,16 +402,22 @@ pub async fn list_deleted(conn: &mut Conn, patient: PatientId, labels: &[Privacy
     rows.into_iter().map(EntryRow::try_from).collect()
 }
 
-/// Every version of an entry of this record, oldest first.
-pub async fn list_versions(conn: &mut Conn, patient: PatientId, id: EntryId) -> StoreResult<Vec<VersionRow>> {
+/// The versions of an entry of this record whose label is visible, oldest first. A version
+/// from when the entry had a label the caller may not see is absent, like any hidden item.
+pub async fn list_versions(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLabel], id: EntryId) -> StoreResult<Vec<VersionRow>> {
+    let [l1, l2, l3, l4] = label_slots(labels);
     let rows: Vec<RawVersion> = sqlx::query_as(
         "select v.version, v.change, v.body, v.label, v.shared_with_practice, v.occurred_at, v.changed_by, \
          u.display_name as changed_by_name, v.recorded_at \
          from entry_versions v join entries e on e.id = v.entry_id join users u on u.id = v.changed_by \
-         where v.entry_id = $1 and e.patient_id = $2 order by v.version",
+         where v.entry_id = $1 and e.patient_id = $2 and v.label in ($3, $4, $5, $6) order by v.version",
     )
     .bind(id.to_string())
     .bind(patient.to_string())
+    .bind(l1)
+    .bind(l2)
+    .bind(l3)
+    .bind(l4)
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(VersionRow::try_from).collect()

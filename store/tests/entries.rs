@@ -58,7 +58,7 @@ conformance! {
         let e = entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap();
         assert_eq!((e.version, &e.current, e.entered_by, e.entered_by_name.as_str(), e.source), (1, &s, user, "Sam Jones", Source::Carry));
         assert_eq!(e.deleted_at, None);
-        let v = entries::list_versions(&mut conn, patient, id).await.unwrap();
+        let v = entries::list_versions(&mut conn, patient, &ALL, id).await.unwrap();
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].version, v[0].change, &v[0].state, v[0].changed_by), (1, Change::Created, &s, user));
     }
@@ -78,7 +78,7 @@ conformance! {
         let mut conn = db.conn().await.unwrap();
         let e = entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap();
         assert_eq!((e.version, &e.current), (2, &edited));
-        let v = entries::list_versions(&mut conn, patient, id).await.unwrap();
+        let v = entries::list_versions(&mut conn, patient, &ALL, id).await.unwrap();
         assert_eq!(v.iter().map(|v| (v.version, v.change)).collect::<Vec<_>>(), [(1, Change::Created), (2, Change::Edited)]);
         assert_eq!(v[0].state.body, heart("72"), "the first version is kept as it was");
     }
@@ -97,7 +97,7 @@ conformance! {
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
         assert!(entries::find_entry(&mut conn, other, &ALL, id).await.unwrap().is_none());
-        assert!(entries::list_versions(&mut conn, other, id).await.unwrap().is_empty());
+        assert!(entries::list_versions(&mut conn, other, &ALL, id).await.unwrap().is_empty());
         assert_eq!(entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap().version, 1);
     }
 }
@@ -188,7 +188,7 @@ conformance! {
         assert!(entries::update_entry(&mut tx, patient, id, 2, Change::Restored, &s, user, t1).await.unwrap());
         tx.commit().await.unwrap();
         assert_eq!(timeline(db, patient, &ALL, &TimelineFilter::default()).await, [id]);
-        let v = entries::list_versions(&mut conn, patient, id).await.unwrap();
+        let v = entries::list_versions(&mut conn, patient, &ALL, id).await.unwrap();
         assert_eq!(v.iter().map(|v| v.change).collect::<Vec<_>>(), [Change::Created, Change::Deleted, Change::Restored]);
     }
 }
@@ -228,5 +228,56 @@ conformance! {
         let mut conn = db.conn().await.unwrap();
         let r = entries::list_readings(&mut conn, patient, &ALL, ReadingKind::HeartRate, Some(T0.plus(Span::days(2))), 2).await.unwrap();
         assert_eq!(r.iter().map(|e| e.current.body.clone()).collect::<Vec<_>>(), [heart("64"), heart("63")]);
+    }
+}
+
+conformance! {
+    async fn hidden_labels_are_absent_from_charts_deleted_lists_and_history(db) {
+        let (user, patient) = add_patient(db, "Sam").await;
+        let general = [PrivacyLabel::General];
+        let hidden_reading = add(db, user, patient, state(heart("70"), PrivacyLabel::SexualHealth, T0)).await;
+        let shown_reading = add(db, user, patient, state(heart("71"), PrivacyLabel::General, T0)).await;
+        let hidden_note = state(note("Private"), PrivacyLabel::MentalHealth, T0);
+        let gone = add(db, user, patient, hidden_note.clone()).await;
+        let mut tx = db.begin().await.unwrap();
+        assert!(entries::update_entry(&mut tx, patient, gone, 1, Change::Deleted, &hidden_note, user, T0).await.unwrap());
+        tx.commit().await.unwrap();
+        // An entry that was mental health and is now general: its past stays hidden.
+        let relabelled = add(db, user, patient, state(note("Was private"), PrivacyLabel::MentalHealth, T0)).await;
+        let mut tx = db.begin().await.unwrap();
+        let now_general = state(note("Was private"), PrivacyLabel::General, T0);
+        assert!(entries::update_entry(&mut tx, patient, relabelled, 1, Change::PrivacyChanged, &now_general, user, T0).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        let points = entries::list_reading_points(&mut conn, patient, &general, ReadingKind::HeartRate, None, 10).await.unwrap();
+        assert_eq!(points.iter().map(|p| p.id).collect::<Vec<_>>(), [shown_reading]);
+        let readings = entries::list_readings(&mut conn, patient, &general, ReadingKind::HeartRate, None, 10).await.unwrap();
+        assert_eq!(readings.iter().map(|r| r.id).collect::<Vec<_>>(), [shown_reading]);
+        assert!(entries::list_deleted(&mut conn, patient, &general, T0).await.unwrap().is_empty());
+        assert_eq!(entries::list_deleted(&mut conn, patient, &ALL, T0).await.unwrap().len(), 1);
+        let history = entries::list_versions(&mut conn, patient, &general, relabelled).await.unwrap();
+        assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), [2], "the mental-health version is absent");
+        assert!(entries::list_versions(&mut conn, patient, &general, hidden_reading).await.unwrap().is_empty());
+    }
+}
+
+conformance! {
+    async fn only_delete_and_restore_move_the_tombstone_and_a_reading_keeps_its_kind(db) {
+        let (user, patient) = add_patient(db, "Sam").await;
+        let s = state(heart("70"), PrivacyLabel::General, T0);
+        let id = add(db, user, patient, s.clone()).await;
+        let mut tx = db.begin().await.unwrap();
+        assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Restored, &s, user, T0).await.unwrap(), "not deleted");
+        let weight = EntryBody::Reading(Reading::parse(ReadingKind::Weight, &ReadingInput { value: "70".into(), ..Default::default() }).unwrap());
+        let as_weight = state(weight, PrivacyLabel::General, T0);
+        assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Edited, &as_weight, user, T0).await.unwrap(), "kind kept");
+        assert!(entries::update_entry(&mut tx, patient, id, 1, Change::Deleted, &s, user, T0).await.unwrap());
+        assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::Deleted, &s, user, T0).await.unwrap(), "deleted once");
+        assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::Edited, &s, user, T0).await.unwrap(), "no edits while deleted");
+        assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::PrivacyChanged, &s, user, T0).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        let e = entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap();
+        assert_eq!((e.version, e.deleted_at.is_some()), (2, true));
     }
 }

@@ -41,11 +41,16 @@ pub fn Field(
     let id = format!("field-{name}");
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
+    let unit_id = format!("{id}-unit");
     let has_hint = hint.is_some();
+    let has_unit = suffix.is_some();
     let described_by = {
-        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        let (hint_id, error_id, unit_id) = (hint_id.clone(), error_id.clone(), unit_id.clone());
         move || {
             let mut ids = Vec::new();
+            if has_unit {
+                ids.push(unit_id.clone());
+            }
             if has_hint {
                 ids.push(hint_id.clone());
             }
@@ -75,7 +80,7 @@ pub fn Field(
                     aria-describedby=described_by
                     required=!optional
                 />
-                {suffix.map(|s| view! { <span class="suffix" aria-hidden="true">{s}</span> })}
+                {suffix.map(|s| view! { <span class="suffix" id=unit_id>{s}</span> })}
             </div>
         </div>
     }
@@ -132,7 +137,10 @@ pub fn TextArea(
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described_by
                 required=!optional
-            >{value}</textarea>
+            >
+                // HTML drops one newline straight after <textarea>: this one, never the text's own.
+                {format!("\n{value}")}
+            </textarea>
         </div>
     }
 }

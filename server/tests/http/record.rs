@@ -75,14 +75,20 @@ both! {
         let sam = app.register("Sam Patel", "sam@example.org", PASSWORD).await;
         let alex = app.register("Alex Kim", "alex@example.org", PASSWORD).await;
         let id = add_bp(&app, &sam, "120", "80").await;
+        // Alex has a record of his own, so the lookups below run against it.
+        add_bp(&app, &alex, "130", "85").await;
         let res = app.client.get(app.url(&format!("/api/record/entry?id={id}"))).header("cookie", &alex).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
-        let res = app.call("record/delete", &[("id", &id), ("version", "1")], Some(&alex)).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        for endpoint in ["record/delete", "record/restore", "record/set-privacy"] {
+            let res = app.call(endpoint, &[("id", &id), ("version", "1"), ("label", "general"), ("share", "yes")], Some(&alex)).await;
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{endpoint}");
+        }
         let html = app.get(&format!("/record/entries/{id}"), Some(&alex)).await.text().await.unwrap();
         assert!(html.contains("We could not find that") && !html.contains("120/80"));
         let res = app.client.get(app.url(&format!("/api/record/entry?id={id}"))).header("cookie", &sam).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "still there for its owner");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("\"version\":1") && body.contains("\"shared_with_practice\":false"), "and unchanged: {body}");
     }
 }
 

@@ -125,6 +125,11 @@ impl Services {
         let mut tx = self.db().begin().await?;
         let access = self.require(&mut tx, who, record, Action::AddEntries).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        if !access.labels.contains(&label) {
+            return Err(ServiceError::Forbidden);
+        }
+        // Today only the owner writes "about me", and sees every label. A carer allowed to add
+        // entries but not to see this one's label would learn here that it exists (#4).
         let id = match entries::find_about_me_id(&mut tx, patient).await? {
             None => {
                 let id = new_entry_id();
@@ -136,10 +141,14 @@ impl Services {
                 }
             }
             Some(id) => {
-                let current = self.changeable(&mut tx, who, record, id).await?;
+                let (current, _) = self.changeable(&mut tx, who, record, id).await?;
                 let seen = seen_version.ok_or(ServiceError::Stale)?;
-                // Only the label or sharing changed: say so in the history.
-                let change = if current.current.body == state.body { Change::PrivacyChanged } else { Change::Edited };
+                // Only the label or sharing changed: say so in the history, and keep the date.
+                let (change, state) = if current.current.body == state.body {
+                    (Change::PrivacyChanged, Snapshot { occurred_at: current.current.occurred_at, ..state })
+                } else {
+                    (Change::Edited, state)
+                };
                 if !entries::update_entry(&mut tx, patient, id, seen, change, &state, who.user_id, now).await? {
                     return Err(ServiceError::Stale);
                 }
@@ -161,11 +170,8 @@ impl Services {
     ) -> ServiceResult<()> {
         self.edit(who, record, id, seen_version, |current| {
             let EntryBody::Reading(old) = &current.body else { return Err(ServiceError::NotFound) };
-            let (reading, at, ()) = all_ok(
-                Reading::parse(old.kind(), &input_of(form)),
-                parse_occurred_at("occurred_at", &form.occurred_at, self.now()),
-                Ok(()),
-            )?;
+            let (reading, at, ()) =
+                all_ok(Reading::parse(old.kind(), &input_of(form)), self.when_edited(current, &form.occurred_at), Ok(()))?;
             Ok(Snapshot { body: EntryBody::Reading(reading), occurred_at: at, ..current.clone() })
         })
         .await
@@ -177,11 +183,8 @@ impl Services {
             if !matches!(current.body, EntryBody::Note(_)) {
                 return Err(ServiceError::NotFound);
             }
-            let (note, at, ()) = all_ok(
-                Note::parse(&form.title, &form.text, &form.tags),
-                parse_occurred_at("occurred_at", &form.occurred_at, self.now()),
-                Ok(()),
-            )?;
+            let (note, at, ()) =
+                all_ok(Note::parse(&form.title, &form.text, &form.tags), self.when_edited(current, &form.occurred_at), Ok(()))?;
             Ok(Snapshot { body: EntryBody::Note(note), occurred_at: at, ..current.clone() })
         })
         .await
@@ -226,6 +229,16 @@ impl Services {
         Ok(())
     }
 
+    /// The time an edited entry is dated: unchanged when the form sent back the time it showed
+    /// (the form shows minutes, and the stored time may be more precise).
+    fn when_edited(&self, current: &Snapshot, text: &str) -> Result<domain::Timestamp, ValidationError> {
+        if text.trim() == current.occurred_at.to_uk_input() {
+            Ok(current.occurred_at)
+        } else {
+            parse_occurred_at("occurred_at", text, self.now())
+        }
+    }
+
     async fn add_entry(&self, who: &SignedIn, record: RecordRef, state: Snapshot) -> ServiceResult<EntryId> {
         let mut tx = self.db().begin().await?;
         let access = self.require(&mut tx, who, record, Action::AddEntries).await?;
@@ -240,15 +253,22 @@ impl Services {
         Ok(id)
     }
 
-    /// The entry as it stands, if the caller may change it and it is not deleted.
-    async fn changeable(&self, conn: &mut store::Conn, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryRow> {
+    /// The entry as it stands, if the caller may change it and it is not deleted, with the
+    /// labels the caller may use.
+    async fn changeable(
+        &self,
+        conn: &mut store::Conn,
+        who: &SignedIn,
+        record: RecordRef,
+        id: EntryId,
+    ) -> ServiceResult<(EntryRow, Vec<PrivacyLabel>)> {
         let access = self.require(conn, who, record, Action::ChangeEntries).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let row = entries::find_entry(conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
         if row.deleted_at.is_some() {
             return Err(ServiceError::Deleted);
         }
-        Ok(row)
+        Ok((row, access.labels))
     }
 
     async fn edit(
@@ -272,8 +292,15 @@ impl Services {
         next: impl FnOnce(&Snapshot) -> ServiceResult<Snapshot>,
     ) -> ServiceResult<()> {
         let mut tx = self.db().begin().await?;
-        let row = self.changeable(&mut tx, who, record, id).await?;
+        let (row, labels) = self.changeable(&mut tx, who, record, id).await?;
+        if change == Change::Deleted && row.current.body.kind() == domain::entries::EntryKind::AboutMe {
+            return Err(ServiceError::NotDeletable);
+        }
         let state = next(&row.current)?;
+        // Nobody may move an entry into a label they cannot see (or share one from it).
+        if !labels.contains(&state.label) {
+            return Err(ServiceError::Forbidden);
+        }
         if !entries::update_entry(&mut tx, row.patient_id, id, seen_version, change, &state, who.user_id, self.now()).await? {
             return Err(ServiceError::Stale);
         }

@@ -97,7 +97,7 @@ impl Services {
         let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let row = entries::find_entry(&mut conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
-        let versions = entries::list_versions(&mut conn, patient, id).await?;
+        let versions = entries::list_versions(&mut conn, patient, &access.labels, id).await?;
         let mut history: Vec<VersionView> = versions
             .iter()
             .enumerate()
@@ -106,7 +106,11 @@ impl Services {
                 change: v.change,
                 changed_by: who_name(who.user_id, v.changed_by, &v.changed_by_name),
                 recorded_at: v.recorded_at,
-                details: describe_change(v.change, i.checked_sub(1).and_then(|p| versions.get(p)).map(|p| &p.state), &v.state),
+                // Compared with the version before it that the viewer may see (hidden ones are absent).
+                details: match i.checked_sub(1).and_then(|p| versions.get(p)) {
+                    None if v.change != domain::entries::Change::Created => vec!["Changed".to_owned()],
+                    before => describe_change(v.change, before.map(|p| &p.state), &v.state),
+                },
             })
             .collect();
         history.reverse();

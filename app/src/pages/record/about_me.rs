@@ -13,7 +13,17 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn AboutMePage() -> impl IntoView {
     let action = ServerAction::<SaveAboutMe>::new();
-    let data = Resource::new(move || action.version().get(), |_| about_me());
+    // Reload the stored answers only after a save that worked: after a refusal the form keeps
+    // what the person typed, next to the message.
+    let saves = Memo::new(move |prev: Option<&usize>| {
+        let v = action.version().get();
+        if action.value().get().is_some_and(|r| r.is_ok()) {
+            v
+        } else {
+            prev.copied().unwrap_or(v)
+        }
+    });
+    let data = Resource::new(move || saves.get(), |_| about_me());
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
     let query = use_query_map();

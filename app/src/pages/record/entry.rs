@@ -139,13 +139,15 @@ pub fn EntryPage() -> impl IntoView {
                                 <PrivacyFields label=s.label share=s.shared_with_practice error=Signal::derive(move || error.get().and_then(|e| e.field("label")))/>
                                 <button type="submit" class="button secondary">"Save who can see this"</button>
                             </ActionForm>
-                            <h2>"Delete"</h2>
-                            <p>"You can restore a deleted entry for 30 days."</p>
-                            <ActionForm action=delete>
-                                <input type="hidden" name="id" value=delete_id.clone()/>
-                                <input type="hidden" name="version" value=s.version.to_string()/>
-                                <button type="submit" class="button warning">"Delete this entry"</button>
-                            </ActionForm>
+                            {(s.kind != EntryKind::AboutMe).then(|| view! {
+                                <h2>"Delete"</h2>
+                                <p>"You can restore a deleted entry for 30 days."</p>
+                                <ActionForm action=delete>
+                                    <input type="hidden" name="id" value=delete_id.clone()/>
+                                    <input type="hidden" name="version" value=s.version.to_string()/>
+                                    <button type="submit" class="button warning">"Delete this entry"</button>
+                                </ActionForm>
+                            })}
                         }.into_any()
                     }}
                     <h2>"History"</h2>

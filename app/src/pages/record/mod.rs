@@ -59,7 +59,7 @@ pub fn PrivacyFields(
             {options}
         </fieldset>
         <div class="field checkbox">
-            <input type="checkbox" id="field-share" name="share" value="yes" checked=share/>
+            <input type="checkbox" id="field-share" name="share" value="yes" checked=share aria-describedby="field-share-hint"/>
             <label for="field-share">"Share with my GP practice"</label>
             <p class="hint" id="field-share-hint">"Your practice can then read it and add it to your NHS record."</p>
         </div>
@@ -143,22 +143,24 @@ fn TimelineFilters(types: String, label: String, from: String, to: String, error
     view! {
         <form method="get" action="/record" class="filters" aria-label="Filter the timeline">
             <div class="field">
-                <label for="filter-type">"Type"</label>
-                <select id="filter-type" name="type">{type_options}</select>
+                <label for="field-type">"Type"</label>
+                <select id="field-type" name="type">{type_options}</select>
             </div>
             <div class="field">
-                <label for="filter-label">"Label"</label>
-                <select id="filter-label" name="label"><option value="">"Any label"</option>{label_options}</select>
+                <label for="field-label">"Label"</label>
+                <select id="field-label" name="label"><option value="">"Any label"</option>{label_options}</select>
             </div>
             <div class="field" class:field-error=from_bad>
-                <label for="filter-from">"From"</label>
-                {from_error.map(|e| view! { <p class="error-message" id="filter-from-error">"Error: " {e}</p> })}
-                <input type="date" id="filter-from" name="from" value=from/>
+                <label for="field-from">"From"</label>
+                {from_error.map(|e| view! { <p class="error-message" id="field-from-error">"Error: " {e}</p> })}
+                <input type="date" id="field-from" name="from" value=from
+                    aria-invalid=from_bad.then_some("true") aria-describedby=from_bad.then_some("field-from-error")/>
             </div>
             <div class="field" class:field-error=to_bad>
-                <label for="filter-to">"To"</label>
-                {to_error.map(|e| view! { <p class="error-message" id="filter-to-error">"Error: " {e}</p> })}
-                <input type="date" id="filter-to" name="to" value=to/>
+                <label for="field-to">"To"</label>
+                {to_error.map(|e| view! { <p class="error-message" id="field-to-error">"Error: " {e}</p> })}
+                <input type="date" id="field-to" name="to" value=to
+                    aria-invalid=to_bad.then_some("true") aria-describedby=to_bad.then_some("field-to-error")/>
             </div>
             <button type="submit" class="button secondary">"Show entries"</button>
         </form>
@@ -187,13 +189,14 @@ pub fn RecordPage() -> impl IntoView {
                     Err(AppError::Invalid(list)) => (Vec::new(), None, None, Some(AppError::Invalid(list))),
                     Err(e) => return load_problem(e, "Your record", "/record".to_owned()),
                 };
+                let filter_params: Vec<String> = [("type", &types), ("label", &label), ("from", &from), ("to", &to)]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!("{k}={}", url_encode(v)))
+                    .collect();
+                let newest_href = if filter_params.is_empty() { "/record".to_owned() } else { format!("/record?{}", filter_params.join("&")) };
                 let next_href = next.map(|n| {
-                    let mut params = vec![];
-                    for (k, v) in [("type", &types), ("label", &label), ("from", &from), ("to", &to)] {
-                        if !v.is_empty() {
-                            params.push(format!("{k}={}", url_encode(v)));
-                        }
-                    }
+                    let mut params = filter_params.clone();
                     params.push(format!("after={}", url_encode(&n)));
                     format!("/record?{}", params.join("&"))
                 });
@@ -222,7 +225,7 @@ pub fn RecordPage() -> impl IntoView {
                         view! { <ol class="timeline" aria-labelledby="timeline-heading">{items}</ol> }.into_any()
                     }}
                     <nav class="pager" aria-label="Timeline pages">
-                        {(!first_page).then(|| view! { <a href="/record">"Newest entries"</a> })}
+                        {(!first_page).then(|| view! { <a href=newest_href>"Newest entries"</a> })}
                         {next_href.map(|h| view! { <a href=h rel="next">"Older entries"</a> })}
                     </nav>
                     <p><a href="/record/deleted">"Recently deleted entries"</a></p>
