@@ -1,6 +1,10 @@
 //! Server functions for the patient's own record. Each acts on the caller's own record
 //! (`RecordRef::Own`); carers and practices will reach a record through their own doors.
 
+// A server function's arguments are its form's fields, one each, so some forms need many; the
+// macro's browser-side stub does not carry an allow on the function itself.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::AppError;
 use domain::views::{AboutMeView, ChartView, EntrySummaryView, EntryView, TimelineView};
 use leptos::prelude::*;
@@ -70,7 +74,6 @@ pub async fn about_me() -> Result<Option<AboutMeView>, AppError> {
 }
 
 /// Adds a home reading, then shows it.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "record/add-reading", input = PostUrl)]
 pub async fn add_reading(
     kind: String,
@@ -199,7 +202,6 @@ pub async fn restore_entry(id: String, version: i64) -> Result<(), AppError> {
 }
 
 /// Saves "about me". `version` is empty the first time.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "record/save-about-me", input = PostUrl)]
 pub async fn save_about_me(
     version: Option<String>,
