@@ -182,7 +182,13 @@ impl TestApp {
         let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
         let clock = Arc::new(ManualClock::new(domain::Timestamp::from_millis(START)));
         let running = server::start(&settings, clock.clone(), listener).await.unwrap();
-        let client = Client::builder().redirect(redirect::Policy::none()).resolve("localhost", addr).build().unwrap();
+        // A request that never answers fails its test instead of stalling the whole run.
+        let client = Client::builder()
+            .redirect(redirect::Policy::none())
+            .resolve("localhost", addr)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         Self { base, clock, mail, client, _db: db, task: running.task }
     }
 
