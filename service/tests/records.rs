@@ -224,3 +224,19 @@ conformance! {
         assert_eq!(shown, ids);
     }
 }
+
+conformance! {
+    async fn an_edit_that_leaves_the_time_alone_keeps_it_exactly(db) {
+        let (s, _) = services(db);
+        let sam = person(db, "Sam").await;
+        // Stored with seconds; the form shows minutes and sends back "07:00".
+        let note = NoteForm { title: "Walk".into(), text: "Round the park.".into(), tags: String::new(), occurred_at: "2026-11-22T07:00:30".into() };
+        let id = s.add_note(&sam, RecordRef::Own, &note, &general()).await.unwrap();
+        let before = s.entry(&sam, RecordRef::Own, id).await.unwrap().summary.occurred_at;
+        let edited = NoteForm { text: "Round the park twice.".into(), occurred_at: before.to_uk_input(), ..note };
+        s.edit_note(&sam, RecordRef::Own, id, 1, &edited).await.unwrap();
+        let after = s.entry(&sam, RecordRef::Own, id).await.unwrap();
+        assert_eq!(after.summary.occurred_at, before);
+        assert_eq!(after.history[0].details, ["Text changed"]);
+    }
+}
