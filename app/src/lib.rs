@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
-use pages::{account, home, record, recover, register, sign_in};
+use pages::{account, carers, home, record, recover, register, sign_in};
 
 /// The demo people (label, email, password) the home page lists and a demo server seeds.
 pub fn demo_people() -> &'static [(&'static str, &'static str, &'static str)] {
@@ -75,6 +75,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/record/deleted") view=record::deleted::DeletedPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/charts") view=record::charts::ChartsPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/charts/:kind") view=record::charts::ChartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/people") view=carers::PeoplePage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/access-log") view=carers::AccessLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitations/:token") view=carers::InvitationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/caring") view=carers::CaringPage ssr=SsrMode::Async/>
+                    <Route path=path!("/notices") view=carers::NoticesPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover") view=recover::RecoverPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover/sent") view=recover::RecoverSentPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover/:token") view=recover::RecoverLinkPage ssr=SsrMode::Async/>

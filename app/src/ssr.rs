@@ -22,9 +22,18 @@ pub fn caller() -> Caller {
     use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<Caller>().cloned()).unwrap_or_default()
 }
 
-/// The signed-in person, or `NotSignedIn`.
+/// The signed-in person, or `NotSignedIn`, with the request they are making: its id and
+/// whether it is a page being rendered or a server function called by the browser.
 pub fn signed_in() -> Result<SignedIn, AppError> {
-    caller().signed_in.ok_or(AppError::NotSignedIn)
+    let mut who = caller().signed_in.ok_or(AppError::NotSignedIn)?;
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        if let Some(id) = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+            who.request.id = id.chars().take(64).collect();
+        }
+        who.request.door =
+            if parts.uri.path().starts_with("/api/") { domain::audit::Door::ServerFunction } else { domain::audit::Door::Page };
+    }
+    Ok(who)
 }
 
 /// Sets the session cookie for a session just made.

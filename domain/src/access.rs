@@ -1,15 +1,16 @@
 //! The access policy as a pure function: who may do what with a patient's record.
 //!
 //! [`decide`] denies by default and always gives its reason. It sees everything it needs as
-//! plain values, so the table of cases is tested here without a database. Carer grants and
-//! practice registrations (issues 4 and 5) arrive as further [`Relationship`]s; today the
-//! only one is the patient's own record.
+//! plain values (the record's owner and date of birth, the asker's grants, the time), so the
+//! whole table of cases is tested here without a database, and nothing is cached: the service
+//! loads the facts afresh for every request.
 
-use crate::{PrivacyLabel, UserId};
+use crate::grants::{AgeRules, BirthDate, GrantBasis, GrantStatus};
+use crate::{GrantId, PrivacyLabel, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What the caller wants to do with the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     /// Read entries (the timeline, an entry, a chart, "about me").
     ReadEntries,
@@ -17,26 +18,124 @@ pub enum Action {
     AddEntries,
     /// Edit, relabel, share, delete or restore an existing entry.
     ChangeEntries,
+    /// Read the record's access log.
+    ReadAccessLog,
+    /// Invite carers, change or end their access.
+    ManageAccess,
 }
 
-/// How the caller stands to the record, as the service found it.
+impl Action {
+    /// Every action, for tables of cases.
+    pub const ALL: [Action; 5] =
+        [Action::ReadEntries, Action::AddEntries, Action::ChangeEntries, Action::ReadAccessLog, Action::ManageAccess];
+}
+
+/// The part someone plays towards a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// The record is theirs.
+    Patient,
+    /// They hold (or held, or were invited to) a carer's grant for the record.
+    Carer,
+    /// A GP or nurse at a practice.
+    PracticeClinician,
+    /// A practice administrator.
+    PracticeAdmin,
+    /// A social care worker.
+    SocialCareWorker,
+    /// The shared care record or another system, through the FHIR API.
+    SystemClient,
+    /// No link to the record at all.
+    Nobody,
+}
+
+impl Role {
+    /// Every role, for tables of cases.
+    pub const ALL: [Role; 7] = [
+        Role::Patient,
+        Role::Carer,
+        Role::PracticeClinician,
+        Role::PracticeAdmin,
+        Role::SocialCareWorker,
+        Role::SystemClient,
+        Role::Nobody,
+    ];
+
+    /// The stored value.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Carer => "carer",
+            Role::PracticeClinician => "practice-clinician",
+            Role::PracticeAdmin => "practice-admin",
+            Role::SocialCareWorker => "social-care-worker",
+            Role::SystemClient => "system-client",
+            Role::Nobody => "nobody",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn from_slug(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.slug() == s)
+    }
+}
+
+/// Who is asking, as the doors establish it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A person signed in with their own account (a patient or a carer).
+    Person(UserId),
+    /// Practice or council staff, in the role their organisation gave them.
+    Staff {
+        /// Who.
+        user: UserId,
+        /// Their role.
+        role: Role,
+    },
+    /// A system client of the FHIR API.
+    System,
+}
+
+/// A grant as the policy needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Relationship {
-    /// The record's own account.
-    Owner,
-    /// No link at all.
-    None,
+pub struct GrantFacts {
+    /// Which grant.
+    pub id: GrantId,
+    /// The carer's account (none until the invitation is accepted).
+    pub carer: Option<UserId>,
+    /// Where it stands.
+    pub status: GrantStatus,
+    /// On what authority.
+    pub basis: GrantBasis,
+    /// The labels it covers.
+    pub labels: Vec<PrivacyLabel>,
+    /// Whether the carer may add entries (viewing is always part of a grant).
+    pub can_add: bool,
+    /// In force from.
+    pub starts_at: Timestamp,
+    /// In force until (exclusive).
+    pub ends_at: Timestamp,
+    /// For a parental grant: the young person confirmed it at or after the suspension age.
+    pub young_person_confirmed: bool,
 }
 
 /// What a request is, in the terms the policy needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessRequest {
+pub struct AccessRequest<'a> {
     /// Who is asking.
-    pub actor: UserId,
+    pub actor: Actor,
     /// The account that owns the record, if it has one (a young child's record may not).
     pub record_owner: Option<UserId>,
+    /// The patient's date of birth, if known (the age rules need it for parental grants).
+    pub born_on: Option<BirthDate>,
+    /// Grants on this record (those not held by the actor are ignored).
+    pub grants: &'a [GrantFacts],
     /// What they want.
     pub action: Action,
+    /// Now.
+    pub now: Timestamp,
+    /// The age rules in force.
+    pub age_rules: AgeRules,
 }
 
 /// Why access was allowed.
@@ -44,13 +143,96 @@ pub struct AccessRequest {
 pub enum Basis {
     /// It is the caller's own record.
     OwnRecord,
+    /// A grant in force (the first of the caller's that allows it).
+    Grant(GrantId),
 }
 
 /// Why access was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DenyReason {
     /// The caller has no relationship with this record.
     NoRelationship,
+    /// The invitation has not been accepted (or was declined or withdrawn).
+    GrantNotAccepted,
+    /// The grant starts later.
+    GrantNotStarted,
+    /// The grant's end date has passed.
+    GrantEnded,
+    /// The grant was revoked.
+    GrantRevoked,
+    /// The young person has reached the age at which a parent's access stops until they confirm it.
+    SuspendedAtAge,
+    /// The grant does not include this action.
+    ActionNotGranted,
+    /// The grant covers no label any more (a parental grant without `general` after age 11).
+    NoLabelsLeft,
+    /// This role has no access to records yet.
+    RoleNotEnabled,
+}
+
+impl DenyReason {
+    /// The stored value.
+    pub fn slug(self) -> &'static str {
+        match self {
+            DenyReason::NoRelationship => "no-relationship",
+            DenyReason::GrantNotAccepted => "grant-not-accepted",
+            DenyReason::GrantNotStarted => "grant-not-started",
+            DenyReason::GrantEnded => "grant-ended",
+            DenyReason::GrantRevoked => "grant-revoked",
+            DenyReason::SuspendedAtAge => "suspended-at-age",
+            DenyReason::ActionNotGranted => "action-not-granted",
+            DenyReason::NoLabelsLeft => "no-labels-left",
+            DenyReason::RoleNotEnabled => "role-not-enabled",
+        }
+    }
+
+    /// In plain words, for the access log.
+    pub fn words(self) -> &'static str {
+        match self {
+            DenyReason::NoRelationship => "they have no access to your record",
+            DenyReason::GrantNotAccepted => "their invitation had not been accepted",
+            DenyReason::GrantNotStarted => "their access had not started yet",
+            DenyReason::GrantEnded => "their access had ended",
+            DenyReason::GrantRevoked => "their access had been stopped",
+            DenyReason::SuspendedAtAge => "their access is paused until you confirm it",
+            DenyReason::ActionNotGranted => "their access does not include that",
+            DenyReason::NoLabelsLeft => "their access no longer covers anything",
+            DenyReason::RoleNotEnabled => "their role has no access to records",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn from_slug(s: &str) -> Option<Self> {
+        [
+            DenyReason::NoRelationship,
+            DenyReason::GrantNotAccepted,
+            DenyReason::GrantNotStarted,
+            DenyReason::GrantEnded,
+            DenyReason::GrantRevoked,
+            DenyReason::SuspendedAtAge,
+            DenyReason::ActionNotGranted,
+            DenyReason::NoLabelsLeft,
+            DenyReason::RoleNotEnabled,
+        ]
+        .into_iter()
+        .find(|r| r.slug() == s)
+    }
+
+    /// Which reason to give when several grants are refused for different reasons: the one
+    /// closest to being allowed.
+    fn rank(self) -> u8 {
+        match self {
+            DenyReason::ActionNotGranted => 8,
+            DenyReason::NoLabelsLeft => 7,
+            DenyReason::SuspendedAtAge => 6,
+            DenyReason::GrantNotStarted => 5,
+            DenyReason::GrantEnded => 4,
+            DenyReason::GrantRevoked => 3,
+            DenyReason::GrantNotAccepted => 2,
+            DenyReason::RoleNotEnabled => 1,
+            DenyReason::NoRelationship => 0,
+        }
+    }
 }
 
 /// The policy's answer.
@@ -78,49 +260,291 @@ impl Decision {
             Decision::Deny { .. } => &[],
         }
     }
-}
 
-/// How `req.actor` stands to the record.
-pub fn relationship(req: &AccessRequest) -> Relationship {
-    if req.record_owner == Some(req.actor) {
-        Relationship::Owner
-    } else {
-        Relationship::None
+    /// Whether it allows.
+    pub fn allowed(&self) -> bool {
+        matches!(self, Decision::Allow { .. })
     }
 }
 
-/// Decides a request. Deny by default; the owner may do everything with every label.
-pub fn decide(req: &AccessRequest) -> Decision {
-    match relationship(req) {
-        Relationship::Owner => Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::OwnRecord },
-        Relationship::None => Decision::Deny { reason: DenyReason::NoRelationship },
+/// The part the actor plays towards the record.
+pub fn role(req: &AccessRequest<'_>) -> Role {
+    match req.actor {
+        Actor::Person(user) if req.record_owner == Some(user) => Role::Patient,
+        Actor::Person(user) if req.grants.iter().any(|g| g.carer == Some(user)) => Role::Carer,
+        Actor::Person(_) => Role::Nobody,
+        Actor::Staff { role, .. } => role,
+        Actor::System => Role::SystemClient,
+    }
+}
+
+/// What a grant allows at `now`: the labels it covers, or why it allows nothing. Used by the
+/// policy and by the pages that show a grant's state.
+pub fn grant_in_force(
+    grant: &GrantFacts,
+    born_on: Option<BirthDate>,
+    now: Timestamp,
+    rules: &AgeRules,
+) -> Result<Vec<PrivacyLabel>, DenyReason> {
+    match grant.status {
+        GrantStatus::Active => {}
+        GrantStatus::Revoked => return Err(DenyReason::GrantRevoked),
+        GrantStatus::Invited | GrantStatus::Declined | GrantStatus::Cancelled => return Err(DenyReason::GrantNotAccepted),
+    }
+    if now < grant.starts_at {
+        return Err(DenyReason::GrantNotStarted);
+    }
+    if now >= grant.ends_at {
+        return Err(DenyReason::GrantEnded);
+    }
+    let mut labels: Vec<PrivacyLabel> = grant.labels.clone();
+    if let (GrantBasis::ParentalResponsibility, Some(born)) = (grant.basis, born_on) {
+        let age = born.age_at(now);
+        if age >= rules.suspend_at && !grant.young_person_confirmed {
+            return Err(DenyReason::SuspendedAtAge);
+        }
+        if age >= rules.general_only_at {
+            labels.retain(|l| *l == PrivacyLabel::General);
+        }
+    }
+    if labels.is_empty() {
+        return Err(DenyReason::NoLabelsLeft);
+    }
+    Ok(labels)
+}
+
+/// Decides a request. Deny by default. The owner may do everything with every label; a carer
+/// what their grants in force allow (the union of their labels); other roles nothing yet.
+pub fn decide(req: &AccessRequest<'_>) -> Decision {
+    let user = match req.actor {
+        Actor::Person(user) => user,
+        // Practice staff and system clients get their rows with the practice and FHIR issues.
+        Actor::Staff { .. } | Actor::System => return Decision::Deny { reason: DenyReason::RoleNotEnabled },
+    };
+    if req.record_owner == Some(user) {
+        return Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::OwnRecord };
+    }
+    let mut allowed: Vec<PrivacyLabel> = Vec::new();
+    let mut basis = None;
+    let mut refusal = DenyReason::NoRelationship;
+    for grant in req.grants.iter().filter(|g| g.carer == Some(user)) {
+        let verdict = grant_in_force(grant, req.born_on, req.now, &req.age_rules).and_then(|labels| match req.action {
+            Action::ReadEntries => Ok(labels),
+            Action::AddEntries if grant.can_add => Ok(labels),
+            Action::AddEntries | Action::ChangeEntries | Action::ReadAccessLog | Action::ManageAccess => Err(DenyReason::ActionNotGranted),
+        });
+        match verdict {
+            Ok(labels) => {
+                basis.get_or_insert(Basis::Grant(grant.id));
+                allowed.extend(labels);
+            }
+            Err(reason) if reason.rank() > refusal.rank() => refusal = reason,
+            Err(_) => {}
+        }
+    }
+    match basis {
+        Some(basis) => Decision::Allow { labels: PrivacyLabel::ALL.into_iter().filter(|l| allowed.contains(l)).collect(), basis },
+        None => Decision::Deny { reason: refusal },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Span;
     use uuid::Uuid;
 
-    #[test]
-    fn the_owner_may_do_everything_and_nobody_else_anything() {
-        let me = UserId::from_uuid(Uuid::from_u128(1));
-        let other = UserId::from_uuid(Uuid::from_u128(2));
-        let cases = [
-            (Some(me), me, true),
-            (Some(me), other, false),
-            // A record with no account of its own (a young child's) is nobody's by default.
-            (None, me, false),
-        ];
-        for (owner, actor, allowed) in cases {
-            for action in [Action::ReadEntries, Action::AddEntries, Action::ChangeEntries] {
-                let d = decide(&AccessRequest { actor, record_owner: owner, action });
-                match (allowed, &d) {
-                    (true, Decision::Allow { labels, basis: Basis::OwnRecord }) => assert_eq!(labels, &PrivacyLabel::ALL.to_vec()),
-                    (false, Decision::Deny { reason: DenyReason::NoRelationship }) => assert!(d.labels().is_empty()),
-                    _ => panic!("{owner:?} {actor:?} {action:?} gave {d:?}"),
-                }
-            }
+    const ME: u128 = 1;
+    const CARER: u128 = 2;
+    const STRANGER: u128 = 3;
+
+    fn user(n: u128) -> UserId {
+        UserId::from_uuid(Uuid::from_u128(n))
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::uk_day_start(2026, 11, 29).plus(Span::hours(12))
+    }
+
+    /// The grant states the table runs through, each as the grant that makes it.
+    #[derive(Debug, Clone, Copy)]
+    enum State {
+        Invited,
+        Active,
+        ActiveViewOnly,
+        NotStarted,
+        Ended,
+        Revoked,
+        Declined,
+    }
+
+    fn grant(state: State) -> GrantFacts {
+        let t = now();
+        let (status, starts, ends, can_add) = match state {
+            State::Invited => (GrantStatus::Invited, t, t.plus(Span::days(365)), true),
+            State::Active => (GrantStatus::Active, t.minus(Span::days(1)), t.plus(Span::days(365)), true),
+            State::ActiveViewOnly => (GrantStatus::Active, t.minus(Span::days(1)), t.plus(Span::days(365)), false),
+            State::NotStarted => (GrantStatus::Active, t.plus(Span::days(1)), t.plus(Span::days(365)), true),
+            // Its end is exactly now: ends are exclusive.
+            State::Ended => (GrantStatus::Active, t.minus(Span::days(365)), t, true),
+            State::Revoked => (GrantStatus::Revoked, t.minus(Span::days(1)), t.plus(Span::days(365)), true),
+            State::Declined => (GrantStatus::Declined, t, t.plus(Span::days(365)), true),
+        };
+        GrantFacts {
+            id: GrantId::from_uuid(Uuid::from_u128(100)),
+            carer: Some(user(CARER)),
+            status,
+            basis: GrantBasis::PatientConsent,
+            labels: vec![PrivacyLabel::General, PrivacyLabel::SocialCare],
+            can_add,
+            starts_at: starts,
+            ends_at: ends,
+            young_person_confirmed: false,
         }
+    }
+
+    fn ask(actor: Actor, grants: &[GrantFacts], action: Action) -> Decision {
+        decide(&AccessRequest {
+            actor,
+            record_owner: Some(user(ME)),
+            born_on: None,
+            grants,
+            action,
+            now: now(),
+            age_rules: AgeRules::default(),
+        })
+    }
+
+    const SHARED: [PrivacyLabel; 2] = [PrivacyLabel::General, PrivacyLabel::SocialCare];
+
+    /// The whole table: every role, every action, every grant state. `None` means denied.
+    #[test]
+    fn the_matrix() {
+        use Action::*;
+        let all = PrivacyLabel::ALL.to_vec();
+        let staff = |role| Actor::Staff { user: user(STRANGER), role };
+        // (who, grant state held, action, expected)
+        type Row = (&'static str, Actor, Option<State>, Action, Result<Vec<PrivacyLabel>, DenyReason>);
+        let mut rows: Vec<Row> = Vec::new();
+        for action in Action::ALL {
+            rows.push(("patient", Actor::Person(user(ME)), None, action, Ok(all.clone())));
+            // The patient's rights do not depend on any grant of someone else.
+            rows.push(("patient with a carer", Actor::Person(user(ME)), Some(State::Active), action, Ok(all.clone())));
+            rows.push(("stranger", Actor::Person(user(STRANGER)), None, action, Err(DenyReason::NoRelationship)));
+            // A grant held by someone else gives a stranger nothing.
+            rows.push((
+                "stranger beside a carer",
+                Actor::Person(user(STRANGER)),
+                Some(State::Active),
+                action,
+                Err(DenyReason::NoRelationship),
+            ));
+            for role in [Role::PracticeClinician, Role::PracticeAdmin, Role::SocialCareWorker] {
+                rows.push(("staff", staff(role), None, action, Err(DenyReason::RoleNotEnabled)));
+            }
+            rows.push(("system", Actor::System, None, action, Err(DenyReason::RoleNotEnabled)));
+            let carer = Actor::Person(user(CARER));
+            let in_force = |can_add: bool| match action {
+                ReadEntries => Ok(SHARED.to_vec()),
+                AddEntries if can_add => Ok(SHARED.to_vec()),
+                _ => Err(DenyReason::ActionNotGranted),
+            };
+            rows.push(("carer, active", carer, Some(State::Active), action, in_force(true)));
+            rows.push(("carer, view only", carer, Some(State::ActiveViewOnly), action, in_force(false)));
+            rows.push(("carer, invited", carer, Some(State::Invited), action, Err(DenyReason::GrantNotAccepted)));
+            rows.push(("carer, declined", carer, Some(State::Declined), action, Err(DenyReason::GrantNotAccepted)));
+            rows.push(("carer, not started", carer, Some(State::NotStarted), action, Err(DenyReason::GrantNotStarted)));
+            rows.push(("carer, ended", carer, Some(State::Ended), action, Err(DenyReason::GrantEnded)));
+            rows.push(("carer, revoked", carer, Some(State::Revoked), action, Err(DenyReason::GrantRevoked)));
+            rows.push(("carer, no grant", carer, None, action, Err(DenyReason::NoRelationship)));
+        }
+        for (who, actor, state, action, expected) in rows {
+            let grants: Vec<GrantFacts> = state.map(grant).into_iter().collect();
+            let got = ask(actor, &grants, action);
+            let got = match got {
+                Decision::Allow { labels, .. } => Ok(labels),
+                Decision::Deny { reason } => Err(reason),
+            };
+            assert_eq!(got, expected, "{who}, {state:?}, {action:?}");
+        }
+    }
+
+    #[test]
+    fn the_role_is_named_for_the_log() {
+        let grants = [grant(State::Revoked)];
+        let req = |actor| AccessRequest {
+            actor,
+            record_owner: Some(user(ME)),
+            born_on: None,
+            grants: &grants,
+            action: Action::ReadEntries,
+            now: now(),
+            age_rules: AgeRules::default(),
+        };
+        assert_eq!(role(&req(Actor::Person(user(ME)))), Role::Patient);
+        assert_eq!(role(&req(Actor::Person(user(CARER)))), Role::Carer);
+        assert_eq!(role(&req(Actor::Person(user(STRANGER)))), Role::Nobody);
+        assert_eq!(role(&req(Actor::System)), Role::SystemClient);
+    }
+
+    #[test]
+    fn several_grants_give_the_union_and_the_closest_refusal() {
+        let mut mental = grant(State::ActiveViewOnly);
+        mental.id = GrantId::from_uuid(Uuid::from_u128(101));
+        mental.labels = vec![PrivacyLabel::MentalHealth];
+        let grants = [grant(State::Active), mental];
+        let read = ask(Actor::Person(user(CARER)), &grants, Action::ReadEntries);
+        assert_eq!(read.labels(), &[PrivacyLabel::General, PrivacyLabel::MentalHealth, PrivacyLabel::SocialCare]);
+        // Adding is allowed by the first grant only, so only its labels.
+        let add = ask(Actor::Person(user(CARER)), &grants, Action::AddEntries);
+        assert_eq!(add.labels(), &SHARED);
+        let ended_and_revoked = [grant(State::Revoked), grant(State::Ended)];
+        assert_eq!(
+            ask(Actor::Person(user(CARER)), &ended_and_revoked, Action::ReadEntries),
+            Decision::Deny { reason: DenyReason::GrantEnded }
+        );
+    }
+
+    /// A parent's grant for a child's record through the age thresholds, by a test clock.
+    #[test]
+    fn parental_access_narrows_at_11_and_stops_at_16_unless_confirmed() {
+        let born = BirthDate { year: 2015, month: 6, day: 15 };
+        let mut g = grant(State::Active);
+        g.basis = GrantBasis::ParentalResponsibility;
+        g.labels = PrivacyLabel::ALL.to_vec();
+        g.starts_at = born.birthday(0);
+        g.ends_at = born.birthday(18);
+        let at = |years: i64, offset: Span| born.birthday(years).plus(offset);
+        let check = |g: &GrantFacts, t: Timestamp| {
+            decide(&AccessRequest {
+                actor: Actor::Person(user(CARER)),
+                record_owner: None,
+                born_on: Some(born),
+                grants: std::slice::from_ref(g),
+                action: Action::ReadEntries,
+                now: t,
+                age_rules: AgeRules::default(),
+            })
+        };
+        let minute = Span::minutes(1);
+        assert_eq!(check(&g, at(11, Span::millis(-1))).labels(), &PrivacyLabel::ALL);
+        assert_eq!(check(&g, at(11, Span::millis(0))).labels(), &[PrivacyLabel::General]);
+        assert_eq!(check(&g, at(13, minute)).labels(), &[PrivacyLabel::General]);
+        assert_eq!(check(&g, at(16, Span::millis(-1))).labels(), &[PrivacyLabel::General]);
+        assert_eq!(check(&g, at(16, Span::millis(0))), Decision::Deny { reason: DenyReason::SuspendedAtAge });
+        g.young_person_confirmed = true;
+        assert_eq!(check(&g, at(16, minute)).labels(), &[PrivacyLabel::General]);
+        // A parental grant that covered only sensitive labels covers nothing at 11.
+        g.labels = vec![PrivacyLabel::SexualHealth];
+        assert_eq!(check(&g, at(12, minute)), Decision::Deny { reason: DenyReason::NoLabelsLeft });
+        // Other bases are not subject to the age rules.
+        g.basis = GrantBasis::PatientConsent;
+        g.young_person_confirmed = false;
+        assert_eq!(check(&g, at(17, minute)).labels(), &[PrivacyLabel::SexualHealth]);
+        // The thresholds are configurable.
+        let later = AgeRules { general_only_at: 12, ..AgeRules::default() };
+        g.basis = GrantBasis::ParentalResponsibility;
+        g.labels = PrivacyLabel::ALL.to_vec();
+        assert_eq!(grant_in_force(&g, Some(born), at(11, minute), &later).map(|l| l.len()), Ok(4));
     }
 }

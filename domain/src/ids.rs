@@ -59,3 +59,11 @@ typed_id!(
     /// One entry in a patient's record: a reading, a note, or their "about me".
     EntryId
 );
+typed_id!(
+    /// A carer's access to one patient's record, from invitation to its end.
+    GrantId
+);
+typed_id!(
+    /// A notice shown to one person in the portal.
+    NoticeId
+);

@@ -5,10 +5,12 @@
 
 pub mod about_me;
 pub mod access;
+pub mod audit;
 pub mod charts;
 pub mod email;
 pub mod entries;
 pub mod error;
+pub mod grants;
 pub mod ids;
 pub mod labels;
 pub mod name;
@@ -20,7 +22,7 @@ pub mod views;
 
 pub use email::Email;
 pub use error::{FieldError, ValidationError};
-pub use ids::{EntryId, PasskeyId, PatientId, SessionId, UserId};
+pub use ids::{EntryId, GrantId, NoticeId, PasskeyId, PatientId, SessionId, UserId};
 pub use labels::PrivacyLabel;
 pub use name::PersonName;
 pub use notes::Note;

@@ -112,6 +112,23 @@ impl Timestamp {
         Some(from_uk_civil(days_from_civil(y, m, d) * 86_400_000 + hh * 3_600_000 + mm * 60_000 + ss * 1000))
     }
 
+    /// The UK calendar date of this instant as (year, month, day).
+    pub fn uk_ymd(self) -> (i64, i64, i64) {
+        let (y, m, d, ..) = civil(self.0 + uk_offset_millis(self.0));
+        (y, m, d)
+    }
+
+    /// The start of a UK calendar day. A day past the month's end rolls into the next month
+    /// (29 February in a common year is 1 March).
+    pub fn uk_day_start(y: i64, m: i64, d: i64) -> Self {
+        from_uk_civil((days_from_civil(y, m, 1) + d - 1) * 86_400_000)
+    }
+
+    /// Checks a `date` value ("2026-11-03") and gives (year, month, day).
+    pub fn parse_ymd(text: &str) -> Option<(i64, i64, i64)> {
+        parse_date(text.trim())
+    }
+
     /// Reads a `date` value ("2026-11-03") as the start of that day in UK civil time.
     pub fn parse_uk_date(text: &str) -> Option<Self> {
         let (y, m, d) = parse_date(text.trim())?;

@@ -194,3 +194,125 @@ pub struct AboutMeView {
     /// When it last changed.
     pub updated_at: Timestamp,
 }
+
+/// One carer's access as the patient sees it (on "Who can see my record").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    /// The grant.
+    pub id: crate::GrantId,
+    /// Its version (a change names it).
+    pub version: i64,
+    /// The carer's name.
+    pub carer_name: String,
+    /// Where the invitation went.
+    pub email: String,
+    /// How they are related (RoleCode).
+    pub relationship: crate::grants::CarerRelationship,
+    /// On what authority.
+    pub basis: crate::grants::GrantBasis,
+    /// Labels covered.
+    pub labels: Vec<crate::PrivacyLabel>,
+    /// May add entries.
+    pub can_add: bool,
+    /// From.
+    pub starts_at: Timestamp,
+    /// Until.
+    pub ends_at: Timestamp,
+    /// Its state in words ("Active", "Invited: not accepted yet", "Ended on 3 Nov 2026"...).
+    pub state: String,
+    /// Whether it still can be changed or ended (invited, or accepted and not ended).
+    pub open: bool,
+    /// Whether it is an invitation not yet accepted.
+    pub invited: bool,
+    /// Its history, oldest first: "3 Nov 2026, 14:02: invited by Sam Patel (general; view and add)".
+    pub history: Vec<String>,
+}
+
+/// An invitation as its link shows it (to anyone holding the link).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// Whose record.
+    pub patient_name: String,
+    /// The name the patient gave the carer.
+    pub invited_name: String,
+    /// How they are related.
+    pub relationship: crate::grants::CarerRelationship,
+    /// Labels covered.
+    pub labels: Vec<crate::PrivacyLabel>,
+    /// May add entries.
+    pub can_add: bool,
+    /// From.
+    pub starts_at: Timestamp,
+    /// Until.
+    pub ends_at: Timestamp,
+}
+
+/// One person a carer cares for (their dashboard).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaredForView {
+    /// Their record.
+    pub patient_id: crate::PatientId,
+    /// Their name.
+    pub name: String,
+    /// What the carer may see now (empty when the access is not in force).
+    pub labels: Vec<crate::PrivacyLabel>,
+    /// May add entries now.
+    pub can_add: bool,
+    /// Until.
+    pub ends_at: Timestamp,
+    /// The state in words.
+    pub state: String,
+    /// Whether the access is in force now.
+    pub in_force: bool,
+}
+
+/// Whose record a page is showing and what the viewer may do there (the "acting for" banner
+/// and the forms' label lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordContext {
+    /// The record, when someone else's (carers' links carry it).
+    pub acting_for: Option<crate::PatientId>,
+    /// The patient's name.
+    pub name: String,
+    /// Labels the viewer may see and use.
+    pub labels: Vec<crate::PrivacyLabel>,
+    /// May add entries.
+    pub can_add: bool,
+    /// May change entries.
+    pub can_change: bool,
+}
+
+/// One line of "Who has looked at my record".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogRow {
+    /// When.
+    pub at: Timestamp,
+    /// What happened, in plain words.
+    pub words: String,
+    /// Whether it was refused.
+    pub refused: bool,
+}
+
+/// A page of the access log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogView {
+    /// Newest first.
+    pub rows: Vec<AccessLogRow>,
+    /// The cursor of the next page.
+    pub next: Option<String>,
+    /// The people who appear in the log, for the filter: (id, name), the patient excluded.
+    pub people: Vec<(String, String)>,
+}
+
+/// A notice in the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    /// What it says.
+    pub text: String,
+    /// Where it leads.
+    pub link: String,
+    /// When.
+    pub at: Timestamp,
+    /// Not read yet.
+    pub unread: bool,
+}

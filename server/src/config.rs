@@ -152,9 +152,26 @@ impl Settings {
             },
             mail,
             mail_from,
+            age_rules: age_rules(&get)?,
         };
         Ok(Settings { mode, listen, database_url, database_max_connections, site_root, json_logs, trust_forwarded_for, service })
     }
+}
+
+/// The age thresholds for parents' access to children's records (access-rules.md's England
+/// defaults: 11, 13, 16, warned 3 months before).
+fn age_rules(get: &impl Fn(&str) -> Option<String>) -> Result<domain::grants::AgeRules, ConfigError> {
+    let d = domain::grants::AgeRules::default();
+    let rules = domain::grants::AgeRules {
+        general_only_at: number(get, "CARRY_PROXY_GENERAL_ONLY_AGE", d.general_only_at, 1, 25)?,
+        review_at: number(get, "CARRY_PROXY_REVIEW_AGE", d.review_at, 1, 25)?,
+        suspend_at: number(get, "CARRY_PROXY_SUSPEND_AGE", d.suspend_at, 1, 25)?,
+        warn_months: number(get, "CARRY_PROXY_WARN_MONTHS", d.warn_months, 0, 24)?,
+    };
+    if !(rules.general_only_at <= rules.review_at && rules.review_at <= rules.suspend_at) {
+        return Err(err("CARRY_PROXY_SUSPEND_AGE", "the ages must rise: general-only age, then review age, then suspension age"));
+    }
+    Ok(rules)
 }
 
 fn parse_public_url(v: &str, production: bool) -> Result<Url, ConfigError> {

@@ -134,6 +134,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>, listener: tokio::
     let addr = listener.local_addr()?;
     let services = carry.services.clone();
     tokio::spawn(services.clone().run_mail_worker());
+    tokio::spawn(services.clone().run_grant_reminder_worker());
     tokio::spawn({
         let services = services.clone();
         async move {

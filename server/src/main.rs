@@ -6,6 +6,60 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["serve"] => serve().await,
+        ["audit", "verify"] => audit_verify().await,
+        _ => {
+            eprintln!(
+                "usage: carry [serve]        serve Carry (the default)\n       carry audit verify   check the access log's hash chains"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Recomputes the access log's hash chains and reports the first break. Exits 0 when intact,
+/// 1 when a break is found, 2 when it cannot run.
+async fn audit_verify() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carry: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = match store::Db::connect(&store::DbOptions::new(settings.database_url.clone())).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("carry: cannot open the database (DATABASE_URL): {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match db.conn().await {
+        Ok(mut conn) => store::audit::verify(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    db.close().await;
+    match report {
+        Ok(r) => match r.first_problem {
+            None => {
+                println!("access log intact: {} rows in {} chains", r.rows, r.chains);
+                ExitCode::SUCCESS
+            }
+            Some(p) => {
+                println!("access log BROKEN after {} good rows: {p}", r.rows);
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("carry: cannot read the access log: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {

@@ -1,20 +1,39 @@
-//! The only way into a patient's data: find the record, ask `domain::access::decide`, and get
-//! back what the caller may see. Nothing is cached between requests, so a change of access
-//! bites on the very next one.
+//! The only way into a patient's data: find the record, load what the policy needs (the
+//! caller's grants, the patient's date of birth), ask `domain::access::decide`, and write the
+//! access log row, all in the transaction the work then runs in. Nothing is cached between
+//! requests, so a revoked or expired grant is refused on the very next one.
+//!
+//! A refusal is written and committed at once (the caller's work never starts), so it is in the
+//! log even though the request fails. An allowed request's row commits with its work: if the
+//! work fails, neither is kept, and if it succeeds, both are.
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
-use domain::access::{decide, AccessRequest, Action, Decision};
+use domain::access::{decide, role, AccessRequest, Action, Actor, Basis, Decision, DenyReason, Role};
+use domain::audit::{AuditEvent, Category};
+use domain::grants::BirthDate;
 use domain::{PatientId, PrivacyLabel};
 use store::patients::{self, PatientRow};
+use store::{audit, grants, Tx};
 
 /// Which record a request is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordRef {
     /// The caller's own.
     Own,
-    /// Someone else's, by id (a carer or practice acting for them; refused until a grant allows).
+    /// Someone else's, by id (a carer acting for them).
     Patient(PatientId),
+}
+
+impl RecordRef {
+    /// The record named by a form or URL field: empty means the caller's own, anything else
+    /// must be a record id (an unknown one is refused like one without access).
+    pub fn parse(text: Option<&str>) -> ServiceResult<Self> {
+        match text.map(str::trim) {
+            None | Some("") => Ok(RecordRef::Own),
+            Some(t) => t.parse().map(RecordRef::Patient).map_err(|_| ServiceError::Forbidden),
+        }
+    }
 }
 
 /// What the caller may do in the record, for one request.
@@ -25,34 +44,135 @@ pub(crate) struct Access {
     pub patient: Option<PatientId>,
     /// Labels the caller may see.
     pub labels: Vec<PrivacyLabel>,
+    /// The part the caller plays.
+    pub role: Role,
+    /// The patient's name.
+    pub patient_name: String,
+    /// The account that owns the record, if any.
+    pub owner: Option<domain::UserId>,
+    /// Why it was allowed.
+    pub basis: Basis,
+    /// Whether the caller may also add entries (decided by the same policy, not logged).
+    pub can_add: bool,
+}
+
+/// What a request touches, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Touch {
+    pub category: Category,
+    pub item: Option<String>,
+}
+
+impl Touch {
+    pub(crate) fn of(category: Category) -> Self {
+        Self { category, item: None }
+    }
+
+    pub(crate) fn item(category: Category, item: impl ToString) -> Self {
+        Self { category, item: Some(item.to_string()) }
+    }
 }
 
 impl Services {
-    /// Decides whether `who` may do `action` with `record`. For the caller's own record, a
-    /// write makes the record if it does not exist yet (in `conn`'s transaction); a read of a
-    /// record never written gives an empty `Access`.
-    pub(crate) async fn require(&self, conn: &mut store::Conn, who: &SignedIn, record: RecordRef, action: Action) -> ServiceResult<Access> {
+    /// Opens a transaction for `who` to do `action` with `record`, touching `what`: decided by
+    /// the policy and logged. For the caller's own record, an `AddEntries` makes the record if
+    /// it does not exist yet; a read of a record never written gives an empty `Access` (nothing
+    /// to see, nothing logged).
+    pub(crate) async fn open(&self, who: &SignedIn, record: RecordRef, action: Action, what: Touch) -> ServiceResult<(Tx, Access)> {
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
         let row = match record {
-            RecordRef::Own => match patients::find_patient_by_user(conn, who.user_id).await? {
+            RecordRef::Own => match patients::find_patient_by_user(&mut tx, who.user_id).await? {
                 Some(row) => Some(row),
-                None if action == Action::AddEntries => Some(self.make_own_record(conn, who).await?),
+                None if matches!(action, Action::AddEntries | Action::ManageAccess) => Some(self.make_own_record(&mut tx, who).await?),
                 None => None,
             },
-            RecordRef::Patient(id) => patients::find_patient(conn, id).await?,
+            RecordRef::Patient(id) => patients::find_patient(&mut tx, id).await?,
         };
         let Some(row) = row else {
             return match record {
-                RecordRef::Own => Ok(Access { patient: None, labels: PrivacyLabel::ALL.to_vec() }),
-                // No such record and no access look the same from outside.
-                RecordRef::Patient(_) => Err(ServiceError::Forbidden),
+                RecordRef::Own => Ok((
+                    tx,
+                    Access {
+                        patient: None,
+                        labels: PrivacyLabel::ALL.to_vec(),
+                        role: Role::Patient,
+                        patient_name: who.display_name.clone(),
+                        owner: Some(who.user_id),
+                        basis: Basis::OwnRecord,
+                        can_add: true,
+                    },
+                )),
+                // No such record and no access look the same from outside; the attempt is
+                // logged on the chain of refusals that named no record.
+                RecordRef::Patient(id) => {
+                    let what = Touch { item: Some(format!("patient {id}")), ..what };
+                    self.refuse(tx, who, None, Role::Nobody, action, what, DenyReason::NoRelationship).await
+                }
             };
         };
-        match decide(&AccessRequest { actor: who.user_id, record_owner: row.user_id, action }) {
-            Decision::Allow { labels, .. } => Ok(Access { patient: Some(row.id), labels }),
-            Decision::Deny { reason } => {
-                tracing::info!(?reason, ?action, "access denied");
-                Err(ServiceError::Forbidden)
+        let held = if row.user_id == Some(who.user_id) { Vec::new() } else { grants::held_on_record(&mut tx, row.id, who.user_id).await? };
+        let facts: Vec<_> = held.iter().map(|g| g.facts()).collect();
+        let req = AccessRequest {
+            actor: Actor::Person(who.user_id),
+            record_owner: row.user_id,
+            born_on: row.born_on.as_deref().and_then(BirthDate::from_text),
+            grants: &facts,
+            action,
+            now,
+            age_rules: self.config().age_rules,
+        };
+        let role = role(&req);
+        match decide(&req) {
+            Decision::Allow { labels, basis } => {
+                audit::append(&mut tx, &self.event(who, Some(&row), role, action, &what, None)).await?;
+                let can_add = decide(&AccessRequest { action: Action::AddEntries, ..req.clone() }).allowed();
+                Ok((tx, Access { patient: Some(row.id), labels, role, patient_name: row.name, owner: row.user_id, basis, can_add }))
             }
+            Decision::Deny { reason } => self.refuse(tx, who, Some(&row), role, action, what, reason).await,
+        }
+    }
+
+    /// Logs a refusal, commits it, and refuses.
+    #[allow(clippy::too_many_arguments)]
+    async fn refuse<T>(
+        &self,
+        mut tx: Tx,
+        who: &SignedIn,
+        row: Option<&PatientRow>,
+        role: Role,
+        action: Action,
+        what: Touch,
+        reason: DenyReason,
+    ) -> ServiceResult<T> {
+        tracing::info!(reason = reason.slug(), ?action, "access refused");
+        audit::append(&mut tx, &self.event(who, row, role, action, &what, Some(reason))).await?;
+        tx.commit().await?;
+        Err(ServiceError::Forbidden)
+    }
+
+    fn event(
+        &self,
+        who: &SignedIn,
+        row: Option<&PatientRow>,
+        role: Role,
+        action: Action,
+        what: &Touch,
+        refused: Option<DenyReason>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: Some(who.user_id),
+            actor_name: who.display_name.clone(),
+            role,
+            on_behalf_of: row.filter(|_| role == Role::Carer).map(|r| r.id),
+            patient: row.map(|r| r.id),
+            category: what.category,
+            item: what.item.clone(),
+            action,
+            door: who.request.door,
+            refused,
+            request_id: who.request.id.clone(),
         }
     }
 

@@ -107,6 +107,8 @@ pub struct ServiceConfig {
     pub mail: MailTransportConfig,
     /// The From: address of Carry's mail.
     pub mail_from: String,
+    /// The ages at which a parent's access to a child's record changes.
+    pub age_rules: domain::grants::AgeRules,
 }
 
 impl ServiceConfig {
@@ -130,6 +132,7 @@ impl ServiceConfig {
             throttle: ThrottleConfig::default(),
             mail,
             mail_from: "Carry <no-reply@localhost>".to_owned(),
+            age_rules: domain::grants::AgeRules::default(),
         }
     }
 

@@ -2,9 +2,11 @@
 //! store (in one transaction with its side effects, such as queued mail), and returns a view
 //! type that carries no secret. Both doors (server functions and, later, FHIR routes) call these.
 
+pub mod access_log;
 pub mod accounts;
 pub mod auth;
 pub mod authz;
+pub mod carers;
 pub mod clock;
 pub mod config;
 pub mod cookie;
@@ -17,13 +19,15 @@ pub mod sessions;
 mod throttle;
 mod tokens;
 
+pub use access_log::AccessLogQuery;
 pub use authz::RecordRef;
+pub use carers::{InviteForm, ScopeForm};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
 pub use records::{NoteForm, PrivacyForm, ReadingForm, TimelineQuery};
-pub use sessions::{Caller, ClientInfo, NewSession, SignedIn};
+pub use sessions::{Caller, ClientInfo, NewSession, RequestMeta, SignedIn};
 
 use auth::passkey::Passkeys;
 use auth::password::PasswordHasher;

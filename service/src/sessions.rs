@@ -29,6 +29,23 @@ pub struct SignedIn {
     pub session_id: SessionId,
     /// When they last proved who they are (for re-authentication before sensitive changes).
     pub authenticated_at: Timestamp,
+    /// The request they are making (for the access log).
+    pub request: RequestMeta,
+}
+
+/// Which request a signed-in person is making, as the access log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// The request's id (`x-request-id`).
+    pub id: String,
+    /// The door it came through.
+    pub door: domain::audit::Door,
+}
+
+impl Default for RequestMeta {
+    fn default() -> Self {
+        Self { id: "-".to_owned(), door: domain::audit::Door::Page }
+    }
 }
 
 /// Who is asking, as the server resolved it for one request: put in the request's extensions
@@ -136,6 +153,7 @@ impl Services {
             display_name: user.display_name,
             session_id: row.id,
             authenticated_at: row.authenticated_at,
+            request: RequestMeta::default(),
         }))
     }
 

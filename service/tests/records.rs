@@ -28,7 +28,13 @@ async fn person(db: &store::Db, name: &str) -> SignedIn {
     let mut conn = db.conn().await.unwrap();
     let email = format!("{}@example.com", id.as_uuid().simple());
     users::insert_user(&mut conn, id, &email, &email, name, NOW).await.unwrap();
-    SignedIn { user_id: id, display_name: name.to_owned(), session_id: SessionId::from_uuid(Uuid::new_v4()), authenticated_at: NOW }
+    SignedIn {
+        user_id: id,
+        display_name: name.to_owned(),
+        session_id: SessionId::from_uuid(Uuid::new_v4()),
+        authenticated_at: NOW,
+        request: Default::default(),
+    }
 }
 
 fn bp(s: &str, d: &str, at: &str) -> ReadingForm {

@@ -6,12 +6,15 @@
 //! transactions: repository functions take a `&mut Conn` that is either a pooled connection or
 //! a transaction.
 
+pub mod audit;
 pub mod ceremonies;
 mod db;
 pub mod email_links;
 pub mod entries;
 mod error;
+pub mod grants;
 pub mod mail;
+pub mod notices;
 pub mod passkeys;
 pub mod passwords;
 pub mod patients;

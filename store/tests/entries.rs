@@ -18,7 +18,9 @@ async fn add_patient(db: &store::Db, name: &str) -> (UserId, PatientId) {
     let mut conn = db.conn().await.unwrap();
     let email = format!("{}@example.com", user.as_uuid().simple());
     users::insert_user(&mut conn, user, &email, &email, name, T0).await.unwrap();
-    patients::insert_patient(&mut conn, &PatientRow { id: patient, user_id: Some(user) }, T0).await.unwrap();
+    patients::insert_patient(&mut conn, &PatientRow { id: patient, user_id: Some(user), name: String::new(), born_on: None }, T0)
+        .await
+        .unwrap();
     (user, patient)
 }
 
@@ -211,7 +213,7 @@ conformance! {
         drop(tx);
         let mut conn = db.conn().await.unwrap();
         assert_eq!(entries::find_about_me_id(&mut conn, patient).await.unwrap(), Some(first));
-        let again = PatientRow { id: PatientId::from_uuid(Uuid::new_v4()), user_id: Some(user) };
+        let again = PatientRow { id: PatientId::from_uuid(Uuid::new_v4()), user_id: Some(user), name: String::new(), born_on: None };
         let err = patients::insert_patient(&mut conn, &again, T0).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(ref c) if c == "patients_user_id_unique"), "{err:?}");
         assert_eq!(patients::find_patient_by_user(&mut conn, user).await.unwrap().unwrap().id, patient);

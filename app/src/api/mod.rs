@@ -2,8 +2,10 @@
 //! and the caller, calls exactly one service function, and returns a view or an [`AppError`].
 //! Reads use GET; every state change is a POST (checked for same origin by the server).
 
+mod carers;
 mod record;
 
+pub use carers::*;
 pub use record::*;
 
 use crate::error::AppError;

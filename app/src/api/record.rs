@@ -1,5 +1,7 @@
-//! Server functions for the patient's own record. Each acts on the caller's own record
-//! (`RecordRef::Own`); carers and practices will reach a record through their own doors.
+//! Server functions for a record. The reads and additions take an optional `patient` (a
+//! record id, which a carer's links carry); without it they act on the caller's own record.
+//! Changing existing entries is for the patient alone, so those act on the caller's own record
+//! only. Whatever the id, `service` decides through the policy.
 
 // A server function's arguments are its form's fields, one each, so some forms need many; the
 // macro's browser-side stub does not carry an allow on the function itself.
@@ -14,6 +16,21 @@ use leptos::server_fn::codec::{GetUrl, PostUrl};
 use crate::ssr::{respond, services, signed_in};
 #[cfg(feature = "ssr")]
 use service::{NoteForm, PrivacyForm, ReadingForm, RecordRef};
+
+#[cfg(feature = "ssr")]
+fn record(patient: &Option<String>) -> Result<RecordRef, AppError> {
+    Ok(RecordRef::parse(patient.as_deref())?)
+}
+
+/// The query text that keeps a carer's links on the record they act for.
+pub fn patient_query(patient: &Option<String>, first: bool) -> String {
+    match patient.as_deref().map(str::trim) {
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') => {
+            format!("{}patient={p}", if first { '?' } else { '&' })
+        }
+        _ => String::new(),
+    }
+}
 
 #[cfg(feature = "ssr")]
 fn entry_id(id: &str) -> Result<domain::EntryId, AppError> {
@@ -33,6 +50,7 @@ pub async fn timeline(
     from: Option<String>,
     to: Option<String>,
     after: Option<String>,
+    patient: Option<String>,
 ) -> Result<TimelineView, AppError> {
     respond(
         async move {
@@ -43,7 +61,7 @@ pub async fn timeline(
                 to: to.unwrap_or_default(),
                 after: after.unwrap_or_default(),
             };
-            Ok(services()?.timeline(&signed_in()?, RecordRef::Own, &q).await?)
+            Ok(services()?.timeline(&signed_in()?, record(&patient)?, &q).await?)
         }
         .await,
     )
@@ -51,14 +69,14 @@ pub async fn timeline(
 
 /// One entry with its history.
 #[server(prefix = "/api", endpoint = "record/entry", input = GetUrl)]
-pub async fn entry(id: String) -> Result<EntryView, AppError> {
-    respond(async move { Ok(services()?.entry(&signed_in()?, RecordRef::Own, entry_id(&id)?).await?) }.await)
+pub async fn entry(id: String, patient: Option<String>) -> Result<EntryView, AppError> {
+    respond(async move { Ok(services()?.entry(&signed_in()?, record(&patient)?, entry_id(&id)?).await?) }.await)
 }
 
 /// A chart of one kind of reading over a period.
 #[server(prefix = "/api", endpoint = "record/chart", input = GetUrl)]
-pub async fn chart(kind: String, period: Option<String>) -> Result<ChartView, AppError> {
-    respond(async move { Ok(services()?.chart(&signed_in()?, RecordRef::Own, &kind, &period.unwrap_or_default()).await?) }.await)
+pub async fn chart(kind: String, period: Option<String>, patient: Option<String>) -> Result<ChartView, AppError> {
+    respond(async move { Ok(services()?.chart(&signed_in()?, record(&patient)?, &kind, &period.unwrap_or_default()).await?) }.await)
 }
 
 /// Entries deleted in the last 30 days.
@@ -69,8 +87,8 @@ pub async fn deleted_entries() -> Result<Vec<EntrySummaryView>, AppError> {
 
 /// "About me", if there is one.
 #[server(prefix = "/api", endpoint = "record/about-me", input = GetUrl)]
-pub async fn about_me() -> Result<Option<AboutMeView>, AppError> {
-    respond(async move { Ok(services()?.about_me(&signed_in()?, RecordRef::Own).await?) }.await)
+pub async fn about_me(patient: Option<String>) -> Result<Option<AboutMeView>, AppError> {
+    respond(async move { Ok(services()?.about_me(&signed_in()?, record(&patient)?).await?) }.await)
 }
 
 /// Adds a home reading, then shows it.
@@ -83,12 +101,13 @@ pub async fn add_reading(
     occurred_at: String,
     label: Option<String>,
     share: Option<String>,
+    patient: Option<String>,
 ) -> Result<(), AppError> {
     respond(
         async move {
             let form = ReadingForm { kind, value, diastolic, pulse, occurred_at };
-            let id = services()?.add_reading(&signed_in()?, RecordRef::Own, &form, &privacy(label, share)).await?;
-            leptos_axum::redirect(&format!("/record/entries/{id}?added=1"));
+            let id = services()?.add_reading(&signed_in()?, record(&patient)?, &form, &privacy(label, share)).await?;
+            leptos_axum::redirect(&format!("/record/entries/{id}?added=1{}", patient_query(&patient, false)));
             Ok(())
         }
         .await,
@@ -104,12 +123,13 @@ pub async fn add_note(
     occurred_at: String,
     label: Option<String>,
     share: Option<String>,
+    patient: Option<String>,
 ) -> Result<(), AppError> {
     respond(
         async move {
             let form = NoteForm { title, text, tags: tags.unwrap_or_default(), occurred_at };
-            let id = services()?.add_note(&signed_in()?, RecordRef::Own, &form, &privacy(label, share)).await?;
-            leptos_axum::redirect(&format!("/record/entries/{id}?added=1"));
+            let id = services()?.add_note(&signed_in()?, record(&patient)?, &form, &privacy(label, share)).await?;
+            leptos_axum::redirect(&format!("/record/entries/{id}?added=1{}", patient_query(&patient, false)));
             Ok(())
         }
         .await,

@@ -21,6 +21,8 @@ pub fn Header() -> impl IntoView {
                             Ok(Some(person)) => view! {
                                 <span class="signed-in-as">"Signed in as " {person.display_name}</span>
                                 <A href="/record">"Your record"</A>
+                                <A href="/caring">"People you care for"</A>
+                                <A href="/notices">"Notices"</A>
                                 <A href="/account">"Your account"</A>
                                 <form method="post" action="/api/sign-out" class="inline-form">
                                     <button type="submit" class="link-button">"Sign out"</button>

@@ -1,6 +1,7 @@
 //! One module per area of the site.
 
 pub mod account;
+pub mod carers;
 pub mod home;
 pub mod record;
 pub mod recover;

@@ -1,16 +1,17 @@
 //! The patient's own entries: readings, notes and "about me". Every function goes through
-//! [`Services::require`]; every change is a new version written in one transaction with the
+//! [`Services::open`]; every change is a new version written in one transaction with the
 //! entry's current state, guarded by the version the person saw.
 
 mod read;
 
 pub use read::{TimelineQuery, MAX_CHART_POINTS};
 
-use crate::authz::RecordRef;
+use crate::authz::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::about_me::{AboutMe, AboutMeInput};
-use domain::access::Action;
+use domain::access::{Action, Role};
+use domain::audit::Category;
 use domain::entries::{parse_occurred_at, Change, EntryBody, Snapshot, Source, RESTORE_WINDOW};
 use domain::{EntryId, FieldError, Note, PrivacyLabel, Reading, ReadingInput, ReadingKind, ValidationError};
 use store::entries::{self, EntryRow, NewEntry};
@@ -93,6 +94,7 @@ impl Services {
         self.add_entry(
             who,
             record,
+            Category::Readings(kind),
             Snapshot { body: EntryBody::Reading(reading), label, shared_with_practice: privacy.share, occurred_at: at },
         )
         .await
@@ -105,8 +107,13 @@ impl Services {
             parse_occurred_at("occurred_at", &form.occurred_at, self.now()),
             parse_label(&privacy.label),
         )?;
-        self.add_entry(who, record, Snapshot { body: EntryBody::Note(note), label, shared_with_practice: privacy.share, occurred_at: at })
-            .await
+        self.add_entry(
+            who,
+            record,
+            Category::Notes,
+            Snapshot { body: EntryBody::Note(note), label, shared_with_practice: privacy.share, occurred_at: at },
+        )
+        .await
     }
 
     /// Saves "about me": the first save makes it, later ones (naming the version seen) add a
@@ -122,14 +129,17 @@ impl Services {
         let (about, label, ()) = all_ok(AboutMe::parse(input), parse_label(&privacy.label), Ok(()))?;
         let now = self.now();
         let state = Snapshot { body: EntryBody::AboutMe(about), label, shared_with_practice: privacy.share, occurred_at: now };
-        let mut tx = self.db().begin().await?;
-        let access = self.require(&mut tx, who, record, Action::AddEntries).await?;
+        let (mut tx, access) = self.open(who, record, Action::AddEntries, Touch::of(Category::AboutMe)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        // "About me" is the patient's own voice: a carer writes it only for a record with no
+        // account of its own (a young child's), so a carer never learns from a refusal whether
+        // a hidden one exists.
+        if access.role != Role::Patient && access.owner.is_some() {
+            return Err(ServiceError::Forbidden);
+        }
         if !access.labels.contains(&label) {
             return Err(ServiceError::Forbidden);
         }
-        // Today only the owner writes "about me", and sees every label. A carer allowed to add
-        // entries but not to see this one's label would learn here that it exists (#4).
         let id = match entries::find_about_me_id(&mut tx, patient).await? {
             None => {
                 let id = new_entry_id();
@@ -141,7 +151,7 @@ impl Services {
                 }
             }
             Some(id) => {
-                let (current, _) = self.changeable(&mut tx, who, record, id).await?;
+                let current = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::Forbidden)?;
                 let seen = seen_version.ok_or(ServiceError::Stale)?;
                 // Only the label or sharing changed: say so in the history, and keep the date.
                 let (change, state) = if current.current.body == state.body {
@@ -214,8 +224,7 @@ impl Services {
     /// Brings back an entry deleted within the last 30 days.
     pub async fn restore_entry(&self, who: &SignedIn, record: RecordRef, id: EntryId, seen_version: i64) -> ServiceResult<()> {
         let now = self.now();
-        let mut tx = self.db().begin().await?;
-        let access = self.require(&mut tx, who, record, Action::ChangeEntries).await?;
+        let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let row = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
         match row.deleted_at {
@@ -239,36 +248,31 @@ impl Services {
         }
     }
 
-    async fn add_entry(&self, who: &SignedIn, record: RecordRef, state: Snapshot) -> ServiceResult<EntryId> {
-        let mut tx = self.db().begin().await?;
-        let access = self.require(&mut tx, who, record, Action::AddEntries).await?;
+    async fn add_entry(&self, who: &SignedIn, record: RecordRef, category: Category, state: Snapshot) -> ServiceResult<EntryId> {
+        let id = new_entry_id();
+        let (mut tx, access) = self.open(who, record, Action::AddEntries, Touch::item(category, id)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         if !access.labels.contains(&state.label) {
-            return Err(ServiceError::Forbidden);
+            // A label the caller may not use is refused as a field error, naming the field; it
+            // tells a carer nothing about the record that the form did not already show.
+            return Err(ValidationError::field("label", "Choose a label from the list.").into());
         }
-        let id = new_entry_id();
         let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
         entries::insert_entry(&mut tx, &new, self.now()).await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    /// The entry as it stands, if the caller may change it and it is not deleted, with the
-    /// labels the caller may use.
-    async fn changeable(
-        &self,
-        conn: &mut store::Conn,
-        who: &SignedIn,
-        record: RecordRef,
-        id: EntryId,
-    ) -> ServiceResult<(EntryRow, Vec<PrivacyLabel>)> {
-        let access = self.require(conn, who, record, Action::ChangeEntries).await?;
+    /// The entry as it stands, if the caller may change it and it is not deleted, in a logged
+    /// transaction, with the labels the caller may use.
+    async fn changeable(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<(store::Tx, EntryRow, Vec<PrivacyLabel>)> {
+        let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
-        let row = entries::find_entry(conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
         if row.deleted_at.is_some() {
             return Err(ServiceError::Deleted);
         }
-        Ok((row, access.labels))
+        Ok((tx, row, access.labels))
     }
 
     async fn edit(
@@ -291,8 +295,7 @@ impl Services {
         change: Change,
         next: impl FnOnce(&Snapshot) -> ServiceResult<Snapshot>,
     ) -> ServiceResult<()> {
-        let mut tx = self.db().begin().await?;
-        let (row, labels) = self.changeable(&mut tx, who, record, id).await?;
+        let (mut tx, row, labels) = self.changeable(who, record, id).await?;
         if change == Change::Deleted && row.current.body.kind() == domain::entries::EntryKind::AboutMe {
             return Err(ServiceError::NotDeletable);
         }

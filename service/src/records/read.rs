@@ -1,11 +1,12 @@
 //! Reading the record: the timeline, one entry with its history, a chart, recently deleted
-//! entries and "about me". Each read goes through [`Services::require`] and sees only the
+//! entries and "about me". Each read goes through [`Services::open`] and sees only the
 //! labels the caller may.
 
-use crate::authz::RecordRef;
+use crate::authz::{Access, RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::Action;
+use domain::audit::Category;
 use domain::charts::{plot, Period};
 use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter, PAGE_SIZE, RESTORE_WINDOW};
 use domain::readings::bmi;
@@ -31,15 +32,19 @@ pub struct TimelineQuery {
 /// The most readings one chart draws (the newest in the period).
 pub const MAX_CHART_POINTS: i64 = 2000;
 
-fn who_name(viewer: UserId, user: UserId, name: &str) -> String {
-    if viewer == user {
-        "you".to_owned()
-    } else {
-        name.to_owned()
+/// Who entered or changed something, as the viewer should read it: "you", "Sam Patel", or for
+/// someone acting for the patient, "Alex Smith for Sam Patel" ("you for Sam Patel", "Alex
+/// Smith for you").
+pub(crate) fn who_name(viewer: UserId, access: &Access, user: UserId, name: &str) -> String {
+    let person = |id: UserId, name: &str| if id == viewer { "you".to_owned() } else { name.to_owned() };
+    match access.owner {
+        Some(owner) if owner == user => person(user, name),
+        Some(owner) => format!("{} for {}", person(user, name), person(owner, &access.patient_name)),
+        None => format!("{} for {}", person(user, name), access.patient_name),
     }
 }
 
-fn summary_view(viewer: UserId, row: &EntryRow) -> EntrySummaryView {
+fn summary_view(viewer: UserId, access: &Access, row: &EntryRow) -> EntrySummaryView {
     let body = &row.current.body;
     EntrySummaryView {
         id: row.id,
@@ -55,7 +60,7 @@ fn summary_view(viewer: UserId, row: &EntryRow) -> EntrySummaryView {
             EntryBody::Reading(r) => r.concern(),
             _ => None,
         },
-        entered_by: who_name(viewer, row.entered_by, &row.entered_by_name),
+        entered_by: who_name(viewer, access, row.entered_by, &row.entered_by_name),
         source: row.source,
         deleted_at: row.deleted_at,
     }
@@ -79,22 +84,21 @@ impl Services {
     /// (all may be empty); errors name `type`, `label`, `from`, `to` or `after`.
     pub async fn timeline(&self, who: &SignedIn, record: RecordRef, q: &TimelineQuery) -> ServiceResult<TimelineView> {
         let filter = TimelineFilter::parse(&q.types, &q.label, &q.from, &q.to, &q.after)?;
-        let mut conn = self.db().conn().await?;
-        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::Timeline)).await?;
         let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None, about_me: None }) };
         let mut rows = entries::list_timeline(&mut conn, patient, &access.labels, &filter, i64::from(PAGE_SIZE) + 1).await?;
         let more = rows.len() > PAGE_SIZE as usize;
         rows.truncate(PAGE_SIZE as usize);
         let next = if more { rows.last().map(|r| Cursor { occurred_at: r.current.occurred_at, id: r.id }.encode()) } else { None };
         let about_me = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
-        Ok(TimelineView { entries: rows.iter().map(|r| summary_view(who.user_id, r)).collect(), next, about_me })
+        conn.commit().await?;
+        Ok(TimelineView { entries: rows.iter().map(|r| summary_view(who.user_id, &access, r)).collect(), next, about_me })
     }
 
     /// One entry with its whole history, newest change first. Deleted entries are shown too
     /// (with when they can be restored until).
     pub async fn entry(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryView> {
-        let mut conn = self.db().conn().await?;
-        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::item(Category::Entry, id)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let row = entries::find_entry(&mut conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
         let versions = entries::list_versions(&mut conn, patient, &access.labels, id).await?;
@@ -104,7 +108,7 @@ impl Services {
             .map(|(i, v)| VersionView {
                 version: v.version,
                 change: v.change,
-                changed_by: who_name(who.user_id, v.changed_by, &v.changed_by_name),
+                changed_by: who_name(who.user_id, &access, v.changed_by, &v.changed_by_name),
                 recorded_at: v.recorded_at,
                 // Compared with the version before it that the viewer may see (hidden ones are absent).
                 details: match i.checked_sub(1).and_then(|p| versions.get(p)) {
@@ -126,7 +130,8 @@ impl Services {
             _ => None,
         };
         let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
-        Ok(EntryView { summary: summary_view(who.user_id, &row), body: row.current.body, history, restorable_until, bmi })
+        conn.commit().await?;
+        Ok(EntryView { summary: summary_view(who.user_id, &access, &row), body: row.current.body, history, restorable_until, bmi })
     }
 
     /// The readings of one kind over a period, for a chart and its table.
@@ -134,8 +139,7 @@ impl Services {
         let kind = ReadingKind::from_slug(kind.trim()).ok_or(ServiceError::NotFound)?;
         let period = Period::from_slug(period).ok_or_else(|| ValidationError::field("period", "Choose a period from the list."))?;
         let now = self.now();
-        let mut conn = self.db().conn().await?;
-        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::Readings(kind))).await?;
         let rows = match access.patient {
             Some(patient) => {
                 entries::list_reading_points(&mut conn, patient, &access.labels, kind, period.start(now), MAX_CHART_POINTS + 1).await?
@@ -148,6 +152,7 @@ impl Services {
             }
             _ => None,
         };
+        conn.commit().await?;
         let truncated = rows.len() > MAX_CHART_POINTS as usize;
         let mut readings: Vec<ChartRow> = rows
             .into_iter()
@@ -185,18 +190,19 @@ impl Services {
     /// Entries deleted in the last 30 days, which can still be restored.
     pub async fn deleted_entries(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Vec<EntrySummaryView>> {
         let since = self.now().minus(RESTORE_WINDOW);
-        let mut conn = self.db().conn().await?;
-        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::DeletedEntries)).await?;
         let Some(patient) = access.patient else { return Ok(Vec::new()) };
         let rows = entries::list_deleted(&mut conn, patient, &access.labels, since).await?;
-        Ok(rows.iter().map(|r| summary_view(who.user_id, r)).collect())
+        conn.commit().await?;
+        Ok(rows.iter().map(|r| summary_view(who.user_id, &access, r)).collect())
     }
 
     /// "About me", if there is one the caller may see.
     pub async fn about_me(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Option<AboutMeView>> {
-        let mut conn = self.db().conn().await?;
-        let access = self.require(&mut conn, who, record, Action::ReadEntries).await?;
+        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::AboutMe)).await?;
         let Some(patient) = access.patient else { return Ok(None) };
-        about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)
+        let view = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
+        conn.commit().await?;
+        Ok(view)
     }
 }

@@ -23,7 +23,7 @@ pub fn AboutMePage() -> impl IntoView {
             prev.copied().unwrap_or(v)
         }
     });
-    let data = Resource::new(move || saves.get(), |_| about_me());
+    let data = Resource::new(move || saves.get(), |_| about_me(None));
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
     let query = use_query_map();

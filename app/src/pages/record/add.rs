@@ -1,7 +1,7 @@
 //! Adding a reading or a note, and the form fields editing shares.
 
-use super::{load_problem, PrivacyFields};
-use crate::api::{now_for_forms, AddNote, AddReading};
+use super::{load_problem, on_record, patient_param, ActingFor, PrivacyFields};
+use crate::api::{now_for_forms, record_scope, AddNote, AddReading};
 use crate::components::{ErrorSummary, Field, TextArea};
 use crate::error::AppError;
 use domain::{PrivacyLabel, Reading, ReadingKind};
@@ -99,6 +99,14 @@ pub fn AddReadingPage() -> impl IntoView {
     let action = ServerAction::<AddReading>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let now = Resource::new(|| (), |_| now_for_forms());
+    let patient = patient_param();
+    let ctx = Resource::new(
+        {
+            let p = patient.clone();
+            move || p.clone()
+        },
+        record_scope,
+    );
     let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
     view! {
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
@@ -107,33 +115,44 @@ pub fn AddReadingPage() -> impl IntoView {
                     Ok(n) => n,
                     Err(e) => return load_problem(e, "Add a reading", "/record/readings/new".to_owned()),
                 };
+                let ctx = match ctx.await {
+                    Ok(c) => c,
+                    Err(e) => return load_problem(e, "Add a reading", "/record/readings/new".to_owned()),
+                };
+                let patient = patient_param();
+                let back = if patient.is_some() { "Back to their record" } else { "Back to your record" };
                 match kind() {
                     None => view! {
                         <Title text="Add a reading"/>
+                        <ActingFor patient=patient.clone()/>
                         <h1>"Add a reading"</h1>
                         <p>"What did you measure?"</p>
                         <ul class="kind-list">
                             {ReadingKind::ALL.into_iter().map(|k| {
-                                let href = format!("/record/readings/new?kind={}", k.slug());
+                                let href = on_record(&format!("/record/readings/new?kind={}", k.slug()), &patient);
                                 view! { <li><a href=href>{k.label()}</a></li> }
                             }).collect_view()}
                         </ul>
-                        <p><a href="/record">"Back to your record"</a></p>
+                        <p><a href=on_record("/record", &patient)>{back}</a></p>
                     }.into_any(),
                     Some(k) => {
                         let heading = format!("Add a {} reading", k.label().to_lowercase());
+                        let another = on_record("/record/readings/new", &patient);
+                        let hidden = patient.clone().map(|p| view! { <input type="hidden" name="patient" value=p/> });
                         view! {
                             <Title text=heading.clone()/>
+                            <ActingFor patient=patient.clone()/>
                             <h1>{heading}</h1>
                             <ErrorSummary error=error/>
                             <ActionForm action=action attr:novalidate="">
                                 <input type="hidden" name="kind" value=k.slug()/>
+                                {hidden}
                                 <ReadingFields kind=k current=None error=error/>
                                 <WhenField label="When did you take it?" value=now.clone() max=now error=field("occurred_at")/>
-                                <PrivacyFields label=PrivacyLabel::General share=false error=field("label")/>
+                                <PrivacyFields label=PrivacyLabel::General share=false error=field("label") allowed=ctx.labels.clone()/>
                                 <button type="submit" class="button">"Save reading"</button>
                             </ActionForm>
-                            <p><a href="/record/readings/new">"Choose another kind of reading"</a></p>
+                            <p><a href=another>"Choose another kind of reading"</a></p>
                         }.into_any()
                     }
                 }
@@ -148,6 +167,14 @@ pub fn AddNotePage() -> impl IntoView {
     let action = ServerAction::<AddNote>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let now = Resource::new(|| (), |_| now_for_forms());
+    let patient = patient_param();
+    let ctx = Resource::new(
+        {
+            let p = patient.clone();
+            move || p.clone()
+        },
+        record_scope,
+    );
     let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
     view! {
         <Title text="Write a note"/>
@@ -157,14 +184,21 @@ pub fn AddNotePage() -> impl IntoView {
                     Ok(n) => n,
                     Err(e) => return load_problem(e, "Write a note", "/record/notes/new".to_owned()),
                 };
+                let ctx = match ctx.await {
+                    Ok(c) => c,
+                    Err(e) => return load_problem(e, "Write a note", "/record/notes/new".to_owned()),
+                };
+                let patient = patient_param();
                 view! {
+                    <ActingFor patient=patient.clone()/>
                     <h1>"Write a note"</h1>
-                    <p>"Notes are kept exactly as you write them. Only you see them unless you choose to share."</p>
+                    <p>"Notes are kept exactly as you write them. Only the people allowed to see their label see them."</p>
                     <ErrorSummary error=error/>
                     <ActionForm action=action attr:novalidate="">
+                        {patient.clone().map(|p| view! { <input type="hidden" name="patient" value=p/> })}
                         <NoteFields title=String::new() text=String::new() tags=String::new() error=error/>
                         <WhenField label="Date and time of the note" value=now.clone() max=now error=field("occurred_at")/>
-                        <PrivacyFields label=PrivacyLabel::General share=false error=field("label")/>
+                        <PrivacyFields label=PrivacyLabel::General share=false error=field("label") allowed=ctx.labels.clone()/>
                         <button type="submit" class="button">"Save note"</button>
                     </ActionForm>
                 }.into_any()

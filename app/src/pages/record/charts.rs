@@ -1,7 +1,7 @@
 //! Charts of readings over a period: an SVG drawn on the server (no JavaScript needed) with the
 //! same readings in a table beside it, and the usual range shaded.
 
-use super::load_problem;
+use super::{load_problem, on_record, patient_param, ActingFor};
 use crate::api::chart;
 use domain::charts::{Period, Plot, HEIGHT, WIDTH};
 use domain::views::ChartView;
@@ -13,17 +13,19 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 /// Which chart to see.
 #[component]
 pub fn ChartsPage() -> impl IntoView {
+    let patient = patient_param();
     view! {
         <Title text="Charts"/>
+        <ActingFor patient=patient.clone()/>
         <h1>"Charts"</h1>
-        <p>"See how your readings change over time."</p>
+        <p>"See how the readings change over time."</p>
         <ul class="kind-list">
             {ReadingKind::ALL.into_iter().map(|k| {
-                let href = format!("/record/charts/{}", k.slug());
+                let href = on_record(&format!("/record/charts/{}", k.slug()), &patient);
                 view! { <li><a href=href>{k.label()}</a></li> }
             }).collect_view()}
         </ul>
-        <p><a href="/record">"Back to your record"</a></p>
+        <p><a href=on_record("/record", &patient)>"Back to the record"</a></p>
     }
 }
 
@@ -82,7 +84,14 @@ pub fn ChartPage() -> impl IntoView {
     let query = use_query_map();
     let kind = move || params.read().get("kind").unwrap_or_default();
     let period = move || query.read().get("period").unwrap_or_default();
-    let data = Resource::new(move || (kind(), period()), |(k, p)| chart(k, Some(p)));
+    let patient = patient_param();
+    let data = Resource::new(
+        {
+            let patient = patient.clone();
+            move || (kind(), period(), patient.clone())
+        },
+        |(k, p, who)| chart(k, Some(p), who),
+    );
     view! {
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
             {move || Suspend::new(async move {
@@ -91,8 +100,9 @@ pub fn ChartPage() -> impl IntoView {
                     Err(e) => return load_problem(e, "Chart", format!("/record/charts/{}", kind())),
                 };
                 let heading = format!("{} chart", v.kind.label());
+                let patient = patient_param();
                 let periods = Period::ALL.into_iter().map(|p| {
-                    let href = format!("/record/charts/{}?period={}", v.kind.slug(), p.slug());
+                    let href = on_record(&format!("/record/charts/{}?period={}", v.kind.slug(), p.slug()), &patient);
                     let current = p == v.period;
                     view! { <li><a href=href aria-current=current.then_some("page")>{p.label()}</a></li> }
                 }).collect_view();
@@ -103,7 +113,7 @@ pub fn ChartPage() -> impl IntoView {
                 let height = v.height_cm;
                 let rows = v.readings.iter().rev().map(|r| {
                     let (value, pulse) = value_cells(&v, &r.reading);
-                    let href = format!("/record/entries/{}", r.id);
+                    let href = on_record(&format!("/record/entries/{}", r.id), &patient);
                     view! {
                         <tr>
                             <td><a href=href><time datetime=r.occurred_at.to_uk_input()>{r.occurred_at.to_uk_string()}</time></a></td>
@@ -118,12 +128,13 @@ pub fn ChartPage() -> impl IntoView {
                 let value_heading = if bp { "Blood pressure (mmHg)".to_owned() } else { format!("{} ({unit})", v.kind.label()) };
                 view! {
                     <Title text=heading.clone()/>
-                    <p><a href="/record/charts">"All charts"</a></p>
+                    <ActingFor patient=patient.clone()/>
+                    <p><a href=on_record("/record/charts", &patient)>"All charts"</a></p>
                     <h1>{heading.clone()}</h1>
                     <nav aria-label="Period"><ul class="periods">{periods}</ul></nav>
                     {v.truncated.then(|| view! { <p class="inset">"There are too many readings in this period to draw them all: the newest 2,000 are shown."</p> })}
                     {if empty {
-                        view! { <p>"No " {v.kind.label().to_lowercase()} " readings in this period. " <a href=format!("/record/readings/new?kind={}", v.kind.slug())>"Add a reading"</a></p> }.into_any()
+                        view! { <p>"No " {v.kind.label().to_lowercase()} " readings in this period. " <a href=on_record(&format!("/record/readings/new?kind={}", v.kind.slug()), &patient)>"Add a reading"</a></p> }.into_any()
                     } else {
                         view! {
                             <figure class="chart-figure">

@@ -1,7 +1,7 @@
 //! One entry: its content, who may see it, its history, and changing, deleting or restoring it.
 
 use super::add::{NoteFields, ReadingFields, WhenField};
-use super::{load_problem, EntryTags, PrivacyFields};
+use super::{load_problem, on_record, patient_param, ActingFor, EntryTags, PrivacyFields};
 use crate::api::{entry, DeleteEntry, EditNote, EditReading, RestoreEntry, SetEntryPrivacy};
 use crate::components::{ErrorSummary, Notice};
 use crate::error::AppError;
@@ -54,7 +54,14 @@ pub fn EntryPage() -> impl IntoView {
     let privacy = ServerAction::<SetEntryPrivacy>::new();
     let delete = ServerAction::<DeleteEntry>::new();
     let restore = ServerAction::<RestoreEntry>::new();
-    let data = Resource::new(move || (id(), privacy.version().get(), restore.version().get()), |(id, ..)| entry(id));
+    let patient = patient_param();
+    let data = Resource::new(
+        {
+            let patient = patient.clone();
+            move || (id(), privacy.version().get(), restore.version().get(), patient.clone())
+        },
+        |(id, _, _, patient)| entry(id, patient),
+    );
     let error = Signal::derive(move || {
         privacy
             .value()
@@ -83,9 +90,12 @@ pub fn EntryPage() -> impl IntoView {
                     }
                 }).collect_view();
                 let title = s.title.clone();
+                let patient = patient_param();
+                let own = patient.is_none();
                 view! {
                     <Title text=page_title(s.kind, s.reading_kind)/>
-                    <p><a href="/record">"Back to your record"</a></p>
+                    <ActingFor patient=patient.clone()/>
+                    <p><a href=on_record("/record", &patient)>{if own { "Back to your record" } else { "Back to their record" }}</a></p>
                     <h1>{title} " " <EntryTags label=s.label shared=s.shared_with_practice/></h1>
                     {flag("added").then(|| view! { <Notice><p>"Saved to your record."</p></Notice> })}
                     {flag("saved").then(|| view! { <Notice><p>"Your change is saved. The earlier version is kept in the history below."</p></Notice> })}
@@ -106,7 +116,10 @@ pub fn EntryPage() -> impl IntoView {
                         ". Entered by " {s.entered_by.clone()}
                         {match s.source { Source::Carry => " in Carry.", Source::Sync => ", from your NHS record." }}
                     </p>
-                    {if deleted {
+                    {if !own {
+                        // Only the patient changes, relabels, deletes or restores entries.
+                        ().into_any()
+                    } else if deleted {
                         let until = v.restorable_until;
                         let restore_id = entry_id.clone();
                         view! {
@@ -162,7 +175,7 @@ pub fn EntryPage() -> impl IntoView {
 #[component]
 pub fn EditEntryPage() -> impl IntoView {
     let id = entry_id();
-    let data = Resource::new(id, entry);
+    let data = Resource::new(id, |id| entry(id, None));
     let reading = ServerAction::<EditReading>::new();
     let note = ServerAction::<EditNote>::new();
     let error = Signal::derive(move || reading.value().get().and_then(Result::err).or_else(|| note.value().get().and_then(Result::err)));

@@ -6,7 +6,7 @@ pub mod charts;
 pub mod deleted;
 pub mod entry;
 
-use crate::api::timeline;
+use crate::api::{patient_query, record_scope, timeline};
 use crate::components::{ErrorSummary, Notice};
 use crate::error::AppError;
 use domain::entries::TypeFilter;
@@ -16,6 +16,45 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
+
+/// The record a page is about, from its `patient` query parameter: `None` is the caller's own.
+pub fn patient_param() -> Option<String> {
+    use_query_map().read_untracked().get("patient").filter(|p| !p.trim().is_empty())
+}
+
+/// A path on the same record: `/record/charts` becomes `/record/charts?patient=...` for a carer.
+pub fn on_record(path: &str, patient: &Option<String>) -> String {
+    format!("{path}{}", patient_query(patient, !path.contains('?')))
+}
+
+/// "You are acting for Sam Patel", shown on every page of someone else's record, with what
+/// the carer may see and a way back to the people they care for.
+#[component]
+pub fn ActingFor(patient: Option<String>) -> impl IntoView {
+    let Some(patient) = patient else { return ().into_any() };
+    let ctx = Resource::new(move || patient.clone(), |p| record_scope(Some(p)));
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match ctx.await {
+                    Ok(c) => {
+                        let labels: Vec<&str> = c.labels.iter().map(|l| l.label()).collect();
+                        view! {
+                            <div class="acting-for" role="region" aria-label="Whose record">
+                                <p><strong>"You are acting for " {c.name.clone()} "."</strong>
+                                " You can see: " {labels.join(", ")} "."
+                                {if c.can_add { " You can add entries for them." } else { " You can view only." }}
+                                " " <a href="/caring">"People you care for"</a></p>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(_) => ().into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
 
 /// What a page shows when its data failed: sign in first (and come back), or the error.
 pub fn load_problem(e: AppError, heading: &'static str, back_to: String) -> AnyView {
@@ -38,9 +77,14 @@ pub fn PrivacyFields(
     /// The label field's error.
     #[prop(into)]
     error: Signal<Option<String>>,
+    /// The labels the person may use (a carer's grant may cover fewer than all).
+    #[prop(optional)]
+    allowed: Option<Vec<PrivacyLabel>>,
 ) -> impl IntoView {
+    let allowed = allowed.unwrap_or_else(|| PrivacyLabel::ALL.to_vec());
     let options = PrivacyLabel::ALL
         .into_iter()
+        .filter(|l| allowed.contains(l))
         .map(|l| {
             let id = format!("field-label-{}", l.slug());
             view! {
@@ -79,8 +123,14 @@ pub fn EntryTags(label: PrivacyLabel, shared: bool) -> impl IntoView {
 
 /// One entry in a list, with any extra controls after it.
 #[component]
-pub fn EntryItem(entry: EntrySummaryView, #[prop(optional)] children: Option<Children>) -> impl IntoView {
-    let href = format!("/record/entries/{}", entry.id);
+pub fn EntryItem(
+    entry: EntrySummaryView,
+    /// The record, when it is someone else's.
+    #[prop(default = None)]
+    patient: Option<String>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    let href = on_record(&format!("/record/entries/{}", entry.id), &patient);
     view! {
         <li class="entry">
             <p class="entry-title">
@@ -101,7 +151,7 @@ pub fn EntryItem(entry: EntrySummaryView, #[prop(optional)] children: Option<Chi
 
 /// "About me", shown first on the record.
 #[component]
-fn AboutMePanel(about: Option<AboutMeView>) -> impl IntoView {
+fn AboutMePanel(about: Option<AboutMeView>, own: bool) -> impl IntoView {
     match about {
         Some(a) => {
             let rows =
@@ -110,11 +160,12 @@ fn AboutMePanel(about: Option<AboutMeView>) -> impl IntoView {
                 <section class="about-me" aria-labelledby="about-heading">
                     <h2 id="about-heading">"About me"</h2>
                     <dl class="summary-list">{rows}</dl>
-                    <p><a href="/record/about-me">"Change about me"</a></p>
+                    {own.then(|| view! { <p><a href="/record/about-me">"Change about me"</a></p> })}
                 </section>
             }
             .into_any()
         }
+        None if !own => ().into_any(),
         None => view! {
             <section class="about-me" aria-labelledby="about-heading">
                 <h2 id="about-heading">"About me"</h2>
@@ -128,7 +179,14 @@ fn AboutMePanel(about: Option<AboutMeView>) -> impl IntoView {
 
 /// The filter form. A plain GET form, so it works the same with JavaScript off.
 #[component]
-fn TimelineFilters(types: String, label: String, from: String, to: String, error: Option<AppError>) -> impl IntoView {
+fn TimelineFilters(
+    types: String,
+    label: String,
+    from: String,
+    to: String,
+    error: Option<AppError>,
+    patient: Option<String>,
+) -> impl IntoView {
     let field = move |f: &str| error.as_ref().and_then(|e| e.field(f));
     let type_options = TypeFilter::choices()
         .into_iter()
@@ -142,6 +200,7 @@ fn TimelineFilters(types: String, label: String, from: String, to: String, error
     let (from_bad, to_bad) = (from_error.is_some(), to_error.is_some());
     view! {
         <form method="get" action="/record" class="filters" aria-label="Filter the timeline">
+            {patient.map(|p| view! { <input type="hidden" name="patient" value=p/> })}
             <div class="field">
                 <label for="field-type">"Type"</label>
                 <select id="field-type" name="type">{type_options}</select>
@@ -173,28 +232,38 @@ pub fn RecordPage() -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
     let data = Resource::new(
-        move || (q("type"), q("label"), q("from"), q("to"), q("after")),
-        |(t, l, f, to, a)| timeline(Some(t), Some(l), Some(f), Some(to), Some(a)),
+        move || (q("type"), q("label"), q("from"), q("to"), q("after"), q("patient")),
+        |(t, l, f, to, a, p)| timeline(Some(t), Some(l), Some(f), Some(to), Some(a), Some(p)),
     );
+    let ctx = Resource::new(move || q("patient"), |p| record_scope(Some(p)));
     view! {
-        <Title text="Your record"/>
+        <Title text="Record"/>
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
             {move || Suspend::new(async move {
                 let page = data.await;
+                let patient = Some(q("patient")).filter(|p| !p.is_empty());
+                let own = patient.is_none();
+                let ctx = match ctx.await {
+                    Ok(c) => c,
+                    Err(e) => return load_problem(e, "Record", "/record".to_owned()),
+                };
+                let heading = if own { "Your record".to_owned() } else { format!("{}\u{2019}s record", ctx.name) };
                 let (types, label, from, to) = (q("type"), q("label"), q("from"), q("to"));
                 let filtered = !(types.is_empty() && label.is_empty() && from.is_empty() && to.is_empty());
                 let (entries, next, about, error) = match page {
                     Ok(p) => (p.entries, p.next, p.about_me, None),
                     // A filter that does not make sense: say so by the filter, and show nothing.
                     Err(AppError::Invalid(list)) => (Vec::new(), None, None, Some(AppError::Invalid(list))),
-                    Err(e) => return load_problem(e, "Your record", "/record".to_owned()),
+                    Err(e) => return load_problem(e, "Record", "/record".to_owned()),
                 };
-                let filter_params: Vec<String> = [("type", &types), ("label", &label), ("from", &from), ("to", &to)]
+                let p = q("patient");
+                let filter_params: Vec<String> = [("type", &types), ("label", &label), ("from", &from), ("to", &to), ("patient", &p)]
                     .into_iter()
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| format!("{k}={}", url_encode(v)))
                     .collect();
                 let newest_href = if filter_params.is_empty() { "/record".to_owned() } else { format!("/record?{}", filter_params.join("&")) };
+                let clear_href = on_record("/record", &patient);
                 let next_href = next.map(|n| {
                     let mut params = filter_params.clone();
                     params.push(format!("after={}", url_encode(&n)));
@@ -202,23 +271,33 @@ pub fn RecordPage() -> impl IntoView {
                 });
                 let first_page = q("after").is_empty();
                 let empty = entries.is_empty();
-                let items = entries.into_iter().map(|e| view! { <EntryItem entry=e/> }).collect_view();
+                let items = entries.into_iter().map(|e| view! { <EntryItem entry=e patient=patient.clone()/> }).collect_view();
                 view! {
-                    <h1>"Your record"</h1>
+                    <ActingFor patient=patient.clone()/>
+                    <h1>{heading}</h1>
+                    {(!q("welcome").is_empty()).then(|| view! {
+                        <Notice><p>"You have accepted the invitation. Everything you see or add here is recorded under your own name."</p></Notice>
+                    })}
                     {(!q("deleted").is_empty()).then(|| view! {
                         <Notice><p>"The entry was deleted. You can restore it from " <a href="/record/deleted">"recently deleted entries"</a> " for 30 days."</p></Notice>
                     })}
-                    {error.is_none().then(|| view! { <AboutMePanel about=about/> })}
-                    <h2>"Add to your record"</h2>
-                    <ul class="add-links">
-                        <li><a class="button" href="/record/readings/new">"Add a reading"</a></li>
-                        <li><a class="button" href="/record/notes/new">"Write a note"</a></li>
-                        <li><a class="button secondary" href="/record/charts">"See charts"</a></li>
-                    </ul>
+                    {error.is_none().then(|| view! { <AboutMePanel about=about own=own/> })}
+                    {if ctx.can_add {
+                        view! {
+                            <h2>{if own { "Add to your record" } else { "Add to their record" }}</h2>
+                            <ul class="add-links">
+                                <li><a class="button" href=on_record("/record/readings/new", &patient)>"Add a reading"</a></li>
+                                <li><a class="button" href=on_record("/record/notes/new", &patient)>"Write a note"</a></li>
+                                <li><a class="button secondary" href=on_record("/record/charts", &patient)>"See charts"</a></li>
+                            </ul>
+                        }.into_any()
+                    } else {
+                        view! { <p><a class="button secondary" href=on_record("/record/charts", &patient)>"See charts"</a></p> }.into_any()
+                    }}
                     <h2 id="timeline-heading">"Timeline"</h2>
                     <ErrorSummary error=Signal::derive({ let error = error.clone(); move || error.clone() })/>
-                    <TimelineFilters types=types.clone() label=label.clone() from=from.clone() to=to.clone() error=error/>
-                    {filtered.then(|| view! { <p><a href="/record">"Clear the filters"</a></p> })}
+                    <TimelineFilters types=types.clone() label=label.clone() from=from.clone() to=to.clone() error=error patient=patient.clone()/>
+                    {filtered.then(|| view! { <p><a href=clear_href>"Clear the filters"</a></p> })}
                     {if empty {
                         view! { <p>{if filtered || !first_page { "No entries match." } else { "Nothing here yet. Readings and notes you add will appear here, newest first." }}</p> }.into_any()
                     } else {
@@ -228,7 +307,13 @@ pub fn RecordPage() -> impl IntoView {
                         {(!first_page).then(|| view! { <a href=newest_href>"Newest entries"</a> })}
                         {next_href.map(|h| view! { <a href=h rel="next">"Older entries"</a> })}
                     </nav>
-                    <p><a href="/record/deleted">"Recently deleted entries"</a></p>
+                    {own.then(|| view! {
+                        <ul class="record-links">
+                            <li><a href="/record/deleted">"Recently deleted entries"</a></li>
+                            <li><a href="/record/people">"Who can see my record"</a></li>
+                            <li><a href="/record/access-log">"Who has looked at my record"</a></li>
+                        </ul>
+                    })}
                 }
                 .into_any()
             })}

@@ -1,0 +1,249 @@
+//! The access log's events: who touched which part of a record, through which door, and what
+//! came of it, and how each reads in plain words on the patient's "Who has looked at my
+//! record" page. The hash chain that makes the log tamper-evident is the store's.
+
+use crate::access::{Action, DenyReason, Role};
+use crate::{PatientId, ReadingKind, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Which part of the record a request touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Category {
+    /// The timeline of entries.
+    Timeline,
+    /// One entry (the item id says which).
+    Entry,
+    /// The readings of one kind (a chart and its table).
+    Readings(ReadingKind),
+    /// Journal notes.
+    Notes,
+    /// Recently deleted entries.
+    DeletedEntries,
+    /// "About me".
+    AboutMe,
+    /// The access log itself.
+    AccessLog,
+    /// Who has access: carers' grants and invitations (the item id names the grant).
+    Access,
+    /// The record's name and what the caller may do in it (the "acting for" banner).
+    Record,
+}
+
+impl Category {
+    /// The stored value.
+    pub fn slug(self) -> String {
+        match self {
+            Category::Timeline => "timeline".to_owned(),
+            Category::Entry => "entry".to_owned(),
+            Category::Readings(kind) => format!("readings:{}", kind.slug()),
+            Category::Notes => "notes".to_owned(),
+            Category::DeletedEntries => "deleted-entries".to_owned(),
+            Category::AboutMe => "about-me".to_owned(),
+            Category::AccessLog => "access-log".to_owned(),
+            Category::Access => "access".to_owned(),
+            Category::Record => "record".to_owned(),
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn from_slug(s: &str) -> Option<Self> {
+        Some(match s {
+            "timeline" => Category::Timeline,
+            "entry" => Category::Entry,
+            "notes" => Category::Notes,
+            "deleted-entries" => Category::DeletedEntries,
+            "about-me" => Category::AboutMe,
+            "access-log" => Category::AccessLog,
+            "access" => Category::Access,
+            "record" => Category::Record,
+            other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
+        })
+    }
+
+    /// What it is, in words addressed to the patient ("your blood pressure readings").
+    pub fn words(self) -> String {
+        match self {
+            Category::Timeline => "your record".to_owned(),
+            Category::Entry => "an entry in your record".to_owned(),
+            Category::Readings(kind) => format!("your {} readings", kind.label().to_lowercase()),
+            Category::Notes => "your journal notes".to_owned(),
+            Category::DeletedEntries => "your recently deleted entries".to_owned(),
+            Category::AboutMe => "your \u{201c}About me\u{201d}".to_owned(),
+            Category::AccessLog => "who has looked at your record".to_owned(),
+            Category::Access => "who can see your record".to_owned(),
+            Category::Record => "your name and their access to your record".to_owned(),
+        }
+    }
+}
+
+/// Which way a request came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Door {
+    /// A page served to a browser.
+    Page,
+    /// A server function called by the page's script or a form.
+    ServerFunction,
+    /// Carry's FHIR API.
+    Fhir,
+    /// The sync with the shared care record.
+    Sync,
+    /// A command run on the server.
+    Command,
+}
+
+impl Door {
+    /// The stored value.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Door::Page => "page",
+            Door::ServerFunction => "server-function",
+            Door::Fhir => "fhir",
+            Door::Sync => "sync",
+            Door::Command => "command",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn from_slug(s: &str) -> Option<Self> {
+        [Door::Page, Door::ServerFunction, Door::Fhir, Door::Sync, Door::Command].into_iter().find(|d| d.slug() == s)
+    }
+}
+
+/// The stored slug of an action.
+pub fn action_slug(action: Action) -> &'static str {
+    match action {
+        Action::ReadEntries => "read",
+        Action::AddEntries => "add",
+        Action::ChangeEntries => "change",
+        Action::ReadAccessLog => "read-access-log",
+        Action::ManageAccess => "manage-access",
+    }
+}
+
+/// Reads a stored action.
+pub fn action_from_slug(s: &str) -> Option<Action> {
+    Action::ALL.into_iter().find(|a| action_slug(*a) == s)
+}
+
+/// One event, as written to the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When (UTC).
+    pub at: Timestamp,
+    /// The account that asked (none for a system client).
+    pub actor: Option<UserId>,
+    /// Their name at the time.
+    pub actor_name: String,
+    /// Their part towards the record.
+    pub role: Role,
+    /// For someone acting for the patient (a carer), the patient.
+    pub on_behalf_of: Option<PatientId>,
+    /// The record (none when the request named a record that does not exist).
+    pub patient: Option<PatientId>,
+    /// What.
+    pub category: Category,
+    /// Which item, if one.
+    pub item: Option<String>,
+    /// Doing what.
+    pub action: Action,
+    /// Which door.
+    pub door: Door,
+    /// `None` when allowed; the reason when refused.
+    pub refused: Option<DenyReason>,
+    /// The request's id (the `x-request-id` the server gave it).
+    pub request_id: String,
+}
+
+/// How an event reads to the patient, without the time: "Alex Smith (your carer) viewed your
+/// blood pressure readings". `viewer` is the patient reading their log.
+pub fn describe(
+    viewer: Option<UserId>,
+    actor: Option<UserId>,
+    actor_name: &str,
+    role: Role,
+    category: Category,
+    action: Action,
+    refused: Option<DenyReason>,
+) -> String {
+    let who = match (actor, role) {
+        (Some(a), _) if Some(a) == viewer => "You".to_owned(),
+        (_, Role::Carer) => format!("{actor_name} (your carer)"),
+        (_, Role::PracticeClinician) => format!("{actor_name} at your GP practice"),
+        (_, Role::PracticeAdmin) => format!("{actor_name} (practice administrator)"),
+        (_, Role::SocialCareWorker) => format!("{actor_name} (social care)"),
+        (_, Role::SystemClient) => "The regional care record system".to_owned(),
+        (_, Role::Patient | Role::Nobody) => actor_name.to_owned(),
+    };
+    let what = category.words();
+    let verb = match (action, category) {
+        (Action::ReadEntries | Action::ReadAccessLog, _) => "view",
+        (Action::AddEntries, Category::AboutMe) => "update",
+        (Action::AddEntries, _) => "add to",
+        (Action::ChangeEntries, _) => "change",
+        (Action::ManageAccess, _) => "change",
+    };
+    let done = match verb {
+        "view" => "viewed",
+        "update" => "updated",
+        "add to" => "added to",
+        _ => "changed",
+    };
+    match refused {
+        None => format!("{who} {done} {what}"),
+        Some(reason) => format!("{who} tried to {verb} {what} and was refused: {}", reason.words()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn events_read_as_plain_words() {
+        let me = UserId::from_uuid(Uuid::from_u128(1));
+        let alex = UserId::from_uuid(Uuid::from_u128(2));
+        let bp = Category::Readings(ReadingKind::BloodPressure);
+        assert_eq!(
+            describe(Some(me), Some(alex), "Alex Smith", Role::Carer, bp, Action::ReadEntries, None),
+            "Alex Smith (your carer) viewed your blood pressure readings"
+        );
+        assert_eq!(
+            describe(
+                Some(me),
+                Some(alex),
+                "Alex Smith",
+                Role::Carer,
+                Category::Timeline,
+                Action::ReadEntries,
+                Some(DenyReason::GrantRevoked)
+            ),
+            "Alex Smith (your carer) tried to view your record and was refused: their access had been stopped"
+        );
+        assert_eq!(
+            describe(Some(me), Some(me), "Sam", Role::Patient, Category::Access, Action::ManageAccess, None),
+            "You changed who can see your record"
+        );
+    }
+
+    #[test]
+    fn slugs_round_trip() {
+        for c in [
+            Category::Timeline,
+            Category::Entry,
+            Category::Readings(ReadingKind::PeakFlow),
+            Category::Notes,
+            Category::AboutMe,
+            Category::Access,
+            Category::Record,
+            Category::AccessLog,
+            Category::DeletedEntries,
+        ] {
+            assert_eq!(Category::from_slug(&c.slug()), Some(c));
+        }
+        for a in Action::ALL {
+            assert_eq!(action_from_slug(action_slug(a)), Some(a));
+        }
+        assert_eq!(Category::from_slug("readings:nonsense"), None);
+    }
+}

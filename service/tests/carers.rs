@@ -1,0 +1,321 @@
+//! Carers through the service layer on both databases, with a test clock: invitation,
+//! acceptance, labels that really hide (canaries), entries marked as the carer's, the access
+//! log, change, revocation in an open session, expiry, reminders, and children's records
+//! through the age thresholds (security.md T3, T4, T21).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use domain::grants::BirthDate;
+use domain::{PatientId, SessionId, Span, Timestamp, UserId};
+use service::{
+    AccessLogQuery, InviteForm, MailTransportConfig, ManualClock, NoteForm, PrivacyForm, ReadingForm, RecordRef, ScopeForm, ServiceConfig,
+    ServiceError, Services, SignedIn, TimelineQuery,
+};
+use std::sync::Arc;
+use store::{conformance, users};
+use uuid::Uuid;
+
+// 2026-11-22 10:00 UTC.
+const NOW: Timestamp = Timestamp::from_millis(1_795_341_600_000);
+const CANARY: &str = "CANARY-7f3e-mental-health";
+
+fn services(db: &store::Db) -> (Services, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let dir = std::env::temp_dir().join(format!("carry-mail-{}", Uuid::new_v4().simple()));
+    let s = Services::new(db.clone(), clock.clone(), ServiceConfig::for_tests(MailTransportConfig::Folder { path: dir })).unwrap();
+    (s, clock)
+}
+
+async fn person(db: &store::Db, name: &str) -> (SignedIn, String) {
+    let id = UserId::from_uuid(Uuid::new_v4());
+    let mut conn = db.conn().await.unwrap();
+    let email = format!("{}@example.com", id.as_uuid().simple());
+    users::insert_user(&mut conn, id, &email, &email, name, NOW).await.unwrap();
+    let who = SignedIn {
+        user_id: id,
+        display_name: name.to_owned(),
+        session_id: SessionId::from_uuid(Uuid::new_v4()),
+        authenticated_at: NOW,
+        request: Default::default(),
+    };
+    (who, email)
+}
+
+fn invite(name: &str, email: &str, labels: &[&str], can_add: bool) -> InviteForm {
+    InviteForm {
+        name: name.into(),
+        email: email.into(),
+        relationship: "SPS".into(),
+        basis: String::new(),
+        scope: ScopeForm { labels: labels.iter().map(|l| (*l).to_owned()).collect(), can_add, ..ScopeForm::default() },
+    }
+}
+
+fn labelled(label: &str) -> PrivacyForm {
+    PrivacyForm { label: label.into(), share: false }
+}
+
+fn weight(kg: &str) -> ReadingForm {
+    ReadingForm { kind: "weight".into(), value: kg.into(), diastolic: None, pulse: None, occurred_at: "2026-11-22T09:00".into() }
+}
+
+/// The emailed invitation link's token, read from the queued mail.
+async fn invitation_token(db: &store::Db, to: &str) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let bodies: Vec<(String,)> =
+        sqlx::query_as("select body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
+    let body = bodies.iter().map(|b| b.0.clone()).find(|b| b.contains("/invitations/")).expect("an invitation email");
+    body.split("/invitations/").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+async fn all_mail(db: &store::Db) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("select subject, body_text from mail_outbox").fetch_all(&mut *conn).await.unwrap();
+    rows.into_iter().map(|(s, b)| format!("{s}\n{b}\n")).collect()
+}
+
+/// Sam invites Alex (general and social care, may add); Alex accepts.
+async fn sam_and_alex(db: &store::Db, s: &Services) -> (SignedIn, SignedIn, PatientId) {
+    let (sam, _) = person(db, "Sam Patel").await;
+    let (alex, alex_email) = person(db, "Alex Smith").await;
+    s.invite_carer(&sam, &invite("Alex", &alex_email, &["general", "social-care"], true)).await.unwrap();
+    let token = invitation_token(db, &alex_email).await;
+    let patient = s.accept_invitation(&alex, &token).await.unwrap();
+    (sam, alex, patient)
+}
+
+conformance! {
+    async fn a_carer_sees_exactly_the_labels_granted_and_nothing_of_the_rest(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        let hidden = s
+            .add_note(&sam, RecordRef::Own, &NoteForm { title: CANARY.into(), text: CANARY.into(), tags: String::new(), occurred_at: "2026-11-22T08:00".into() }, &labelled("mental-health"))
+            .await
+            .unwrap();
+        s.add_reading(&sam, RecordRef::Own, &weight("71.0"), &labelled("sexual-health")).await.unwrap();
+
+        let t = s.timeline(&alex, record, &TimelineQuery::default()).await.unwrap();
+        assert_eq!(t.entries.len(), 1, "only the general reading");
+        assert!(!format!("{t:?}").contains(CANARY));
+        // Filtering by a hidden label shows nothing, and says nothing.
+        let filtered = s.timeline(&alex, record, &TimelineQuery { label: "mental-health".into(), ..TimelineQuery::default() }).await.unwrap();
+        assert!(filtered.entries.is_empty());
+        // The hidden entry is "not found", exactly like an id that does not exist.
+        let by_id = s.entry(&alex, record, hidden).await.unwrap_err();
+        let unknown = s.entry(&alex, record, domain::EntryId::from_uuid(Uuid::new_v4())).await.unwrap_err();
+        assert_eq!(format!("{by_id:?}"), format!("{unknown:?}"));
+        let chart = s.chart(&alex, record, "weight", "all").await.unwrap();
+        assert_eq!(chart.readings.len(), 1, "the sexual-health weight is not on the chart");
+        assert!(chart.readings.iter().all(|r| r.reading.display() == "70.5 kg"), "{:?}", chart.readings);
+        assert!(s.about_me(&alex, record).await.unwrap().is_none());
+        assert!(!all_mail(db).await.contains(CANARY), "no email carries the canary");
+        // The patient sees everything.
+        assert_eq!(s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap().entries.len(), 3);
+    }
+}
+
+conformance! {
+    async fn what_a_carer_adds_is_theirs_everywhere_and_in_the_log(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        let id = s.add_reading(&alex, record, &weight("80.0"), &labelled("general")).await.unwrap();
+        // A label outside the grant cannot be used, and the error names the field.
+        let err = s.add_reading(&alex, record, &weight("80.0"), &labelled("mental-health")).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "label"), "{err:?}");
+        let mine = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
+        assert_eq!(mine.entries[0].entered_by, "Alex Smith for you");
+        let theirs = s.entry(&alex, record, id).await.unwrap();
+        assert_eq!(theirs.summary.entered_by, "you for Sam Patel");
+        assert_eq!(theirs.history[0].changed_by, "you for Sam Patel");
+        // Carers add; they do not change, relabel, delete, manage access or read the log.
+        assert!(matches!(s.delete_entry(&alex, record, id, 1).await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.set_entry_privacy(&alex, record, id, 1, &labelled("general")).await, Err(ServiceError::Forbidden)));
+
+        let log = s.access_log(&sam, &AccessLogQuery::default()).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.contains(&"Alex Smith (your carer) added to your weight readings"), "{words:?}");
+        assert!(words.contains(&"Alex Smith (your carer) viewed an entry in your record"), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("Alex Smith (your carer) tried to change an entry in your record and was refused")), "{words:?}");
+        // The patient's own actions are hidden by default and shown on request.
+        assert!(!words.iter().any(|w| w.starts_with("You ")));
+        let everyone = s.access_log(&sam, &AccessLogQuery { who: "all".into(), ..AccessLogQuery::default() }).await.unwrap();
+        assert!(everyone.rows.iter().any(|r| r.words == "You viewed your record"));
+        assert_eq!(log.people, vec![(alex.user_id.to_string(), "Alex Smith".to_owned())]);
+        let mut conn = db.conn().await.unwrap();
+        assert_eq!(store::audit::verify(&mut conn).await.unwrap().first_problem, None);
+    }
+}
+
+conformance! {
+    async fn revoking_bites_on_the_next_request_of_an_open_session(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        s.timeline(&alex, record, &TimelineQuery::default()).await.unwrap();
+        let grant = s.grants(&sam).await.unwrap().remove(0);
+        assert!(grant.open);
+        s.revoke_grant(&sam, grant.id, grant.version).await.unwrap();
+        // The same SignedIn: the session is still open, the decision is not cached.
+        assert!(matches!(s.timeline(&alex, record, &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.add_reading(&alex, record, &weight("80"), &labelled("")).await, Err(ServiceError::Forbidden)));
+        let log = s.access_log(&sam, &AccessLogQuery { outcome: "refused".into(), ..AccessLogQuery::default() }).await.unwrap();
+        assert_eq!(log.rows.len(), 2);
+        assert!(log.rows[0].words.ends_with("their access had been stopped"), "{:?}", log.rows[0]);
+        // Both sides were told.
+        let alex_notices = s.notices(&alex).await.unwrap();
+        assert!(alex_notices.iter().any(|n| n.text == "Sam Patel stopped your access to their record."));
+        assert!(s.notices(&sam).await.unwrap().iter().any(|n| n.text == "You stopped Alex Smith's access to your record."));
+        assert!(s.caring_for(&alex).await.unwrap().is_empty());
+        assert!(s.grants(&sam).await.unwrap()[0].state.starts_with("Stopped on"));
+    }
+}
+
+conformance! {
+    async fn access_ends_at_its_end_date_after_a_review_reminder(db) {
+        let (s, clock) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 0);
+        clock.advance(Span::days(366 - 30));
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 2, "carer and patient reminded");
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 0, "once");
+        s.timeline(&alex, record, &TimelineQuery::default()).await.unwrap();
+        clock.advance(Span::days(30));
+        assert!(matches!(s.timeline(&alex, record, &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 2, "both told it ended");
+        let texts: Vec<String> = s.notices(&sam).await.unwrap().into_iter().map(|n| n.text).collect();
+        assert!(texts.iter().any(|t| t.contains("ends on")) && texts.iter().any(|t| t.contains("has ended")), "{texts:?}");
+        assert!(!all_mail(db).await.contains("ends on"), "emails carry only a link");
+    }
+}
+
+conformance! {
+    async fn invitations_are_single_use_expire_and_need_another_account(db) {
+        let (s, clock) = services(db);
+        let (sam, sam_email) = person(db, "Sam Patel").await;
+        let (alex, alex_email) = person(db, "Alex Smith").await;
+        let (jo, _) = person(db, "Jo").await;
+        // Inviting yourself is refused, naming the field.
+        let err = s.invite_carer(&sam, &invite("Me", &sam_email, &["general"], false)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "email"));
+        // No labels, an end before the start, a made-up basis: each named.
+        let mut bad = invite("Alex", &alex_email, &[], false);
+        bad.scope.ends_on = "2020-01-01".into();
+        bad.basis = "parental-responsibility".into();
+        let err = s.invite_carer(&sam, &bad).await.unwrap_err();
+        let mut named: Vec<String> = match err { ServiceError::Validation(v) => v.0.into_iter().map(|f| f.field).collect(), e => panic!("{e:?}") };
+        named.sort();
+        assert_eq!(named, vec!["basis", "ends_on", "labels"]);
+
+        s.invite_carer(&sam, &invite("Alex", &alex_email, &["general"], false)).await.unwrap();
+        let token = invitation_token(db, &alex_email).await;
+        assert_eq!(s.invitation(&token).await.unwrap().patient_name, "Sam Patel");
+        // The patient cannot accept their own invitation.
+        assert!(matches!(s.accept_invitation(&sam, &token).await, Err(ServiceError::Validation(_))));
+        s.accept_invitation(&alex, &token).await.unwrap();
+        assert!(matches!(s.accept_invitation(&jo, &token).await, Err(ServiceError::LinkInvalid)), "single use");
+
+        s.invite_carer(&sam, &invite("Jo", "jo@example.com", &["general"], false)).await.unwrap();
+        let late = invitation_token(db, "jo@example.com").await;
+        clock.advance(Span::days(7));
+        assert!(matches!(s.invitation(&late).await, Err(ServiceError::LinkInvalid)));
+        assert!(matches!(s.accept_invitation(&jo, &late).await, Err(ServiceError::LinkInvalid)));
+        let grants = s.grants(&sam).await.unwrap();
+        let jos = grants.iter().find(|g| g.email == "jo@example.com").unwrap();
+        assert_eq!(jos.state, "Invitation expired, not accepted");
+        // A view-only carer cannot add.
+        let patient = s.caring_for(&alex).await.unwrap()[0].patient_id;
+        assert!(matches!(s.add_reading(&alex, RecordRef::Patient(patient), &weight("80"), &labelled("")).await, Err(ServiceError::Forbidden)));
+    }
+}
+
+conformance! {
+    async fn changing_the_scope_shows_and_hides_at_once(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        s.add_reading(&sam, RecordRef::Own, &weight("70"), &labelled("mental-health")).await.unwrap();
+        assert!(s.timeline(&alex, record, &TimelineQuery::default()).await.unwrap().entries.is_empty());
+        let g = s.grants(&sam).await.unwrap().remove(0);
+        let scope = ScopeForm { labels: vec!["mental-health".into()], can_add: false, ends_on: "2027-03-01".into(), ..ScopeForm::default() };
+        s.change_grant(&sam, g.id, g.version, &scope).await.unwrap();
+        assert!(matches!(s.change_grant(&sam, g.id, g.version, &scope).await, Err(ServiceError::Stale)), "a stale form overwrites nothing");
+        assert_eq!(s.timeline(&alex, record, &TimelineQuery::default()).await.unwrap().entries.len(), 1);
+        assert!(matches!(s.add_reading(&alex, record, &weight("80"), &labelled("mental-health")).await, Err(ServiceError::Forbidden)));
+        let after = s.grants(&sam).await.unwrap().remove(0);
+        assert_eq!(after.state, "Active until 1 Mar 2027");
+        assert!(after.history.iter().any(|h| h.contains("changed by Sam Patel")), "{:?}", after.history);
+        // Another patient's grant cannot be touched.
+        let (other, _) = person(db, "Other").await;
+        assert!(s.revoke_grant(&other, g.id, after.version).await.is_err());
+        assert!(s.grants(&sam).await.unwrap()[0].open);
+    }
+}
+
+conformance! {
+    async fn strangers_are_refused_and_the_refusal_is_in_the_patients_log(db) {
+        let (s, _) = services(db);
+        let (sam, _) = person(db, "Sam Patel").await;
+        let (eve, _) = person(db, "Eve").await;
+        s.add_reading(&sam, RecordRef::Own, &weight("70"), &labelled("")).await.unwrap();
+        let patient = s.record_context(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(patient.name, "Sam Patel");
+        let sams = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
+        assert_eq!(sams.entries.len(), 1);
+        let mut conn = db.conn().await.unwrap();
+        let (pid,): (String,) = sqlx::query_as("select id from patients").fetch_one(&mut *conn).await.unwrap();
+        drop(conn);
+        let record = RecordRef::Patient(pid.parse().unwrap());
+        let unknown = RecordRef::Patient(PatientId::from_uuid(Uuid::new_v4()));
+        for r in [record, unknown] {
+            assert!(matches!(s.timeline(&eve, r, &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+            assert!(matches!(s.record_context(&eve, r).await, Err(ServiceError::Forbidden)));
+        }
+        let log = s.access_log(&sam, &AccessLogQuery::default()).await.unwrap();
+        assert_eq!(log.rows.len(), 2);
+        assert!(log.rows.iter().all(|r| r.refused && r.words.starts_with("Eve tried to view")), "{:?}", log.rows);
+        let mut conn = db.conn().await.unwrap();
+        let report = store::audit::verify(&mut conn).await.unwrap();
+        assert_eq!((report.first_problem, report.chains), (None, 2), "the unknown record's refusals are on their own chain");
+    }
+}
+
+conformance! {
+    async fn a_parents_access_narrows_at_11_and_pauses_at_16(db) {
+        let (s, clock) = services(db);
+        let (parent, _) = person(db, "Pat Parent").await;
+        // Ten years and nine months old today.
+        let err = s.add_child_record(&parent, "Kim", "2030-01-01").await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "born_on"));
+        assert!(s.add_child_record(&parent, "Kim", "2009-01-01").await.is_err(), "16 and over hold their own record");
+        let child = s.add_child_record(&parent, "Kim", "2016-02-23").await.unwrap();
+        let record = RecordRef::Patient(child);
+        s.add_reading(&parent, record, &weight("30"), &labelled("general")).await.unwrap();
+        s.add_reading(&parent, record, &weight("31"), &labelled("sexual-health")).await.unwrap();
+        assert_eq!(s.timeline(&parent, record, &TimelineQuery::default()).await.unwrap().entries.len(), 2);
+        assert_eq!(s.timeline(&parent, record, &TimelineQuery::default()).await.unwrap().entries[0].entered_by, "you for Kim");
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 0, "the warning comes three months before");
+        clock.advance(Span::days(1));
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 1, "warned: 3 months before 11");
+        let born = BirthDate { year: 2016, month: 2, day: 23 };
+        let eleven = born.birthday(11);
+        clock.advance(eleven.since(clock_now(&s)));
+        assert_eq!(s.timeline(&parent, record, &TimelineQuery::default()).await.unwrap().entries.len(), 1, "general only at 11");
+        assert_eq!(s.send_grant_reminders().await.unwrap(), 1);
+        assert!(s.caring_for(&parent).await.unwrap()[0].state.contains("narrowed by age"));
+        let sixteen = born.birthday(16);
+        clock.advance(sixteen.since(clock_now(&s)));
+        assert!(matches!(s.timeline(&parent, record, &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+        let texts: Vec<String> = s.notices(&parent).await.unwrap().into_iter().map(|n| n.text).collect();
+        assert!(s.send_grant_reminders().await.unwrap() >= 2, "review at 13, warning and pause at 16");
+        let texts_after: Vec<String> = s.notices(&parent).await.unwrap().into_iter().map(|n| n.text).collect();
+        assert!(texts_after.len() > texts.len());
+        assert!(texts_after.iter().any(|t| t.contains("paused until they confirm")), "{texts_after:?}");
+    }
+}
+
+fn clock_now(s: &Services) -> Timestamp {
+    s.current_time()
+}
