@@ -163,3 +163,14 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>, listener: tokio::
     });
     Ok(Running { addr, services, task })
 }
+
+/// Every path the server answers: its own routes, the pages, and the server functions. The
+/// authorisation matrix test reads this, so a route added without a row in the matrix fails it.
+pub fn route_inventory() -> Vec<String> {
+    let mut paths: Vec<String> = ["/health", "/dev/outbox", "/pkg/*"].into_iter().map(str::to_owned).collect();
+    paths.extend(generate_route_list(App).into_iter().map(|r| r.path().to_owned()));
+    paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_owned()));
+    paths.sort();
+    paths.dedup();
+    paths
+}

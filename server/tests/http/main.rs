@@ -5,6 +5,7 @@
 mod harness;
 
 mod accounts;
+mod carers;
 mod modes;
 mod passkeys;
 mod record;

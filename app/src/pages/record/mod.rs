@@ -186,6 +186,8 @@ fn TimelineFilters(
     to: String,
     error: Option<AppError>,
     patient: Option<String>,
+    /// The labels the viewer may see: a carer is not even offered the others.
+    allowed: Vec<PrivacyLabel>,
 ) -> impl IntoView {
     let field = move |f: &str| error.as_ref().and_then(|e| e.field(f));
     let type_options = TypeFilter::choices()
@@ -194,6 +196,7 @@ fn TimelineFilters(
         .collect_view();
     let label_options = PrivacyLabel::ALL
         .into_iter()
+        .filter(|l| allowed.contains(l))
         .map(|l| view! { <option value=l.slug() selected=l.slug() == label>{l.label()}</option> })
         .collect_view();
     let (from_error, to_error) = (field("from"), field("to"));
@@ -296,7 +299,7 @@ pub fn RecordPage() -> impl IntoView {
                     }}
                     <h2 id="timeline-heading">"Timeline"</h2>
                     <ErrorSummary error=Signal::derive({ let error = error.clone(); move || error.clone() })/>
-                    <TimelineFilters types=types.clone() label=label.clone() from=from.clone() to=to.clone() error=error patient=patient.clone()/>
+                    <TimelineFilters types=types.clone() label=label.clone() from=from.clone() to=to.clone() error=error patient=patient.clone() allowed=ctx.labels.clone()/>
                     {filtered.then(|| view! { <p><a href=clear_href>"Clear the filters"</a></p> })}
                     {if empty {
                         view! { <p>{if filtered || !first_page { "No entries match." } else { "Nothing here yet. Readings and notes you add will appear here, newest first." }}</p> }.into_any()

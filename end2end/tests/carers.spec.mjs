@@ -1,0 +1,92 @@
+// A carer's whole journey, with JavaScript on and off: the patient invites, the carer reads the
+// email, registers and accepts, sees exactly the allowed labels, adds a reading marked as theirs;
+// the patient sees the carer's views in the access log and revokes; the carer's open session is
+// refused on its next click.
+import { test, expect, open, jsOn, uniqueEmail, registerWithPassword, mailTo, linkIn, expectAccessible } from "./helpers.mjs";
+
+const PASSWORD = "kettle lantern orbit meadow";
+const CANARY = "CANARY-e2e-sexual-health";
+
+test("a patient invites a carer, who accepts, sees only what is allowed, adds a reading, and is cut off on revocation", async ({ page, browser }) => {
+  const patientEmail = uniqueEmail("patient");
+  const carerEmail = uniqueEmail("carer");
+  await registerWithPassword(page, "Robin Patient", patientEmail, PASSWORD);
+
+  // Two entries: one general, one with a sensitive label that the carer must never see.
+  await open(page, "/record/readings/new?kind=weight");
+  await page.getByLabel("Weight", { exact: true }).fill("70.5");
+  await page.getByRole("button", { name: "Save reading", exact: true }).click();
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+  await open(page, "/record/notes/new");
+  await page.getByLabel("Title", { exact: true }).fill(CANARY);
+  await page.getByLabel("Note", { exact: true }).fill(CANARY);
+  await page.getByLabel("Sexual health", { exact: true }).check();
+  await page.getByRole("button", { name: "Save note", exact: true }).click();
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+
+  // The invitation: general only (the default), and adding allowed.
+  await open(page, "/record");
+  await page.getByRole("link", { name: "Who can see my record", exact: true }).click();
+  await expect(page.getByText("Nobody else can see your record.")).toBeVisible();
+  await expectAccessible(page);
+  await page.getByLabel("Their name", { exact: true }).fill("Casey Carer");
+  await page.getByLabel("Their email address", { exact: true }).fill(carerEmail);
+  await page.getByLabel("How are they related to you?").selectOption({ label: "Friend" });
+  await expect(page.getByLabel("General", { exact: true }).first()).toBeChecked();
+  await expect(page.getByLabel("Sexual health", { exact: true }).first()).not.toBeChecked();
+  await page.getByLabel("They may add readings and notes for me", { exact: true }).last().check();
+  await page.getByRole("button", { name: "Send the invitation", exact: true }).click();
+  await expect(page.getByText("Invitation sent. It works for 7 days.")).toBeVisible();
+  await expect(page.getByText("Invited: not accepted yet")).toBeVisible();
+
+  // The carer, in a browser of their own.
+  const carerContext = await browser.newContext({ javaScriptEnabled: jsOn() });
+  const carer = await carerContext.newPage();
+  const invitation = await mailTo(carerEmail, 1);
+  expect(invitation.text).not.toContain(CANARY);
+  expect(invitation.text).not.toContain("70.5");
+  const link = linkIn(invitation, "/invitations/");
+  await open(carer, link);
+  await expect(carer.getByRole("heading", { name: "Robin Patient has invited you to help with their record" })).toBeVisible();
+  await expect(carer.getByRole("link", { name: "Sign in to accept" })).toBeVisible();
+  await registerWithPassword(carer, "Casey Carer", carerEmail, PASSWORD);
+  await open(carer, link);
+  await carer.getByRole("button", { name: "Accept", exact: true }).click();
+  await expect(carer.getByText("You are acting for Robin Patient.")).toBeVisible();
+  await expect(carer.getByRole("heading", { name: "Robin Patient\u2019s record", exact: true })).toBeVisible();
+  await expect(carer.getByText("70.5 kg", { exact: true })).toBeVisible();
+  await expect(carer.locator("body")).not.toContainText(CANARY);
+  await expect(carer.locator("body")).not.toContainText("Sexual health");
+  await expectAccessible(carer);
+
+  // The carer adds a reading; it is marked as theirs, for the patient.
+  await carer.getByRole("link", { name: "Add a reading", exact: true }).click();
+  await carer.getByRole("link", { name: "Weight", exact: true }).click();
+  await expect(carer.getByText("You are acting for Robin Patient.")).toBeVisible();
+  await carer.getByLabel("Weight", { exact: true }).fill("71.2");
+  await carer.getByRole("button", { name: "Save reading", exact: true }).click();
+  await expect(carer.getByText("Saved to your record.")).toBeVisible();
+  await expect(carer.getByText("Entered by you for Robin Patient", { exact: false }).first()).toBeVisible();
+  await open(carer, "/caring");
+  await expect(carer.getByRole("link", { name: "Robin Patient", exact: true })).toBeVisible();
+
+  // The patient sees the carer's entry and the carer's views.
+  await open(page, "/record");
+  await expect(page.getByText("Entered by Casey Carer for you", { exact: false }).first()).toBeVisible();
+  await page.getByRole("link", { name: "Who has looked at my record", exact: true }).click();
+  await expect(page.getByText("Casey Carer (your carer) viewed your record", { exact: false }).first()).toBeVisible();
+  await expect(page.getByText("Casey Carer (your carer) added to your weight readings", { exact: false })).toBeVisible();
+  await expectAccessible(page);
+
+  // The patient revokes; the carer's open session is refused on its next click.
+  await open(page, "/record/people");
+  await page.getByRole("button", { name: "Stop access now", exact: true }).click();
+  await expect(page.getByText("They can no longer see your record", { exact: false })).toBeVisible();
+  // The carer's dashboard was opened before the revocation; the next click is refused.
+  await carer.getByRole("link", { name: "Robin Patient", exact: true }).click();
+  await expect(carer.getByText("You do not have access to this record.")).toBeVisible();
+  await expect(carer.locator("body")).not.toContainText("70.5 kg");
+  await open(carer, "/notices");
+  await expect(carer.getByText("Robin Patient stopped your access to their record.")).toBeVisible();
+  await carerContext.close();
+});
