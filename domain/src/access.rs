@@ -168,6 +168,8 @@ pub enum DenyReason {
     NoLabelsLeft,
     /// This role has no access to records yet.
     RoleNotEnabled,
+    /// The item asked for is not one the caller may see (or does not exist).
+    ItemNotVisible,
 }
 
 impl DenyReason {
@@ -183,6 +185,7 @@ impl DenyReason {
             DenyReason::ActionNotGranted => "action-not-granted",
             DenyReason::NoLabelsLeft => "no-labels-left",
             DenyReason::RoleNotEnabled => "role-not-enabled",
+            DenyReason::ItemNotVisible => "item-not-visible",
         }
     }
 
@@ -198,6 +201,7 @@ impl DenyReason {
             DenyReason::ActionNotGranted => "their access does not include that",
             DenyReason::NoLabelsLeft => "their access no longer covers anything",
             DenyReason::RoleNotEnabled => "their role has no access to records",
+            DenyReason::ItemNotVisible => "it is not one they may see",
         }
     }
 
@@ -213,6 +217,7 @@ impl DenyReason {
             DenyReason::ActionNotGranted,
             DenyReason::NoLabelsLeft,
             DenyReason::RoleNotEnabled,
+            DenyReason::ItemNotVisible,
         ]
         .into_iter()
         .find(|r| r.slug() == s)
@@ -229,7 +234,7 @@ impl DenyReason {
             DenyReason::GrantEnded => 4,
             DenyReason::GrantRevoked => 3,
             DenyReason::GrantNotAccepted => 2,
-            DenyReason::RoleNotEnabled => 1,
+            DenyReason::RoleNotEnabled | DenyReason::ItemNotVisible => 1,
             DenyReason::NoRelationship => 0,
         }
     }

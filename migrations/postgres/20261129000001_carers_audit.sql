@@ -108,3 +108,19 @@ end;
 $$;
 create trigger audit_log_no_update before update or delete on audit_log
     for each row execute function audit_log_append_only();
+create trigger audit_log_no_truncate before truncate on audit_log
+    for each statement execute function audit_log_append_only();
+
+-- A chain's head only moves forward, and is never removed.
+create function audit_heads_forward_only() returns trigger language plpgsql as $$
+begin
+    if tg_op <> 'UPDATE' or new.seq < old.seq or new.chain <> old.chain then
+        raise exception 'an access log chain head only moves forward';
+    end if;
+    return new;
+end;
+$$;
+create trigger audit_heads_forward before update or delete on audit_heads
+    for each row execute function audit_heads_forward_only();
+create trigger audit_heads_no_truncate before truncate on audit_heads
+    for each statement execute function audit_heads_forward_only();

@@ -109,3 +109,14 @@ create trigger audit_log_no_delete before delete on audit_log
 begin
     select raise(abort, 'the access log is append-only');
 end;
+
+-- A chain's head only moves forward, and is never removed.
+create trigger audit_heads_forward before update on audit_heads
+when new.seq < old.seq or new.chain <> old.chain
+begin
+    select raise(abort, 'an access log chain head only moves forward');
+end;
+create trigger audit_heads_no_delete before delete on audit_heads
+begin
+    select raise(abort, 'an access log chain head only moves forward');
+end;

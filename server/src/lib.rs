@@ -59,6 +59,8 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
             let display = name.split(": ").nth(1).unwrap_or(name);
             services.ensure_demo_person(display, email, password).await?;
         }
+        // The demo carer can act for the demo patient straight away.
+        services.ensure_demo_grant(app::demo_people()[0].1, app::demo_people()[1].1).await?;
     }
 
     let outbox = match (&settings.service.mail, settings.mode) {
@@ -114,7 +116,12 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
             tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
         }))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // The id is always Carry's own: one a client sent could be chosen to mislead the access log.
+        .layer(axum::middleware::map_request(|mut req: axum::http::Request<axum::body::Body>| async move {
+            req.headers_mut().remove("x-request-id");
+            req
+        }));
     Ok(Carry { router, services })
 }
 

@@ -22,14 +22,13 @@ async fn main() -> ExitCode {
 /// Recomputes the access log's hash chains and reports the first break. Exits 0 when intact,
 /// 1 when a break is found, 2 when it cannot run.
 async fn audit_verify() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("carry: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let db = match store::Db::connect(&store::DbOptions::new(settings.database_url.clone())).await {
+    // Only the database is needed, so this runs with DATABASE_URL alone.
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/carry.db".to_owned());
+    if let Err(e) = store::Backend::from_url(&url) {
+        eprintln!("carry: configuration error: DATABASE_URL {e}");
+        return ExitCode::from(2);
+    }
+    let db = match store::Db::connect_existing(&store::DbOptions::new(url)).await {
         Ok(db) => db,
         Err(e) => {
             eprintln!("carry: cannot open the database (DATABASE_URL): {e}");

@@ -133,6 +133,19 @@ impl Services {
         }
     }
 
+    /// Logs, in a transaction of its own, that a request allowed into someone else's record
+    /// asked for an item it may not see (it was answered "not found"). Call it only after the
+    /// request's own transaction has ended.
+    pub(crate) async fn log_hidden_item(&self, who: &SignedIn, record: RecordRef, action: Action, what: Touch) -> ServiceResult<()> {
+        let RecordRef::Patient(id) = record else { return Ok(()) };
+        let mut tx = self.db().begin().await?;
+        let row = patients::find_patient(&mut tx, id).await?;
+        let role = if row.as_ref().and_then(|r| r.user_id) == Some(who.user_id) { Role::Patient } else { Role::Carer };
+        audit::append(&mut tx, &self.event(who, row.as_ref(), role, action, &what, Some(DenyReason::ItemNotVisible))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Logs a refusal, commits it, and refuses.
     #[allow(clippy::too_many_arguments)]
     async fn refuse<T>(

@@ -147,7 +147,75 @@ fn state_words(g: &GrantRow, born_on: Option<BirthDate>, now: Timestamp, rules: 
     }
 }
 
+/// A grant already in force (a parent's for their child, or the demo's), as no invitation
+/// precedes it. It may add entries.
+fn accepted_grant(
+    patient: PatientId,
+    carer: UserId,
+    carer_name: &str,
+    decided_by: UserId,
+    (relationship, basis): (CarerRelationship, GrantBasis),
+    labels: Vec<PrivacyLabel>,
+    (starts_at, ends_at): (Timestamp, Timestamp),
+) -> GrantRow {
+    GrantRow {
+        id: GrantId::from_uuid(uuid::Uuid::now_v7()),
+        patient_id: patient,
+        patient_name: String::new(),
+        carer: Some(carer),
+        carer_account_name: None,
+        invited_email: String::new(),
+        invited_name: carer_name.to_owned(),
+        relationship,
+        basis,
+        labels,
+        can_add: true,
+        starts_at,
+        ends_at,
+        status: GrantStatus::Active,
+        invite_token_hash: None,
+        invite_expires_at: None,
+        decided_by,
+        young_person_confirmed_at: None,
+        ended_at: None,
+        ended_by: None,
+        version: 1,
+        created_at: starts_at,
+    }
+}
+
 impl Services {
+    /// Demo mode only: gives the demo carer access to the demo patient's record (general and
+    /// social care, may add, 12 months) unless they already have a grant there.
+    pub async fn ensure_demo_grant(&self, patient_email: &str, carer_email: &str) -> ServiceResult<bool> {
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let (Some(patient), Some(carer)) = (
+            users::find_user_by_email_key(&mut tx, &patient_email.to_lowercase()).await?,
+            users::find_user_by_email_key(&mut tx, &carer_email.to_lowercase()).await?,
+        ) else {
+            return Ok(false);
+        };
+        let record = patients::ensure_patient_for_user(&mut tx, PatientId::from_uuid(uuid::Uuid::new_v4()), patient.id, now).await?;
+        if !grants::held_on_record(&mut tx, record.id, carer.id).await?.is_empty() {
+            return Ok(false);
+        }
+        let grant = accepted_grant(
+            record.id,
+            carer.id,
+            &carer.display_name,
+            patient.id,
+            (CarerRelationship::Friend, GrantBasis::PatientConsent),
+            vec![PrivacyLabel::General, PrivacyLabel::SocialCare],
+            (now, now.plus(Span::days(DEFAULT_GRANT_DAYS))),
+        );
+        grants::insert_grant(&mut tx, &grant, now).await?;
+        grants::insert_change(&mut tx, grant.id, 1, patient.id, "given for the demo", &scope_words(&grant.labels, true), grant.basis, now)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Says something to a person in the portal, and by an email carrying only a link.
     pub(crate) async fn notify(&self, conn: &mut Conn, user: UserId, text: &str, link: &str) -> ServiceResult<()> {
         let now = self.now();
@@ -241,6 +309,7 @@ impl Services {
                 return Err(ValidationError(errors).into());
             }
         };
+        self.require_recent_sign_in(who)?;
         let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::of(Category::Access)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let me = users::find_user(&mut tx, who.user_id).await?.ok_or(ServiceError::NotSignedIn)?;
@@ -304,11 +373,13 @@ impl Services {
     /// or `ends_on`.
     pub async fn change_grant(&self, who: &SignedIn, id: GrantId, seen_version: i64, form: &ScopeForm) -> ServiceResult<()> {
         let now = self.now();
+        self.require_recent_sign_in(who)?;
         let (mut tx, mut g) = self.own_grant(who, id, seen_version).await?;
         if !matches!(g.status, GrantStatus::Invited | GrantStatus::Active) || g.ends_at <= now {
             return Err(ServiceError::NotFound);
         }
-        let scope = parse_scope(form, now, (g.starts_at <= now).then_some(g.starts_at))?;
+        // The start stays as it was: the change form does not move it.
+        let scope = parse_scope(form, now, Some(g.starts_at))?;
         let before = scope_words(&g.labels, g.can_add);
         let before_end = last_day(g.ends_at);
         g.labels = scope.labels;
@@ -403,6 +474,16 @@ impl Services {
             )
             .into());
         }
+        // Only the account of the address the patient chose may take it up: a forwarded or
+        // mistyped invitation gives nobody else access.
+        let me = users::find_user(&mut tx, who.user_id).await?.ok_or(ServiceError::NotSignedIn)?;
+        if me.email.to_lowercase() != g.invited_email.to_lowercase() {
+            return Err(ValidationError::field(
+                "token",
+                "This invitation was sent to another email address. Sign in with the account for that address to answer it.",
+            )
+            .into());
+        }
         g.invite_token_hash = None;
         g.status = if accept { GrantStatus::Active } else { GrantStatus::Declined };
         if accept {
@@ -491,6 +572,7 @@ impl Services {
     /// caller's grant on it. Errors name `name` or `born_on`.
     pub async fn add_child_record(&self, who: &SignedIn, name: &str, born_on: &str) -> ServiceResult<PatientId> {
         let now = self.now();
+        self.require_recent_sign_in(who)?;
         let rules = self.config().age_rules;
         let name = PersonName::parse(name);
         let born = BirthDate::parse("born_on", born_on, now);
@@ -513,30 +595,15 @@ impl Services {
             now,
         )
         .await?;
-        let grant = GrantRow {
-            id: GrantId::from_uuid(uuid::Uuid::now_v7()),
-            patient_id: id,
-            patient_name: name.as_str().to_owned(),
-            carer: Some(who.user_id),
-            carer_account_name: None,
-            invited_email: String::new(),
-            invited_name: who.display_name.clone(),
-            relationship: CarerRelationship::Parent,
-            basis: GrantBasis::ParentalResponsibility,
-            labels: PrivacyLabel::ALL.to_vec(),
-            can_add: true,
-            starts_at: now,
-            ends_at: born.birthday(18),
-            status: GrantStatus::Active,
-            invite_token_hash: None,
-            invite_expires_at: None,
-            decided_by: who.user_id,
-            young_person_confirmed_at: None,
-            ended_at: None,
-            ended_by: None,
-            version: 1,
-            created_at: now,
-        };
+        let grant = accepted_grant(
+            id,
+            who.user_id,
+            &who.display_name,
+            who.user_id,
+            (CarerRelationship::Parent, GrantBasis::ParentalResponsibility),
+            PrivacyLabel::ALL.to_vec(),
+            (now, born.birthday(18)),
+        );
         grants::insert_grant(&mut tx, &grant, now).await?;
         grants::insert_change(
             &mut tx,
@@ -579,12 +646,13 @@ impl Services {
                 )
             } else {
                 (
-                    "review",
+                    "end-review",
                     format!("Your access to {}'s record ends on {}: they may renew it.", g.patient_name, last_day(g.ends_at)),
                     format!("{}'s access to your record ends on {}: review it.", g.carer_name(), last_day(g.ends_at)),
                 )
             };
-            if grants::mark_reminded(&mut tx, g.id, kind, now).await? {
+            // Keyed by the end date, so a renewed grant is reminded again for its new end.
+            if grants::mark_reminded(&mut tx, g.id, &format!("{kind}:{}", g.ends_at.as_millis()), now).await? {
                 sent += self.tell_both(&mut tx, &g, &text_carer, &text_patient).await?;
             }
         }
@@ -611,7 +679,7 @@ impl Services {
                     format!("{name} is now {}: your access covers general entries only. Please review it.", rules.general_only_at),
                 ),
                 (
-                    "review",
+                    "age-review",
                     born.birthday(rules.review_at),
                     format!("{name} is now {}: please review your access with them.", rules.review_at),
                 ),

@@ -212,6 +212,9 @@ conformance! {
         s.invite_carer(&sam, &invite("Alex", &alex_email, &["general"], false)).await.unwrap();
         let token = invitation_token(db, &alex_email).await;
         assert_eq!(s.invitation(&token).await.unwrap().patient_name, "Sam Patel");
+        // Nobody but the account of the invited address can take it up.
+        let err = s.accept_invitation(&jo, &token).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "token"), "{err:?}");
         // The patient cannot accept their own invitation.
         assert!(matches!(s.accept_invitation(&sam, &token).await, Err(ServiceError::Validation(_))));
         s.accept_invitation(&alex, &token).await.unwrap();

@@ -251,8 +251,22 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Recomputes every chain, a page of rows at a time, and reports the first break.
+/// Recomputes every chain, a page of rows at a time, and reports the first break. It reads one
+/// snapshot (a read-only repeatable-read transaction), so rows appended while it runs do not
+/// look like a break.
 pub async fn verify(conn: &mut Conn) -> StoreResult<VerifyReport> {
+    use sqlx::Connection;
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let mut tx = conn.begin().await?;
+    if postgres {
+        sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+    }
+    let report = verify_in(&mut tx).await?;
+    tx.rollback().await?;
+    Ok(report)
+}
+
+async fn verify_in(conn: &mut Conn) -> StoreResult<VerifyReport> {
     let heads: Vec<(String, i64, String)> =
         sqlx::query_as("select chain, seq, hash from audit_heads order by chain").fetch_all(&mut *conn).await?;
     let mut report = VerifyReport { rows: 0, chains: 0, first_problem: None };

@@ -100,10 +100,24 @@ impl Db {
     /// Opens the pool, sets SQLite's durability pragmas on every connection, and applies the
     /// backend's migrations.
     pub async fn connect(options: &DbOptions) -> StoreResult<Self> {
+        let db = Self::open(options, true).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Opens a database that must already exist, without creating or migrating anything (for
+    /// commands that inspect it, such as `carry audit verify`).
+    pub async fn connect_existing(options: &DbOptions) -> StoreResult<Self> {
+        Self::open(options, false).await
+    }
+
+    async fn open(options: &DbOptions, create: bool) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(&options.url).map_err(|m| StoreError::Database(sqlx::Error::Configuration(m.into())))?;
         let url = match backend {
-            Backend::Sqlite => sqlite_url_creating_file(&options.url)?,
+            Backend::Sqlite if create => sqlite_url_creating_file(&options.url)?,
+            Backend::Sqlite if options.url.contains("mode=") => options.url.clone(),
+            Backend::Sqlite => format!("{}{}mode=rw", options.url, if options.url.contains('?') { '&' } else { '?' }),
             Backend::Postgres => options.url.clone(),
         };
         let connect_options = AnyConnectOptions::from_str(&url)?;
@@ -127,9 +141,7 @@ impl Db {
             })
             .connect_with(connect_options)
             .await?;
-        let db = Self { pool, backend, write_lock: Arc::new(Mutex::new(())) };
-        db.migrate().await?;
-        Ok(db)
+        Ok(Self { pool, backend, write_lock: Arc::new(Mutex::new(())) })
     }
 
     /// Applies migrations that have not run yet (forward only).

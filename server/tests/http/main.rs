@@ -6,6 +6,7 @@ mod harness;
 
 mod accounts;
 mod carers;
+mod cli;
 mod modes;
 mod passkeys;
 mod record;

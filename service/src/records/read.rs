@@ -98,21 +98,38 @@ impl Services {
     /// One entry with its whole history, newest change first. Deleted entries are shown too
     /// (with when they can be restored until).
     pub async fn entry(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryView> {
+        let result = self.entry_in(who, record, id).await;
+        if matches!(result, Err(ServiceError::NotFound)) {
+            // Someone acting for the patient asked for an entry outside what they may see.
+            self.log_hidden_item(who, record, Action::ReadEntries, Touch::item(Category::Entry, id)).await?;
+        }
+        result
+    }
+
+    async fn entry_in(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryView> {
         let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::item(Category::Entry, id)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let row = entries::find_entry(&mut conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let own = access.role == domain::access::Role::Patient;
+        // A deleted entry is the patient's to restore; to anyone else it is gone.
+        if !own && row.deleted_at.is_some() {
+            return Err(ServiceError::NotFound);
+        }
         let versions = entries::list_versions(&mut conn, patient, &access.labels, id).await?;
         let mut history: Vec<VersionView> = versions
             .iter()
             .enumerate()
             .map(|(i, v)| VersionView {
-                version: v.version,
-                change: v.change,
+                // Someone who may not see every version sees them numbered without gaps, so a
+                // hidden version leaves no trace.
+                version: if own { v.version } else { i as i64 + 1 },
+                change: if !own && i == 0 { domain::entries::Change::Created } else { v.change },
                 changed_by: who_name(who.user_id, &access, v.changed_by, &v.changed_by_name),
                 recorded_at: v.recorded_at,
                 // Compared with the version before it that the viewer may see (hidden ones are absent).
                 details: match i.checked_sub(1).and_then(|p| versions.get(p)) {
-                    None if v.change != domain::entries::Change::Created => vec!["Changed".to_owned()],
+                    None if v.change != domain::entries::Change::Created && own => vec!["Changed".to_owned()],
+                    None if !own => describe_change(domain::entries::Change::Created, None, &v.state),
                     before => describe_change(v.change, before.map(|p| &p.state), &v.state),
                 },
             })
