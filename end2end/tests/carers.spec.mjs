@@ -2,7 +2,7 @@
 // email, registers and accepts, sees exactly the allowed labels, adds a reading marked as theirs;
 // the patient sees the carer's views in the access log and revokes; the carer's open session is
 // refused on its next click.
-import { test, expect, open, jsOn, uniqueEmail, registerWithPassword, mailTo, linkIn, expectAccessible } from "./helpers.mjs";
+import { test, expect, open, jsOn, uniqueEmail, registerWithPassword, startRegistration, mailTo, linkIn, expectAccessible } from "./helpers.mjs";
 
 const PASSWORD = "kettle lantern orbit meadow";
 const CANARY = "CANARY-e2e-sexual-health";
@@ -49,7 +49,12 @@ test("a patient invites a carer, who accepts, sees only what is allowed, adds a 
   await open(carer, link);
   await expect(carer.getByRole("heading", { name: "Robin Patient has invited you to help with their record" })).toBeVisible();
   await expect(carer.getByRole("link", { name: "Sign in to accept" })).toBeVisible();
-  await registerWithPassword(carer, "Casey Carer", carerEmail, PASSWORD);
+  // The carer's own account: the welcome link is their second message (the invitation came first).
+  await startRegistration(carer, "Casey Carer", carerEmail);
+  await open(carer, linkIn(await mailTo(carerEmail, 2), "/welcome/"));
+  await carer.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await carer.getByRole("button", { name: "Create account" }).click();
+  await expect(carer.getByRole("heading", { name: "Your details", exact: true })).toBeVisible();
   await open(carer, link);
   await carer.getByRole("button", { name: "Accept", exact: true }).click();
   await expect(carer.getByText("You are acting for Robin Patient.")).toBeVisible();
