@@ -322,3 +322,44 @@ conformance! {
 fn clock_now(s: &Services) -> Timestamp {
     s.current_time()
 }
+
+conformance! {
+    async fn review_fixes_hold(db) {
+        let (s, clock) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        // A carer probing an entry they may not see is refused, and the patient is told.
+        let hidden = s.add_reading(&sam, RecordRef::Own, &weight("70"), &labelled("mental-health")).await.unwrap();
+        assert!(matches!(s.entry(&alex, record, hidden).await, Err(ServiceError::NotFound)));
+        let log = s.access_log(&sam, &AccessLogQuery { outcome: "refused".into(), ..AccessLogQuery::default() }).await.unwrap();
+        assert_eq!(log.rows[0].words, "Alex Smith (your carer) tried to view an entry in your record and was refused: it is not one they may see");
+        // A deleted entry is gone for the carer; a relabelled one shows no gap in its history.
+        let gone = s.add_reading(&sam, RecordRef::Own, &weight("71"), &labelled("general")).await.unwrap();
+        s.delete_entry(&sam, RecordRef::Own, gone, 1).await.unwrap();
+        assert!(matches!(s.entry(&alex, record, gone).await, Err(ServiceError::NotFound)));
+        s.set_entry_privacy(&sam, RecordRef::Own, hidden, 1, &labelled("general")).await.unwrap();
+        let shown = s.entry(&alex, record, hidden).await.unwrap();
+        assert_eq!(shown.history.len(), 1);
+        assert_eq!((shown.history[0].version, shown.history[0].change), (1, domain::entries::Change::Created));
+        // A change keeps a future start where it was.
+        let (jo, jo_email) = person(db, "Jo").await;
+        let mut later = invite("Jo", &jo_email, &["general"], false);
+        later.scope.starts_on = "2027-01-01".into();
+        s.invite_carer(&sam, &later).await.unwrap();
+        let token = invitation_token(db, &jo_email).await;
+        s.accept_invitation(&jo, &token).await.unwrap();
+        let g = s.grants(&sam).await.unwrap().into_iter().find(|g| g.email == jo_email).unwrap();
+        let scope = ScopeForm { labels: vec!["general".into(), "social-care".into()], ..ScopeForm::default() };
+        s.change_grant(&sam, g.id, g.version, &scope).await.unwrap();
+        let g = s.grants(&sam).await.unwrap().into_iter().find(|g| g.email == jo_email).unwrap();
+        assert_eq!(g.state, "Starts on 1 Jan 2027");
+        assert!(matches!(s.timeline(&jo, record, &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+        // Giving or changing access needs a recent sign-in; stopping it never does.
+        clock.advance(Span::minutes(11));
+        assert!(matches!(s.invite_carer(&sam, &invite("Kit", "kit@example.com", &["general"], false)).await, Err(ServiceError::ReauthRequired)));
+        assert!(matches!(s.change_grant(&sam, g.id, g.version, &scope).await, Err(ServiceError::ReauthRequired)));
+        assert!(matches!(s.add_child_record(&sam, "Kim", "2020-01-01").await, Err(ServiceError::ReauthRequired)));
+        s.revoke_grant(&sam, g.id, g.version).await.unwrap();
+        let _ = alex;
+    }
+}

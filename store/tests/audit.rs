@@ -100,6 +100,14 @@ conformance! {
         assert!(update.is_err(), "an update must be refused");
         let delete = sqlx::query("delete from audit_log where chain = $1").bind(patient.to_string()).execute(&mut *conn).await;
         assert!(delete.is_err(), "a delete must be refused");
+        let back = sqlx::query("update audit_heads set seq = seq - 1 where chain = $1").bind(patient.to_string()).execute(&mut *conn).await;
+        assert!(back.is_err(), "a head must not move back");
+        let drop_head = sqlx::query("delete from audit_heads where chain = $1").bind(patient.to_string()).execute(&mut *conn).await;
+        assert!(drop_head.is_err(), "a head must not be removed");
+        if db.backend() == Backend::Postgres {
+            assert!(sqlx::raw_sql("truncate audit_log").execute(&mut *conn).await.is_err(), "truncate must be refused");
+            assert!(sqlx::raw_sql("truncate audit_heads").execute(&mut *conn).await.is_err(), "truncate must be refused");
+        }
         let report = audit::verify(&mut conn).await.unwrap();
         assert_eq!(report.first_problem, None);
     }

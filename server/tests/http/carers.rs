@@ -334,3 +334,12 @@ both! {
         assert!(!grants.contains("sexual"), "{grants}");
     }
 }
+
+both! {
+    async fn the_request_id_in_the_log_is_always_carrys_own(app) {
+        let res = app.client.get(app.url("/health")).header("x-request-id", "forged-id").send().await.unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, "forged-id");
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+    }
+}
