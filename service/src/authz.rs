@@ -56,6 +56,13 @@ pub(crate) struct Access {
     pub can_add: bool,
 }
 
+/// The record a request named, and the policy's answer.
+struct Resolved {
+    row: Option<PatientRow>,
+    role: Role,
+    outcome: Result<Access, DenyReason>,
+}
+
 /// What a request touches, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Touch {
@@ -75,43 +82,69 @@ impl Touch {
 
 impl Services {
     /// Opens a transaction for `who` to do `action` with `record`, touching `what`: decided by
-    /// the policy and logged. For the caller's own record, an `AddEntries` makes the record if
-    /// it does not exist yet; a read of a record never written gives an empty `Access` (nothing
-    /// to see, nothing logged).
+    /// the policy and logged. For the caller's own record, an `AddEntries` or `ManageAccess`
+    /// makes the record if it does not exist yet; a read of a record never written gives an
+    /// empty `Access` (nothing to see, nothing logged).
     pub(crate) async fn open(&self, who: &SignedIn, record: RecordRef, action: Action, what: Touch) -> ServiceResult<(Tx, Access)> {
-        let now = self.now();
         let mut tx = self.db().begin().await?;
+        let resolved = self.resolve(&mut tx, who, record, action).await?;
+        match resolved.outcome {
+            Ok(access) => {
+                if let Some(row) = &resolved.row {
+                    audit::append(&mut tx, &self.event(who, Some(row), resolved.role, action, &what, None)).await?;
+                }
+                Ok((tx, access))
+            }
+            Err(reason) => self.refuse(tx, who, record, resolved.row.as_ref(), resolved.role, action, what, reason).await,
+        }
+    }
+
+    /// Decides like [`Services::open`] without a write transaction, for a look that needs
+    /// logging only when refused (the "acting for" banner shows the caller nothing but the
+    /// patient's name and their own access).
+    pub(crate) async fn peek(&self, who: &SignedIn, record: RecordRef, what: Touch) -> ServiceResult<Access> {
+        let resolved = {
+            let mut conn = self.db().conn().await?;
+            self.resolve(&mut conn, who, record, Action::ReadEntries).await?
+        };
+        match resolved.outcome {
+            Ok(access) => Ok(access),
+            Err(reason) => {
+                let tx = self.db().begin().await?;
+                self.refuse(tx, who, record, resolved.row.as_ref(), resolved.role, Action::ReadEntries, what, reason).await
+            }
+        }
+    }
+
+    /// Finds the record and asks the policy, loading the caller's grants and the patient's date
+    /// of birth afresh. Writes only to make the caller's own record for `AddEntries` or
+    /// `ManageAccess` (which come through [`Services::open`]'s transaction).
+    async fn resolve(&self, conn: &mut store::Conn, who: &SignedIn, record: RecordRef, action: Action) -> ServiceResult<Resolved> {
         let row = match record {
-            RecordRef::Own => match patients::find_patient_by_user(&mut tx, who.user_id).await? {
+            RecordRef::Own => match patients::find_patient_by_user(conn, who.user_id).await? {
                 Some(row) => Some(row),
-                None if matches!(action, Action::AddEntries | Action::ManageAccess) => Some(self.make_own_record(&mut tx, who).await?),
+                None if matches!(action, Action::AddEntries | Action::ManageAccess) => Some(self.make_own_record(conn, who).await?),
                 None => None,
             },
-            RecordRef::Patient(id) => patients::find_patient(&mut tx, id).await?,
+            RecordRef::Patient(id) => patients::find_patient(conn, id).await?,
         };
         let Some(row) = row else {
-            return match record {
-                RecordRef::Own => Ok((
-                    tx,
-                    Access {
-                        patient: None,
-                        labels: PrivacyLabel::ALL.to_vec(),
-                        role: Role::Patient,
-                        patient_name: who.display_name.clone(),
-                        owner: Some(who.user_id),
-                        basis: Basis::OwnRecord,
-                        can_add: true,
-                    },
-                )),
-                // No such record and no access look the same from outside; the attempt is
-                // logged on the chain of refusals that named no record.
-                RecordRef::Patient(id) => {
-                    let what = Touch { item: Some(format!("patient {id}")), ..what };
-                    self.refuse(tx, who, None, Role::Nobody, action, what, DenyReason::NoRelationship).await
-                }
+            let outcome = match record {
+                RecordRef::Own => Ok(Access {
+                    patient: None,
+                    labels: PrivacyLabel::ALL.to_vec(),
+                    role: Role::Patient,
+                    patient_name: who.display_name.clone(),
+                    owner: Some(who.user_id),
+                    basis: Basis::OwnRecord,
+                    can_add: true,
+                }),
+                // No such record and no access look the same from outside.
+                RecordRef::Patient(_) => Err(DenyReason::NoRelationship),
             };
+            return Ok(Resolved { row: None, role: Role::Nobody, outcome });
         };
-        let held = if row.user_id == Some(who.user_id) { Vec::new() } else { grants::held_on_record(&mut tx, row.id, who.user_id).await? };
+        let held = if row.user_id == Some(who.user_id) { Vec::new() } else { grants::held_on_record(conn, row.id, who.user_id).await? };
         let facts: Vec<_> = held.iter().map(|g| g.facts()).collect();
         let req = AccessRequest {
             actor: Actor::Person(who.user_id),
@@ -119,18 +152,18 @@ impl Services {
             born_on: row.born_on.as_deref().and_then(BirthDate::from_text),
             grants: &facts,
             action,
-            now,
+            now: self.now(),
             age_rules: self.config().age_rules,
         };
         let role = role(&req);
-        match decide(&req) {
+        let outcome = match decide(&req) {
             Decision::Allow { labels, basis } => {
-                audit::append(&mut tx, &self.event(who, Some(&row), role, action, &what, None)).await?;
                 let can_add = decide(&AccessRequest { action: Action::AddEntries, ..req.clone() }).allowed();
-                Ok((tx, Access { patient: Some(row.id), labels, role, patient_name: row.name, owner: row.user_id, basis, can_add }))
+                Ok(Access { patient: Some(row.id), labels, role, patient_name: row.name.clone(), owner: row.user_id, basis, can_add })
             }
-            Decision::Deny { reason } => self.refuse(tx, who, Some(&row), role, action, what, reason).await,
-        }
+            Decision::Deny { reason } => Err(reason),
+        };
+        Ok(Resolved { row: Some(row), role, outcome })
     }
 
     /// Logs, in a transaction of its own, that a request allowed into someone else's record
@@ -146,18 +179,24 @@ impl Services {
         Ok(())
     }
 
-    /// Logs a refusal, commits it, and refuses.
+    /// Logs a refusal, commits it, and refuses. A refusal that named no existing record goes on
+    /// the chain of such refusals, with the id it named.
     #[allow(clippy::too_many_arguments)]
     async fn refuse<T>(
         &self,
         mut tx: Tx,
         who: &SignedIn,
+        record: RecordRef,
         row: Option<&PatientRow>,
         role: Role,
         action: Action,
         what: Touch,
         reason: DenyReason,
     ) -> ServiceResult<T> {
+        let what = match (record, row) {
+            (RecordRef::Patient(id), None) => Touch { item: Some(format!("patient {id}")), ..what },
+            _ => what,
+        };
         tracing::info!(reason = reason.slug(), ?action, "access refused");
         audit::append(&mut tx, &self.event(who, row, role, action, &what, Some(reason))).await?;
         tx.commit().await?;

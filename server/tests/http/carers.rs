@@ -322,16 +322,28 @@ both! {
             ("kind", "weight"), ("value", "82"), ("occurred_at", WHEN), ("label", "general"), ("patient", p.patient.as_str()),
             ("entered_by", "00000000-0000-0000-0000-000000000001"), ("role", "patient"), ("source", "sync"), ("patient_id", "x"),
         ];
-        let (status, _) = json(&app, "POST", "record/add-reading", &fields, Some(&p.alex)).await;
-        assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{status}");
+        let (status, body) = json(&app, "POST", "record/add-reading", &fields, Some(&p.alex)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         let (_, timeline) = json(&app, "GET", "record/timeline", &[], Some(&p.sam)).await;
         assert!(!timeline.contains("\"Sync\""), "{timeline}");
-        if status == StatusCode::OK {
-            assert!(timeline.contains("Alex Smith for you"), "{timeline}");
-        }
-        // A patient cannot widen a grant by naming a role or another record in its change.
+        assert!(timeline.contains("Alex Smith for you"), "the carer is the author, whatever the form says: {timeline}");
+        // A grant cannot be widened by fields the form does not have: not by the patient with a
+        // `labels` list, nor by the carer naming the patient's grant.
         let (_, grants) = json(&app, "GET", "access/grants", &[], Some(&p.sam)).await;
-        assert!(!grants.contains("sexual"), "{grants}");
+        let grants: serde_json::Value = serde_json::from_str(&grants).unwrap();
+        let (id, version) = (grants[0]["id"].as_str().unwrap().to_owned(), grants[0]["version"].to_string());
+        let widen = [
+            ("id", id.as_str()), ("version", version.as_str()), ("label_general", "yes"), ("labels", "sexual-health"),
+            ("role", "patient"), ("patient_id", p.patient.as_str()), ("status", "active"),
+        ];
+        let (status, body) = json(&app, "POST", "access/change", &widen, Some(&p.sam)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, _) = json(&app, "POST", "access/change", &widen, Some(&p.alex)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the carer cannot touch the patient's grant");
+        let (_, after) = json(&app, "GET", "access/grants", &[], Some(&p.sam)).await;
+        let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+        assert_eq!(after[0]["labels"], serde_json::json!(["general"]), "{after}");
+        assert_eq!(after[0]["can_add"], false, "adding was not ticked in the change");
     }
 }
 
