@@ -12,10 +12,10 @@ use axum::routing::get;
 use axum::Router;
 use config::{Mode, Settings};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use service::{Clock, MailTransportConfig, Services};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -97,7 +97,7 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
     let pkg = settings.site_root.join("pkg");
     router = router.nest_service("/pkg", tower_http::services::ServeDir::new(pkg).precompressed_br().precompressed_gzip());
     let router = router
-        .leptos_routes_with_context(&leptos_options, generate_route_list(App), context.clone(), {
+        .leptos_routes_with_context(&leptos_options, page_routes().to_vec(), context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
@@ -171,11 +171,22 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>, listener: tokio::
     Ok(Running { addr, services, task })
 }
 
+/// The app's pages, worked out once per process.
+///
+/// Leptos finds the pages by rendering the app with resource loading switched off, and that
+/// switch is one flag for the whole process: a page rendering on another server in the same
+/// process at that moment (tests run many servers side by side) would wait for its data forever.
+/// Working the list out once, before any server in the process can answer, closes that window.
+fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
+
 /// Every path the server answers: its own routes, the pages, and the server functions. The
 /// authorisation matrix test reads this, so a route added without a row in the matrix fails it.
 pub fn route_inventory() -> Vec<String> {
     let mut paths: Vec<String> = ["/health", "/dev/outbox", "/pkg/*"].into_iter().map(str::to_owned).collect();
-    paths.extend(generate_route_list(App).into_iter().map(|r| r.path().to_owned()));
+    paths.extend(page_routes().iter().map(|r| r.path().to_owned()));
     paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_owned()));
     paths.sort();
     paths.dedup();
