@@ -64,3 +64,6 @@ measure "chart (1 year)" "/record/charts/blood-pressure?period=1y" "$cookie"
 [ -n "${BENCH_BASELINE:-}" ] && measure "timeline data only" "/api/record/timeline" "$cookie"
 echo
 echo "Target: p99 at most 25 ms for the timeline and chart pages."
+# Every page view above wrote its access log row before it answered: the log holds them all,
+# and its chains are unbroken.
+echo "Access log after the run: $(DATABASE_URL=sqlite://$data/carry.db target/release/carry audit verify 2>&1 | tail -1)"

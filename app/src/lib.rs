@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/record/people") view=carers::PeoplePage ssr=SsrMode::Async/>
                     <Route path=path!("/record/access-log") view=carers::AccessLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/:token") view=carers::InvitationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/records/take/:token") view=carers::TakeRecordPage ssr=SsrMode::Async/>
                     <Route path=path!("/caring") view=carers::CaringPage ssr=SsrMode::Async/>
                     <Route path=path!("/notices") view=carers::NoticesPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover") view=recover::RecoverPage ssr=SsrMode::Async/>

@@ -224,6 +224,9 @@ pub struct GrantView {
     pub open: bool,
     /// Whether it is an invitation not yet accepted.
     pub invited: bool,
+    /// A parent's access the young person, now holding their record, may confirm so that it
+    /// continues after the suspension age.
+    pub can_confirm: bool,
     /// Its history, oldest first: "3 Nov 2026, 14:02: invited by Sam Patel (general; view and add)".
     pub history: Vec<String>,
 }
@@ -264,6 +267,23 @@ pub struct CaredForView {
     pub state: String,
     /// Whether the access is in force now.
     pub in_force: bool,
+    /// A child's record held by the parent, which the parent may offer to the young person.
+    pub can_hand_over: bool,
+    /// The address a pending offer of the record went to.
+    pub offered_to: Option<String>,
+}
+
+/// What a link offering a young person their own record says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordOfferView {
+    /// The record's name (the young person's).
+    pub patient_name: String,
+    /// The parent who offered it.
+    pub offered_by: String,
+    /// The address the offer went to.
+    pub email: String,
+    /// When the link stops working.
+    pub expires_at: Timestamp,
 }
 
 /// Whose record a page is showing and what the viewer may do there (the "acting for" banner

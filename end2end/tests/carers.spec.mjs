@@ -95,3 +95,63 @@ test("a patient invites a carer, who accepts, sees only what is allowed, adds a 
   await expect(carer.getByText("Robin Patient stopped your access to their record.")).toBeVisible();
   await carerContext.close();
 });
+
+test("a parent gives a young person their own record, who takes it and decides on the parent's access", async ({ page, browser }) => {
+  const parentEmail = uniqueEmail("parent");
+  const youngEmail = uniqueEmail("young");
+  await registerWithPassword(page, "Pat Parent", parentEmail, PASSWORD);
+
+  // A record for a child of fourteen, kept by the parent.
+  const today = new Date();
+  const born = `${today.getUTCFullYear() - 14}-01-15`;
+  await open(page, "/caring");
+  await page.getByLabel("The child\u2019s name", { exact: true }).fill("Kim");
+  await page.getByLabel("Date of birth", { exact: true }).fill(born);
+  await page.getByRole("button", { name: "Make the record", exact: true }).click();
+  await expect(page.getByText("You are acting for Kim.")).toBeVisible();
+
+  // The parent offers it to Kim's own address.
+  await open(page, "/caring");
+  await expect(page.getByLabel("Whose record")).toHaveValue(/.+/);
+  await page.getByLabel("Their email address", { exact: true }).fill("not an address");
+  await page.getByRole("button", { name: "Send them the link", exact: true }).click();
+  await expect(page.getByText("Enter the young person's email address", { exact: false }).first()).toBeVisible();
+  await page.getByLabel("Their email address", { exact: true }).fill(youngEmail);
+  await page.getByRole("button", { name: "Send them the link", exact: true }).click();
+  await expect(page.getByText("The link is on its way. It works for 7 days.")).toBeVisible();
+  await expect(page.getByText(`You offered Kim their own record at ${youngEmail}.`, { exact: false })).toBeVisible();
+  await expectAccessible(page);
+
+  // Kim, in a browser of their own: the offer, an account, and taking the record.
+  const youngContext = await browser.newContext({ javaScriptEnabled: jsOn() });
+  const young = await youngContext.newPage();
+  const offer = await mailTo(youngEmail, 1);
+  const link = linkIn(offer, "/records/take/");
+  await open(young, link);
+  await expect(young.getByRole("heading", { name: "Your own record, Kim", exact: true })).toBeVisible();
+  await expect(young.getByRole("link", { name: "Sign in to take it" })).toBeVisible();
+  await startRegistration(young, "Kim Young", youngEmail);
+  await open(young, linkIn(await mailTo(youngEmail, 2), "/welcome/"));
+  await young.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await young.getByRole("button", { name: "Create account" }).click();
+  await expect(young.getByRole("heading", { name: "Your details", exact: true })).toBeVisible();
+  await open(young, link);
+  await young.getByRole("button", { name: "Take my record", exact: true }).click();
+  await expect(young.getByText("Your record is now yours.", { exact: false })).toBeVisible();
+  await expect(young.getByRole("heading", { name: "Pat Parent (Parent)", exact: true })).toBeVisible();
+  await expectAccessible(young);
+
+  // At fourteen there is nothing to confirm yet (that opens 3 months before 16); Kim can stop it.
+  await expect(young.getByRole("button", { name: "Keep this access after I turn 16" })).toHaveCount(0);
+  await expect(young.getByRole("button", { name: "Stop access now", exact: true })).toBeVisible();
+
+  // The parent hears of both, and can no longer hand the record over.
+  await open(page, "/notices");
+  await expect(page.getByText("Kim Young now holds their own record", { exact: false })).toBeVisible();
+  await page.getByRole("button", { name: "Mark all as read", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Mark all as read" })).toHaveCount(0);
+  await open(page, "/caring");
+  await expect(page.getByRole("link", { name: "Kim Young", exact: true })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Send them the link" })).toHaveCount(0);
+  await youngContext.close();
+});

@@ -44,7 +44,7 @@ impl Services {
                 t.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| ValidationError::field("before", "That page does not exist."))?,
             ),
         };
-        let (mut tx, access) = self.open(who, RecordRef::Own, Action::ReadAccessLog, Touch::of(Category::AccessLog)).await?;
+        let (mut tx, access) = self.open_read(who, RecordRef::Own, Action::ReadAccessLog, Touch::of(Category::AccessLog)).await?;
         let Some(patient) = access.patient else { return Ok(AccessLogView { rows: Vec::new(), next: None, people: Vec::new() }) };
         let mut rows = audit::list_for_patient(&mut tx, patient, &filter, LOG_PAGE + 1).await?;
         let people =

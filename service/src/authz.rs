@@ -4,8 +4,10 @@
 //! requests, so a revoked or expired grant is refused on the very next one.
 //!
 //! A refusal is written and committed at once (the caller's work never starts), so it is in the
-//! log even though the request fails. An allowed request's row commits with its work: if the
-//! work fails, neither is kept, and if it succeeds, both are.
+//! log even though the request fails. A change's row commits with the change: if the work
+//! fails, neither is kept, and if it succeeds, both are. A read ([`Services::open_read`]) runs
+//! in a read-only transaction and its row is committed, batched with other reads' rows, before
+//! [`Reading::commit`] lets the caller show anything (see `audit_queue`).
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
@@ -13,6 +15,7 @@ use domain::access::{decide, role, AccessRequest, Action, Actor, Basis, Decision
 use domain::audit::{AuditEvent, Category};
 use domain::grants::BirthDate;
 use domain::{PatientId, PrivacyLabel};
+use std::ops::{Deref, DerefMut};
 use store::patients::{self, PatientRow};
 use store::{audit, grants, Tx};
 
@@ -80,7 +83,65 @@ impl Touch {
     }
 }
 
+/// A read of a record: a read-only transaction, and the access log row that must be committed
+/// before anything read is shown.
+#[must_use = "nothing read may be shown before Reading::commit has logged it"]
+pub(crate) struct Reading {
+    tx: Tx,
+    row: Option<AuditEvent>,
+    services: Services,
+}
+
+impl Reading {
+    /// Ends the read and commits its log row. Only after this succeeds may the caller show what
+    /// it read.
+    pub(crate) async fn commit(self) -> ServiceResult<()> {
+        self.tx.commit().await?;
+        match self.row {
+            Some(row) => self.services.log(row).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Deref for Reading {
+    type Target = store::Conn;
+    fn deref(&self) -> &store::Conn {
+        &self.tx
+    }
+}
+
+impl DerefMut for Reading {
+    fn deref_mut(&mut self) -> &mut store::Conn {
+        &mut self.tx
+    }
+}
+
 impl Services {
+    /// Opens a read of `record` for `who`, decided by the policy. A refusal is logged at once;
+    /// an allowed read's row is committed by [`Reading::commit`].
+    pub(crate) async fn open_read(
+        &self,
+        who: &SignedIn,
+        record: RecordRef,
+        action: Action,
+        what: Touch,
+    ) -> ServiceResult<(Reading, Access)> {
+        debug_assert!(matches!(action, Action::ReadEntries | Action::ReadAccessLog), "open_read is for reads");
+        let mut tx = self.db().begin_read().await?;
+        let resolved = self.resolve(&mut tx, who, record, action).await?;
+        match resolved.outcome {
+            Ok(access) => {
+                let row = resolved.row.as_ref().map(|row| self.event(who, Some(row), resolved.role, action, &what, None));
+                Ok((Reading { tx, row, services: self.clone() }, access))
+            }
+            Err(reason) => {
+                drop(tx);
+                self.refuse(who, record, resolved.row.as_ref(), resolved.role, action, what, reason).await
+            }
+        }
+    }
+
     /// Opens a transaction for `who` to do `action` with `record`, touching `what`: decided by
     /// the policy and logged. For the caller's own record, an `AddEntries` or `ManageAccess`
     /// makes the record if it does not exist yet; a read of a record never written gives an
@@ -95,7 +156,10 @@ impl Services {
                 }
                 Ok((tx, access))
             }
-            Err(reason) => self.refuse(tx, who, record, resolved.row.as_ref(), resolved.role, action, what, reason).await,
+            Err(reason) => {
+                drop(tx);
+                self.refuse(who, record, resolved.row.as_ref(), resolved.role, action, what, reason).await
+            }
         }
     }
 
@@ -109,10 +173,7 @@ impl Services {
         };
         match resolved.outcome {
             Ok(access) => Ok(access),
-            Err(reason) => {
-                let tx = self.db().begin().await?;
-                self.refuse(tx, who, record, resolved.row.as_ref(), resolved.role, Action::ReadEntries, what, reason).await
-            }
+            Err(reason) => self.refuse(who, record, resolved.row.as_ref(), resolved.role, Action::ReadEntries, what, reason).await,
         }
     }
 
@@ -171,20 +232,50 @@ impl Services {
     /// request's own transaction has ended.
     pub(crate) async fn log_hidden_item(&self, who: &SignedIn, record: RecordRef, action: Action, what: Touch) -> ServiceResult<()> {
         let RecordRef::Patient(id) = record else { return Ok(()) };
-        let mut tx = self.db().begin().await?;
-        let row = patients::find_patient(&mut tx, id).await?;
+        let row = {
+            let mut conn = self.db().conn().await?;
+            patients::find_patient(&mut conn, id).await?
+        };
         let role = if row.as_ref().and_then(|r| r.user_id) == Some(who.user_id) { Role::Patient } else { Role::Carer };
-        audit::append(&mut tx, &self.event(who, row.as_ref(), role, action, &what, Some(DenyReason::ItemNotVisible))).await?;
-        tx.commit().await?;
-        Ok(())
+        self.log(self.event(who, row.as_ref(), role, action, &what, Some(DenyReason::ItemNotVisible))).await
     }
 
-    /// Logs a refusal, commits it, and refuses. A refusal that named no existing record goes on
-    /// the chain of such refusals, with the id it named.
-    #[allow(clippy::too_many_arguments)]
-    async fn refuse<T>(
+    /// Logs that a request the policy let into a record then asked for something its access
+    /// does not include (a label it may not use, "about me" of an adult's record). The
+    /// request's own transaction must have ended: the row is committed on its own.
+    pub(crate) async fn log_refused(
         &self,
-        mut tx: Tx,
+        who: &SignedIn,
+        access: &Access,
+        action: Action,
+        what: Touch,
+        reason: DenyReason,
+    ) -> ServiceResult<()> {
+        tracing::info!(reason = reason.slug(), ?action, "access refused");
+        let carer = access.role == Role::Carer;
+        self.log(AuditEvent {
+            at: self.now(),
+            actor: Some(who.user_id),
+            actor_name: who.display_name.clone(),
+            role: access.role,
+            on_behalf_of: access.patient.filter(|_| carer),
+            patient: access.patient,
+            category: what.category,
+            item: what.item,
+            action,
+            door: who.request.door,
+            refused: Some(reason),
+            request_id: who.request.id.clone(),
+        })
+        .await
+    }
+
+    /// Logs a refusal in a transaction of its own, commits it, and refuses. The caller's own
+    /// transaction must have ended. A refusal that named no existing record goes on the chain
+    /// of such refusals, with the id it named.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn refuse<T>(
+        &self,
         who: &SignedIn,
         record: RecordRef,
         row: Option<&PatientRow>,
@@ -198,12 +289,11 @@ impl Services {
             _ => what,
         };
         tracing::info!(reason = reason.slug(), ?action, "access refused");
-        audit::append(&mut tx, &self.event(who, row, role, action, &what, Some(reason))).await?;
-        tx.commit().await?;
+        self.log(self.event(who, row, role, action, &what, Some(reason))).await?;
         Err(ServiceError::Forbidden)
     }
 
-    fn event(
+    pub(crate) fn event(
         &self,
         who: &SignedIn,
         row: Option<&PatientRow>,

@@ -10,7 +10,7 @@ use crate::mail::queue;
 use crate::tokens::{hash_text, Token};
 use crate::{Services, SignedIn};
 use domain::access::{grant_in_force, Action, Role};
-use domain::audit::Category;
+use domain::audit::{AuditEvent, Category, Door};
 use domain::grants::{
     labels_to_text, BirthDate, CarerRelationship, GrantBasis, GrantStatus, DEFAULT_GRANT_DAYS, INVITATION_VALID, REVIEW_REMINDER,
 };
@@ -18,7 +18,7 @@ use domain::views::{CaredForView, GrantView, InvitationView, NoticeView, RecordC
 use domain::{Email, GrantId, NoticeId, PatientId, PersonName, PrivacyLabel, Span, Timestamp, UserId, ValidationError};
 use store::grants::{self, GrantRow};
 use store::patients::{self, PatientRow};
-use store::{notices, users, Conn};
+use store::{audit, notices, users, Conn};
 
 /// The scope of a grant as a form sends it.
 #[derive(Debug, Clone, Default)]
@@ -147,6 +147,17 @@ fn state_words(g: &GrantRow, born_on: Option<BirthDate>, now: Timestamp, rules: 
     }
 }
 
+/// Whether the young person may now confirm a parent's access, so that it continues past the
+/// suspension age: from the warning before that age (access-rules.md: the young person, "now
+/// an adult in law for consent", confirms it), while the grant is active and unconfirmed.
+fn confirmable(g: &GrantRow, born_on: Option<BirthDate>, now: Timestamp, rules: &domain::grants::AgeRules) -> bool {
+    g.basis == GrantBasis::ParentalResponsibility
+        && g.status == GrantStatus::Active
+        && g.ends_at > now
+        && g.young_person_confirmed_at.is_none()
+        && born_on.is_some_and(|b| rules.warning_at(b, rules.suspend_at) <= now)
+}
+
 /// A grant already in force (a parent's for their child, or the demo's), as no invitation
 /// precedes it. It may add entries.
 fn accepted_grant(
@@ -212,6 +223,22 @@ impl Services {
         grants::insert_grant(&mut tx, &grant, now).await?;
         grants::insert_change(&mut tx, grant.id, 1, patient.id, "given for the demo", &scope_words(&grant.labels, true), grant.basis, now)
             .await?;
+        // Every change to who can see a record is in that record's log.
+        let event = AuditEvent {
+            at: now,
+            actor: None,
+            actor_name: "Carry\u{2019}s demo set-up".to_owned(),
+            role: Role::Nobody,
+            on_behalf_of: None,
+            patient: Some(record.id),
+            category: Category::Access,
+            item: Some(grant.id.to_string()),
+            action: Action::ManageAccess,
+            door: Door::Command,
+            refused: None,
+            request_id: "demo-setup".to_owned(),
+        };
+        audit::append(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -245,7 +272,7 @@ impl Services {
 
     /// Every grant and invitation on the caller's record, newest first.
     pub async fn grants(&self, who: &SignedIn) -> ServiceResult<Vec<GrantView>> {
-        let (mut tx, access) = self.open(who, RecordRef::Own, Action::ReadAccessLog, Touch::of(Category::Access)).await?;
+        let (mut tx, access) = self.open_read(who, RecordRef::Own, Action::ReadAccessLog, Touch::of(Category::Access)).await?;
         let Some(patient) = access.patient else { return Ok(Vec::new()) };
         let row = patients::find_patient(&mut tx, patient).await?.ok_or(ServiceError::NotFound)?;
         let born = row.born_on.as_deref().and_then(BirthDate::from_text);
@@ -281,6 +308,7 @@ impl Services {
                 state,
                 open,
                 invited: g.status == GrantStatus::Invited,
+                can_confirm: confirmable(&g, born, now, &self.config().age_rules),
                 history,
             });
         }
@@ -428,6 +456,37 @@ impl Services {
         Ok(())
     }
 
+    async fn born_on(&self, conn: &mut Conn, patient: PatientId) -> ServiceResult<Option<BirthDate>> {
+        Ok(patients::find_patient(conn, patient).await?.and_then(|p| p.born_on.as_deref().and_then(BirthDate::from_text)))
+    }
+
+    /// The young person, holding their own record, confirms a parent's access so that it
+    /// continues past the suspension age. Needs a recent sign-in, like giving access.
+    pub async fn confirm_grant(&self, who: &SignedIn, id: GrantId, seen_version: i64) -> ServiceResult<()> {
+        let now = self.now();
+        self.require_recent_sign_in(who)?;
+        let (mut tx, mut g) = self.own_grant(who, id, seen_version).await?;
+        if !confirmable(&g, self.born_on(&mut tx, g.patient_id).await?, now, &self.config().age_rules) {
+            return Err(ServiceError::NotFound);
+        }
+        if g.young_person_confirmed_at.is_some() {
+            return Ok(());
+        }
+        g.young_person_confirmed_at = Some(now);
+        if !grants::update_grant(&mut tx, &g, now).await? {
+            return Err(ServiceError::Stale);
+        }
+        let details = format!("continues after {}, until {}", self.config().age_rules.suspend_at, last_day(g.ends_at));
+        grants::insert_change(&mut tx, id, g.version + 1, who.user_id, "confirmed by the young person", &details, g.basis, now).await?;
+        if let Some(parent) = g.carer {
+            self.notify(&mut tx, parent, &format!("{} confirmed your access to their record.", who.display_name), "/caring").await?;
+        }
+        self.notify(&mut tx, who.user_id, &format!("You confirmed {}'s access to your record.", g.carer_name()), "/record/people").await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
     /// The usable grant behind an invitation link.
     async fn invitation_row(&self, conn: &mut Conn, token: &str) -> ServiceResult<GrantRow> {
         let g = grants::find_by_invite(conn, &hash_text(token.trim())).await?.ok_or(ServiceError::LinkInvalid)?;
@@ -497,6 +556,8 @@ impl Services {
         }
         let word = if accept { "accepted" } else { "declined" };
         grants::insert_change(&mut tx, g.id, g.version + 1, who.user_id, word, "", g.basis, now).await?;
+        let touch = Touch::item(Category::Access, g.id);
+        audit::append(&mut tx, &self.event(who, Some(&patient), Role::Carer, Action::ManageAccess, &touch, None)).await?;
         if let Some(owner) = patient.user_id {
             self.notify(&mut tx, owner, &format!("{} {word} your invitation.", who.display_name), "/record/people").await?;
         }
@@ -515,26 +576,22 @@ impl Services {
         let held = grants::held_by(&mut conn, who.user_id).await?;
         let mut out: Vec<CaredForView> = Vec::new();
         for g in held {
-            let born =
-                patients::find_patient(&mut conn, g.patient_id).await?.and_then(|p| p.born_on.as_deref().and_then(BirthDate::from_text));
+            let Some(record) = patients::find_patient(&mut conn, g.patient_id).await? else { continue };
+            let born = record.born_on.as_deref().and_then(BirthDate::from_text);
             let (state, in_force) = state_words(&g, born, now, &self.config().age_rules);
             let labels = grant_in_force(&g.facts(), born, now, &self.config().age_rules).unwrap_or_default();
-            // Several grants on one record show as one person.
-            if let Some(seen) = out.iter_mut().find(|c| c.patient_id == g.patient_id) {
-                if in_force && !seen.in_force {
-                    *seen = CaredForView {
-                        patient_id: g.patient_id,
-                        name: g.patient_name.clone(),
-                        labels,
-                        can_add: g.can_add,
-                        ends_at: g.ends_at,
-                        state,
-                        in_force,
-                    };
-                }
-                continue;
-            }
-            out.push(CaredForView {
+            // A parent keeps a child's record until the young person takes it over.
+            let can_hand_over = record.user_id.is_none()
+                && born.is_some_and(|b| b.age_at(now) >= self.config().age_rules.review_at)
+                && g.basis == GrantBasis::ParentalResponsibility
+                && g.status == GrantStatus::Active
+                && g.ends_at > now;
+            let offered_to = if can_hand_over {
+                patients::find_handover_for_patient(&mut conn, g.patient_id).await?.filter(|h| h.expires_at > now).map(|h| h.email)
+            } else {
+                None
+            };
+            let view = CaredForView {
                 patient_id: g.patient_id,
                 name: g.patient_name.clone(),
                 labels,
@@ -542,7 +599,25 @@ impl Services {
                 ends_at: g.ends_at,
                 state,
                 in_force,
-            });
+                can_hand_over,
+                offered_to,
+            };
+            // Several grants on one record show as one person: the one in force, if any.
+            match out.iter_mut().find(|c| c.patient_id == g.patient_id) {
+                Some(seen) if in_force && !seen.in_force => {
+                    let (can_hand_over, offered_to) = (seen.can_hand_over, seen.offered_to.take());
+                    *seen = CaredForView {
+                        can_hand_over: view.can_hand_over || can_hand_over,
+                        offered_to: view.offered_to.or(offered_to),
+                        ..view
+                    };
+                }
+                Some(seen) => {
+                    seen.can_hand_over |= view.can_hand_over;
+                    seen.offered_to = seen.offered_to.take().or(view.offered_to);
+                }
+                None => out.push(view),
+            }
         }
         Ok(out)
     }
@@ -587,12 +662,8 @@ impl Services {
         }
         let id = PatientId::from_uuid(uuid::Uuid::new_v4());
         let mut tx = self.db().begin().await?;
-        patients::insert_patient(
-            &mut tx,
-            &PatientRow { id, user_id: None, name: name.as_str().to_owned(), born_on: Some(born.to_text()) },
-            now,
-        )
-        .await?;
+        let record = PatientRow { id, user_id: None, name: name.as_str().to_owned(), born_on: Some(born.to_text()) };
+        patients::insert_patient(&mut tx, &record, now).await?;
         let grant = accepted_grant(
             id,
             who.user_id,
@@ -614,17 +685,26 @@ impl Services {
             now,
         )
         .await?;
+        let touch = Touch::item(Category::Access, grant.id);
+        audit::append(&mut tx, &self.event(who, Some(&record), Role::Carer, Action::ManageAccess, &touch, None)).await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    /// The caller's newest notices; reading them marks them read.
+    /// The caller's newest notices. Reading them changes nothing (a page load must not); the
+    /// person marks them read with [`Services::mark_notices_read`].
     pub async fn notices(&self, who: &SignedIn) -> ServiceResult<Vec<NoticeView>> {
+        let mut conn = self.db().conn().await?;
+        let rows = notices::list_notices(&mut conn, who.user_id, 20).await?;
+        Ok(rows.into_iter().map(|n| NoticeView { text: n.text, link: n.link, at: n.created_at, unread: n.read_at.is_none() }).collect())
+    }
+
+    /// Marks every notice of the caller's read.
+    pub async fn mark_notices_read(&self, who: &SignedIn) -> ServiceResult<()> {
         let mut tx = self.db().begin().await?;
-        let rows = notices::list_notices(&mut tx, who.user_id, 20).await?;
         notices::mark_all_read(&mut tx, who.user_id, self.now()).await?;
         tx.commit().await?;
-        Ok(rows.into_iter().map(|n| NoticeView { text: n.text, link: n.link, at: n.created_at, unread: n.read_at.is_none() }).collect())
+        Ok(())
     }
 
     /// Sends what is due about grants: review reminders 30 days before the end and the notice
@@ -661,6 +741,8 @@ impl Services {
                 continue;
             };
             let name = &g.patient_name;
+            let carer = g.carer_name();
+            let confirmed = g.young_person_confirmed_at.is_some();
             let steps = [
                 (
                     "warn-general",
@@ -697,8 +779,22 @@ impl Services {
                 ),
             ];
             for (kind, due, text) in steps {
+                // A grant the young person confirmed does not pause: nothing to warn of.
+                if confirmed && matches!(kind, "warn-suspend" | "suspend") {
+                    continue;
+                }
+                // A young person who holds their record reads about their parent's access.
+                let to_owner = match kind {
+                    "warn-suspend" => format!(
+                        "You turn {} on {}: {carer}'s access to your record will pause unless you confirm it.",
+                        rules.suspend_at,
+                        born.birthday(rules.suspend_at).to_uk_date()
+                    ),
+                    "suspend" => format!("{carer}'s access to your record is paused. You can confirm it or stop it."),
+                    _ => format!("{carer}'s access to your record has changed with your age. You can review it."),
+                };
                 if due <= now && g.ends_at > now && grants::mark_reminded(&mut tx, g.id, kind, now).await? {
-                    sent += self.tell_both(&mut tx, &g, &text, &text).await?;
+                    sent += self.tell_both(&mut tx, &g, &text, &to_owner).await?;
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod accounts;
+mod audit_queue;
 pub mod auth;
 pub mod authz;
 pub mod carers;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod cookie;
 mod demo;
 pub mod error;
+pub mod handover;
 pub mod mail;
 pub mod records;
 pub mod recovery;
@@ -49,6 +51,7 @@ struct Inner {
     passkeys: Passkeys,
     transport: mail::Transport,
     mail_wakeup: Arc<Notify>,
+    audit: audit_queue::AuditQueue,
 }
 
 impl Services {
@@ -57,11 +60,28 @@ impl Services {
         let hasher = PasswordHasher::new(config.argon2, config.max_concurrent_hashes)?;
         let passkeys = Passkeys::new(&config.public_url)?;
         let transport = mail::Transport::new(&config.mail)?;
-        Ok(Self { inner: Arc::new(Inner { db, clock, config, hasher, passkeys, transport, mail_wakeup: Arc::new(Notify::new()) }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                config,
+                hasher,
+                passkeys,
+                transport,
+                mail_wakeup: Arc::new(Notify::new()),
+                audit: Default::default(),
+            }),
+        })
     }
 
     pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Appends an access log row in a transaction of its own (batched with other requests'
+    /// rows) and returns once it is committed.
+    pub(crate) async fn log(&self, event: domain::audit::AuditEvent) -> ServiceResult<()> {
+        self.inner.audit.append(&self.inner.db, event).await
     }
 
     pub(crate) fn now(&self) -> domain::Timestamp {

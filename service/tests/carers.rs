@@ -363,3 +363,149 @@ conformance! {
         let _ = alex;
     }
 }
+
+/// The token of the emailed offer of a record, read from the queued mail to `to`.
+async fn offer_token(db: &store::Db, to: &str) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let bodies: Vec<(String,)> = sqlx::query_as("select body_text from mail_outbox where to_address = $1 order by created_at")
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let body = bodies.iter().rev().map(|b| b.0.clone()).find(|b| b.contains("/records/take/")).expect("an offer email");
+    body.split("/records/take/").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+/// The young person's view of Pat Parent's access.
+async fn pats(s: &Services, who: &SignedIn) -> Vec<domain::views::GrantView> {
+    s.grants(who).await.unwrap().into_iter().filter(|g| g.carer_name == "Pat Parent").collect()
+}
+
+conformance! {
+    async fn a_young_person_takes_their_record_and_decides_on_the_parents_access(db) {
+        let (s, clock) = services(db);
+        let (parent, _) = person(db, "Pat Parent").await;
+        let (mut stranger, _) = person(db, "Eve Other").await;
+        let (mut kim, kim_email) = person(db, "Kim Parent").await;
+        let (jo, jo_email) = person(db, "Jo Own").await;
+        s.add_reading(&jo, RecordRef::Own, &weight("60"), &labelled("general")).await.unwrap();
+        // Fourteen and a half today; a younger sibling is ten.
+        let child = s.add_child_record(&parent, "Kim", "2012-06-01").await.unwrap();
+        let younger = s.add_child_record(&parent, "Lou", "2016-06-01").await.unwrap();
+        s.add_reading(&parent, RecordRef::Patient(child), &weight("50"), &labelled("general")).await.unwrap();
+        let err = s.offer_record(&parent, younger, &kim_email).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "email" && v.0[0].message.contains("13")), "{err:?}");
+        assert!(matches!(s.offer_record(&parent, child, "not an address").await, Err(ServiceError::Validation(_))));
+        assert!(matches!(s.offer_record(&stranger, child, &kim_email).await, Err(ServiceError::Forbidden)), "only the parent offers");
+        let cared = s.caring_for(&parent).await.unwrap();
+        assert!(cared.iter().all(|c| c.can_hand_over == (c.patient_id == child)), "from 13 only: {cared:?}");
+
+        // The parent cannot take the record as their own, even offered to their own address by
+        // another parent; the attempt is refused and logged.
+        let (other_parent, other_parent_email) = person(db, "Ola Parent").await;
+        let mut conn = db.conn().await.unwrap();
+        let pg = store::grants::held_by(&mut conn, parent.user_id).await.unwrap().into_iter().find(|g| g.patient_id == child).unwrap();
+        let mut second = pg.clone();
+        second.id = domain::GrantId::from_uuid(Uuid::new_v4());
+        second.carer = Some(other_parent.user_id);
+        store::grants::insert_grant(&mut conn, &second, NOW).await.unwrap();
+        drop(conn);
+        s.offer_record(&parent, child, &other_parent_email).await.unwrap();
+        let token = offer_token(db, &other_parent_email).await;
+        let err = s.take_record(&other_parent, &token).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].message.contains("parent or carer")), "{err:?}");
+        // An account that holds a record already cannot take another.
+        s.offer_record(&parent, child, &jo_email).await.unwrap();
+        let jo_token = offer_token(db, &jo_email).await;
+        let err = s.take_record(&jo, &jo_token).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "token"), "{err:?}");
+        // A new offer replaces the old one, whose link stops working.
+        s.offer_record(&parent, child, &kim_email).await.unwrap();
+        assert!(matches!(s.record_offer(&jo_token).await, Err(ServiceError::LinkInvalid)));
+        let token = offer_token(db, &kim_email).await;
+        let mail = all_mail(db).await;
+        assert!(!mail.contains("50 kg") && !mail.contains("50.0"), "the offer carries no clinical content");
+        let offer = s.record_offer(&token).await.unwrap();
+        assert_eq!((offer.patient_name.as_str(), offer.offered_by.as_str()), ("Kim", "Pat Parent"));
+        assert_eq!(s.caring_for(&parent).await.unwrap().iter().find(|c| c.patient_id == child).unwrap().offered_to, Some(kim_email.clone()));
+        let err = s.take_record(&stranger, &token).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "token"), "only the invited address's account takes it");
+
+        assert_eq!(s.take_record(&kim, &token).await.unwrap(), child);
+        assert!(matches!(s.take_record(&kim, &token).await, Err(ServiceError::LinkInvalid)), "the link is single-use");
+        let mine = s.timeline(&kim, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
+        assert_eq!(mine.entries.len(), 1);
+        assert_eq!(mine.entries[0].entered_by, "Pat Parent for you");
+        let grants = pats(&s, &kim).await;
+        assert_eq!(grants.len(), 1);
+        assert!(grants[0].history.iter().any(|h| h.contains("the young person took over")), "{grants:?}");
+        // At fourteen it is too early to decide about sixteen: confirming opens 3 months before.
+        assert!(!grants[0].can_confirm);
+        assert!(matches!(s.confirm_grant(&kim, grants[0].id, grants[0].version).await, Err(ServiceError::NotFound)));
+        // Nobody with access already can take a record as their own.
+        assert!(matches!(s.take_record(&parent, &token).await, Err(ServiceError::LinkInvalid)), "taken already");
+        assert!(s.caring_for(&parent).await.unwrap().iter().all(|c| c.patient_id != child || !c.can_hand_over));
+        let log = s.access_log(&kim, &AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        assert!(log.rows.iter().any(|r| r.words == "You changed who can see your record"), "{:?}", log.rows);
+        assert!(log.rows.iter().any(|r| r.words == "Pat Parent (your carer) changed who can see your record"), "{:?}", log.rows);
+
+        // At 16 the parent's access pauses until Kim confirms it.
+        let sixteen = BirthDate { year: 2012, month: 6, day: 1 }.birthday(16);
+        clock.advance(sixteen.since(clock_now(&s)));
+        assert!(matches!(s.timeline(&parent, RecordRef::Patient(child), &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+        let g = &pats(&s, &kim).await[0];
+        assert!(g.can_confirm);
+        assert!(matches!(s.confirm_grant(&kim, g.id, g.version).await, Err(ServiceError::ReauthRequired)));
+        kim.authenticated_at = clock_now(&s);
+        stranger.authenticated_at = clock_now(&s);
+        assert!(matches!(s.confirm_grant(&stranger, g.id, g.version).await, Err(ServiceError::NotFound | ServiceError::Forbidden)));
+        s.confirm_grant(&kim, g.id, g.version).await.unwrap();
+        assert_eq!(s.timeline(&parent, RecordRef::Patient(child), &TimelineQuery::default()).await.unwrap().entries.len(), 1);
+        let g = &pats(&s, &kim).await[0];
+        assert!(!g.can_confirm && g.history.iter().any(|h| h.contains("confirmed by the young person")));
+        // Reading notices changes nothing; marking them read does.
+        let before = s.notices(&kim).await.unwrap();
+        assert!(before.iter().any(|n| n.unread));
+        assert_eq!(s.notices(&kim).await.unwrap(), before, "a look at the notices changes nothing");
+        s.mark_notices_read(&kim).await.unwrap();
+        assert!(s.notices(&kim).await.unwrap().iter().all(|n| !n.unread));
+        // Kim can still stop it at once.
+        s.revoke_grant(&kim, g.id, g.version).await.unwrap();
+        assert!(matches!(s.timeline(&parent, RecordRef::Patient(child), &TimelineQuery::default()).await, Err(ServiceError::Forbidden)));
+    }
+}
+
+conformance! {
+    async fn reads_at_once_each_commit_their_row_before_answering(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        s.add_reading(&sam, RecordRef::Own, &weight("70"), &labelled("general")).await.unwrap();
+        let mut reads = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let (s, mut who, record) =
+                if i % 2 == 0 { (s.clone(), sam.clone(), RecordRef::Own) } else { (s.clone(), alex.clone(), RecordRef::Patient(patient)) };
+            who.request.id = format!("read-{i}");
+            let db = db.clone();
+            reads.spawn(async move {
+                let seen = s.timeline(&who, record, &TimelineQuery::default()).await.unwrap().entries.len();
+                // By the time the read answers, its row is committed (seen from another connection).
+                let mut conn = db.conn().await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as("select request_id from audit_log where request_id = $1")
+                    .bind(&who.request.id)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+                (seen, rows.len())
+            });
+        }
+        while let Some(done) = reads.join_next().await {
+            assert_eq!(done.unwrap(), (1, 1), "each read saw the entry, and its one row was in the log as it answered");
+        }
+        // Every answer came after its row was committed: all 20 of Alex's views are there.
+        let log = s.access_log(&sam, &AccessLogQuery::default()).await.unwrap();
+        let views = log.rows.iter().filter(|r| r.words == "Alex Smith (your carer) viewed your record").count();
+        assert_eq!(views, 20, "{:?}", log.rows);
+        let report = s.verify_access_log().await.unwrap();
+        assert!(report.first_problem.is_none(), "{:?}", report.first_problem);
+    }
+}

@@ -118,20 +118,55 @@ impl AuditRow {
 
 /// Appends an event to its patient's chain, in the caller's transaction.
 pub async fn append(conn: &mut Conn, ev: &AuditEvent) -> StoreResult<AuditRow> {
-    let chain = ev.patient.map_or_else(|| NO_PATIENT_CHAIN.to_owned(), |p| p.to_string());
-    sqlx::query("insert into audit_heads (chain, seq, hash) values ($1, 0, $2) on conflict do nothing")
-        .bind(&chain)
-        .bind(GENESIS)
-        .execute(&mut *conn)
-        .await?;
-    // Moving the head first takes its row lock, so the chain cannot fork.
-    let (seq, prev_hash): (i64, String) = sqlx::query_as("update audit_heads set seq = seq + 1 where chain = $1 returning seq, hash")
-        .bind(&chain)
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut row = AuditRow {
-        chain,
-        seq,
+    let mut rows = append_all(conn, std::slice::from_ref(ev)).await?;
+    rows.pop().ok_or(StoreError::Corrupt { column: "audit_heads.seq" })
+}
+
+/// Appends events in the caller's transaction, each chain's in the order given. Each chain's
+/// head moves once for all of that chain's events (its row lock is taken once), which is what
+/// lets one commit carry many requests' rows.
+pub async fn append_all(conn: &mut Conn, events: &[AuditEvent]) -> StoreResult<Vec<AuditRow>> {
+    let mut rows: Vec<AuditRow> = events.iter().map(unsealed).collect();
+    // Heads are locked in one order (by chain), so two servers appending batches at once
+    // cannot deadlock on PostgreSQL; each chain's rows keep the order given.
+    let mut chains: Vec<String> = rows.iter().map(|r| r.chain.clone()).collect();
+    chains.sort();
+    chains.dedup();
+    for chain in chains {
+        let members: Vec<usize> = rows.iter().enumerate().filter(|(_, r)| r.chain == chain).map(|(i, _)| i).collect();
+        let count = i64::try_from(members.len()).map_err(|_| StoreError::Corrupt { column: "audit_heads.seq" })?;
+        sqlx::query("insert into audit_heads (chain, seq, hash) values ($1, 0, $2) on conflict do nothing")
+            .bind(&chain)
+            .bind(GENESIS)
+            .execute(&mut *conn)
+            .await?;
+        // Moving the head first takes its row lock, so the chain cannot fork.
+        let (last, mut prev_hash): (i64, String) =
+            sqlx::query_as("update audit_heads set seq = seq + $2 where chain = $1 returning seq, hash")
+                .bind(&chain)
+                .bind(count)
+                .fetch_one(&mut *conn)
+                .await?;
+        let mut seq = last - count;
+        for i in members {
+            seq += 1;
+            let row = &mut rows[i];
+            row.seq = seq;
+            row.prev_hash = prev_hash;
+            row.hash = row.compute_hash();
+            prev_hash = row.hash.clone();
+            insert_row(conn, row).await?;
+        }
+        sqlx::query("update audit_heads set hash = $2 where chain = $1").bind(&chain).bind(&prev_hash).execute(&mut *conn).await?;
+    }
+    Ok(rows)
+}
+
+/// The row for an event before its place in the chain is known.
+fn unsealed(ev: &AuditEvent) -> AuditRow {
+    AuditRow {
+        chain: ev.patient.map_or_else(|| NO_PATIENT_CHAIN.to_owned(), |p| p.to_string()),
+        seq: 0,
         at: ev.at.as_millis(),
         actor_user_id: ev.actor.map(|u| u.to_string()),
         actor_name: ev.actor_name.clone(),
@@ -145,10 +180,12 @@ pub async fn append(conn: &mut Conn, ev: &AuditEvent) -> StoreResult<AuditRow> {
         outcome: if ev.refused.is_some() { "refused" } else { "allowed" }.to_owned(),
         reason: ev.refused.map(|r| r.slug().to_owned()),
         request_id: ev.request_id.clone(),
-        prev_hash,
+        prev_hash: String::new(),
         hash: String::new(),
-    };
-    row.hash = row.compute_hash();
+    }
+}
+
+async fn insert_row(conn: &mut Conn, row: &AuditRow) -> StoreResult<()> {
     sqlx::query(
         "insert into audit_log (chain, seq, at, actor_user_id, actor_name, role, on_behalf_of, patient_id, category, item_id, \
          action, door, outcome, reason, request_id, prev_hash, hash) \
@@ -173,8 +210,7 @@ pub async fn append(conn: &mut Conn, ev: &AuditEvent) -> StoreResult<AuditRow> {
     .bind(&row.hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("update audit_heads set hash = $2 where chain = $1").bind(&row.chain).bind(&row.hash).execute(&mut *conn).await?;
-    Ok(row)
+    Ok(())
 }
 
 const SELECT: &str = "select chain, seq, at, actor_user_id, actor_name, role, on_behalf_of, patient_id, category, item_id, action, door, \

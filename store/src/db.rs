@@ -174,6 +174,17 @@ impl Db {
         Ok(Tx { tx, _writer: writer })
     }
 
+    /// Starts a read-only transaction: one consistent view of the data that does not take the
+    /// writer's turn (under WAL, SQLite's readers run beside its one writer). Nothing may be
+    /// written in it.
+    pub async fn begin_read(&self) -> StoreResult<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin deferred").await?,
+            Backend::Postgres => self.pool.begin_with("begin transaction isolation level repeatable read, read only").await?,
+        };
+        Ok(Tx { tx, _writer: None })
+    }
+
     /// A pooled connection for reads (and single-statement writes that need no transaction).
     pub async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)

@@ -83,3 +83,93 @@ pub async fn ensure_patient_for_user(conn: &mut Conn, new_id: PatientId, user: U
         .await?;
     find_patient_by_user(conn, user).await?.ok_or(crate::StoreError::Corrupt { column: "patients.user_id" })
 }
+
+/// A parent's offer of a child's record to the young person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverRow {
+    /// The record offered.
+    pub patient_id: PatientId,
+    /// The young person's address, as the parent gave it.
+    pub email: String,
+    /// When the link stops working.
+    pub expires_at: Timestamp,
+    /// The parent who offered it.
+    pub offered_by: UserId,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawHandover {
+    patient_id: String,
+    email: String,
+    expires_at: i64,
+    offered_by: String,
+}
+
+impl TryFrom<RawHandover> for HandoverRow {
+    type Error = crate::StoreError;
+    fn try_from(r: RawHandover) -> Result<Self, Self::Error> {
+        Ok(HandoverRow {
+            patient_id: parse_id("record_handovers.patient_id", &r.patient_id)?,
+            email: r.email,
+            expires_at: Timestamp::from_millis(r.expires_at),
+            offered_by: parse_id("record_handovers.offered_by", &r.offered_by)?,
+        })
+    }
+}
+
+/// Records an offer, replacing any earlier one for the same record (its link stops working).
+pub async fn upsert_handover(conn: &mut Conn, offer: &HandoverRow, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+    sqlx::query(
+        "insert into record_handovers (patient_id, email, token_hash, expires_at, offered_by, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $6) \
+         on conflict (patient_id) do update set email = excluded.email, token_hash = excluded.token_hash, \
+         expires_at = excluded.expires_at, offered_by = excluded.offered_by, updated_at = excluded.updated_at",
+    )
+    .bind(offer.patient_id.to_string())
+    .bind(&offer.email)
+    .bind(token_hash)
+    .bind(offer.expires_at.as_millis())
+    .bind(offer.offered_by.to_string())
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The offer behind a link's token hash (expired ones too: the caller checks).
+pub async fn find_handover_by_token(conn: &mut Conn, token_hash: &str) -> StoreResult<Option<HandoverRow>> {
+    let row: Option<RawHandover> =
+        sqlx::query_as("select patient_id, email, expires_at, offered_by from record_handovers where token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(conn)
+            .await?;
+    row.map(HandoverRow::try_from).transpose()
+}
+
+/// The pending offer for a record, if any.
+pub async fn find_handover_for_patient(conn: &mut Conn, patient: PatientId) -> StoreResult<Option<HandoverRow>> {
+    let row: Option<RawHandover> =
+        sqlx::query_as("select patient_id, email, expires_at, offered_by from record_handovers where patient_id = $1")
+            .bind(patient.to_string())
+            .fetch_optional(conn)
+            .await?;
+    row.map(HandoverRow::try_from).transpose()
+}
+
+/// Gives a record with no account to an account, and ends its offer. False if the record has
+/// an account already (someone took it first). Fails with `Conflict("patients_user_id_unique")`
+/// if the account holds a record of its own.
+pub async fn update_owner_from_handover(conn: &mut Conn, patient: PatientId, user: UserId, now: Timestamp) -> StoreResult<bool> {
+    let done = sqlx::query("update patients set user_id = $2, updated_at = $3 where id = $1 and user_id is null")
+        .bind(patient.to_string())
+        .bind(user.to_string())
+        .bind(now.as_millis())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1;
+    if done {
+        sqlx::query("delete from record_handovers where patient_id = $1").bind(patient.to_string()).execute(&mut *conn).await?;
+    }
+    Ok(done)
+}

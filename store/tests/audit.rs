@@ -190,3 +190,40 @@ conformance! {
         assert_eq!(seq, 1);
     }
 }
+
+conformance! {
+    async fn a_batch_appends_each_chain_in_order(db) {
+        let patient = chain(db, 2).await;
+        let other = PatientId::from_uuid(Uuid::new_v4());
+        let actor = UserId::from_uuid(Uuid::new_v4());
+        // Interleaved: the patient's rows continue their chain, the other's start a new one,
+        // and a refusal naming no record goes on its own chain.
+        let batch = vec![
+            event(Some(patient), actor, 10, None),
+            event(Some(other), actor, 11, None),
+            event(Some(patient), actor, 12, None),
+            event(None, actor, 13, Some(DenyReason::NoRelationship)),
+            event(Some(patient), actor, 14, None),
+        ];
+        let mut tx = db.begin().await.unwrap();
+        let rows = audit::append_all(&mut tx, &batch).await.unwrap();
+        tx.commit().await.unwrap();
+        let placed: Vec<(bool, i64)> = rows.iter().map(|r| (r.chain == patient.to_string(), r.seq)).collect();
+        assert_eq!(placed, vec![(true, 3), (false, 1), (true, 4), (false, 1), (true, 5)]);
+        assert_eq!(rows[2].prev_hash, rows[0].hash, "rows of one chain link in the order given");
+        assert_eq!(rows[4].prev_hash, rows[2].hash);
+        assert_eq!(rows[3].chain, NO_PATIENT_CHAIN);
+        let mut conn = db.conn().await.unwrap();
+        let report = audit::verify(&mut conn).await.unwrap();
+        assert!(report.first_problem.is_none(), "{:?}", report.first_problem);
+        let page = audit::list_for_patient(&mut conn, patient, &LogFilter::default(), 10).await.unwrap();
+        let seqs: Vec<i64> = page.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![5, 4, 3, 2, 1]);
+        drop(conn);
+        // A later single append continues after the batch.
+        let mut tx = db.begin().await.unwrap();
+        let next = audit::append(&mut tx, &event(Some(patient), actor, 15, None)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((next.seq, next.prev_hash.as_str()), (6, rows[4].hash.as_str()));
+    }
+}

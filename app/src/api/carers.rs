@@ -4,7 +4,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
-use domain::views::{AccessLogView, CaredForView, GrantView, InvitationView, NoticeView, RecordContext};
+use domain::views::{AccessLogView, CaredForView, GrantView, InvitationView, NoticeView, RecordContext, RecordOfferView};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, PostUrl};
 
@@ -109,6 +109,52 @@ pub async fn revoke_grant(id: String, version: i64) -> Result<(), AppError> {
     )
 }
 
+/// The young person confirms a parent's access, so that it continues past 16.
+#[server(prefix = "/api", endpoint = "access/confirm", input = PostUrl)]
+pub async fn confirm_grant(id: String, version: i64) -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.confirm_grant(&signed_in()?, grant_id(&id)?, version).await?;
+            leptos_axum::redirect("/record/people?confirmed=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// A parent offers a child's record to the young person.
+#[server(prefix = "/api", endpoint = "caring/offer-record", input = PostUrl)]
+pub async fn offer_record(patient: String, email: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            let patient = patient.trim().parse().map_err(|_| AppError::NotFound)?;
+            services()?.offer_record(&signed_in()?, patient, &email).await?;
+            leptos_axum::redirect("/caring?offered=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// What a link offering a young person their record says.
+#[server(prefix = "/api", endpoint = "records/offer", input = GetUrl)]
+pub async fn record_offer(token: String) -> Result<RecordOfferView, AppError> {
+    respond(async move { Ok(services()?.record_offer(&token).await?) }.await)
+}
+
+/// The young person takes their record with their own account.
+#[server(prefix = "/api", endpoint = "records/take", input = PostUrl)]
+pub async fn take_record(token: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.take_record(&signed_in()?, &token).await?;
+            leptos_axum::redirect("/record/people?taken=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// What an invitation link offers.
 #[server(prefix = "/api", endpoint = "access/invitation", input = GetUrl)]
 pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
@@ -169,7 +215,20 @@ pub async fn add_child(name: String, born_on: String) -> Result<(), AppError> {
     )
 }
 
-/// The caller's notices (reading them marks them read).
+/// Marks the caller's notices read.
+#[server(prefix = "/api", endpoint = "notices/mark-read", input = PostUrl)]
+pub async fn mark_notices_read() -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.mark_notices_read(&signed_in()?).await?;
+            leptos_axum::redirect("/notices");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The caller's notices.
 #[server(prefix = "/api", endpoint = "notices", input = GetUrl)]
 pub async fn notices() -> Result<Vec<NoticeView>, AppError> {
     respond(async move { Ok(services()?.notices(&signed_in()?).await?) }.await)

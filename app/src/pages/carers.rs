@@ -2,7 +2,10 @@
 //! carer's "People you care for", notices, and "Who has looked at my record".
 
 use super::record::{load_problem, url_encode};
-use crate::api::{access_log, caring_for, grants, invitation, notices, AddChild, AnswerInvitation, ChangeGrant, InviteCarer, RevokeGrant};
+use crate::api::{
+    access_log, caring_for, grants, invitation, notices, record_offer, AddChild, AnswerInvitation, ChangeGrant, ConfirmGrant, InviteCarer,
+    MarkNoticesRead, OfferRecord, RevokeGrant, TakeRecord,
+};
 use crate::components::{ErrorSummary, Field, Notice};
 use crate::error::AppError;
 use domain::grants::{CarerRelationship, GrantBasis};
@@ -66,7 +69,12 @@ fn scope_text(labels: &[PrivacyLabel], can_add: bool) -> String {
 
 /// One grant on "Who can see my record", with its change and stop controls.
 #[component]
-fn GrantCard(g: GrantView, change: ServerAction<ChangeGrant>, revoke: ServerAction<RevokeGrant>) -> impl IntoView {
+fn GrantCard(
+    g: GrantView,
+    change: ServerAction<ChangeGrant>,
+    revoke: ServerAction<RevokeGrant>,
+    confirm: ServerAction<ConfirmGrant>,
+) -> impl IntoView {
     let error = Signal::derive(move || change.value().get().and_then(Result::err));
     let last_day = g.ends_at.minus(Span::millis(1)).to_uk_date_input();
     let history = g.history.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view();
@@ -78,7 +86,10 @@ fn GrantCard(g: GrantView, change: ServerAction<ChangeGrant>, revoke: ServerActi
         <section class="grant" aria-labelledby=labelled_by>
             <h3 id=heading_id>{g.carer_name.clone()} " (" {g.relationship.label()} ")"</h3>
             <p><strong>{g.state.clone()}</strong></p>
-            <p>{scope_text(&g.labels, g.can_add)} ". Basis: " {g.basis.label()} ". Invitation sent to " {g.email.clone()} "."</p>
+            <p>
+                {scope_text(&g.labels, g.can_add)} ". Basis: " {g.basis.label()} "."
+                {(!g.email.is_empty()).then(|| format!(" Invitation sent to {}.", g.email))}
+            </p>
             {g.open.then(|| {
                 let (id1, id2) = (g.id.to_string(), g.id.to_string());
                 let (version, version2) = (g.version.to_string(), g.version.to_string());
@@ -99,6 +110,17 @@ fn GrantCard(g: GrantView, change: ServerAction<ChangeGrant>, revoke: ServerActi
                     </ActionForm>
                 }
             })}
+            {g.can_confirm.then(|| {
+                let (id, version) = (g.id.to_string(), g.version.to_string());
+                view! {
+                    <p>"This is a parent\u{2019}s access. It pauses when you turn 16 unless you confirm that it should continue. You can stop it at any time."</p>
+                    <ActionForm action=confirm>
+                        <input type="hidden" name="id" value=id/>
+                        <input type="hidden" name="version" value=version/>
+                        <button type="submit" class="button secondary">"Keep this access after I turn 16"</button>
+                    </ActionForm>
+                }
+            })}
             <details>
                 <summary>"History"</summary>
                 <ul>{history}</ul>
@@ -113,13 +135,23 @@ pub fn PeoplePage() -> impl IntoView {
     let invite = ServerAction::<InviteCarer>::new();
     let change = ServerAction::<ChangeGrant>::new();
     let revoke = ServerAction::<RevokeGrant>::new();
-    let data = Resource::new(move || (change.version().get(), revoke.version().get(), invite.version().get()), |_| grants());
+    let confirm = ServerAction::<ConfirmGrant>::new();
+    let data = Resource::new(
+        move || (change.version().get(), revoke.version().get(), invite.version().get(), confirm.version().get()),
+        |_| grants(),
+    );
     let query = use_query_map();
     let flag = move |k: &str| query.read().get(k).is_some();
     let invite_error = Signal::derive(move || invite.value().get().and_then(Result::err));
     let field = move |f: &'static str| Signal::derive(move || invite_error.get().and_then(|e| e.field(f)));
-    let other_error =
-        Signal::derive(move || revoke.value().get().and_then(Result::err).or_else(|| change.value().get().and_then(Result::err)));
+    let other_error = Signal::derive(move || {
+        revoke
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| change.value().get().and_then(Result::err))
+            .or_else(|| confirm.value().get().and_then(Result::err))
+    });
     view! {
         <Title text="Who can see my record"/>
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
@@ -129,7 +161,7 @@ pub fn PeoplePage() -> impl IntoView {
                     Err(e) => return load_problem(e, "Who can see my record", "/record/people".to_owned()),
                 };
                 let empty = list.is_empty();
-                let cards = list.into_iter().map(|g| view! { <GrantCard g=g change=change revoke=revoke/> }).collect_view();
+                let cards = list.into_iter().map(|g| view! { <GrantCard g=g change=change revoke=revoke confirm=confirm/> }).collect_view();
                 let relationships = CarerRelationship::ALL
                     .into_iter()
                     .map(|r| view! { <option value=r.code()>{r.label()}</option> })
@@ -144,6 +176,8 @@ pub fn PeoplePage() -> impl IntoView {
                     {flag("invited").then(|| view! { <Notice><p>"Invitation sent. It works for 7 days."</p></Notice> })}
                     {flag("changed").then(|| view! { <Notice><p>"Their access has been changed. They have been told."</p></Notice> })}
                     {flag("stopped").then(|| view! { <Notice><p>"Done. They can no longer see your record, from their very next click."</p></Notice> })}
+                    {flag("confirmed").then(|| view! { <Notice><p>"Confirmed. Their access continues after you turn 16. You can still stop it at any time."</p></Notice> })}
+                    {flag("taken").then(|| view! { <Notice><p>"Your record is now yours. Below is everyone who can see it: you can stop anyone\u{2019}s access."</p></Notice> })}
                     <ErrorSummary error=other_error/>
                     <p>"You and only you decide who else can see your record. Carers use their own account, and everything they do is shown in "
                         <a href="/record/access-log">"who has looked at your record"</a> "."</p>
@@ -234,7 +268,12 @@ pub fn InvitationPage() -> impl IntoView {
 #[component]
 pub fn CaringPage() -> impl IntoView {
     let add_child = ServerAction::<AddChild>::new();
-    let data = Resource::new(|| (), |_| caring_for());
+    let offer = ServerAction::<OfferRecord>::new();
+    let data = Resource::new(move || offer.version().get(), |_| caring_for());
+    let offer_error = Signal::derive(move || offer.value().get().and_then(Result::err));
+    let offer_field = move |f: &'static str| Signal::derive(move || offer_error.get().and_then(|e| e.field(f)));
+    let query = use_query_map();
+    let offered = move || query.read().get("offered").is_some();
     let error = Signal::derive(move || add_child.value().get().and_then(Result::err));
     let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
     view! {
@@ -246,6 +285,8 @@ pub fn CaringPage() -> impl IntoView {
                     Err(e) => return load_problem(e, "People you care for", "/caring".to_owned()),
                 };
                 let empty = people.is_empty();
+                let offerable: Vec<(String, String)> =
+                    people.iter().filter(|p| p.can_hand_over).map(|p| (p.patient_id.to_string(), p.name.clone())).collect();
                 let items = people.into_iter().map(|p| {
                     let href = format!("/record?patient={}", p.patient_id);
                     let labels: Vec<&str> = p.labels.iter().map(|l| l.label()).collect();
@@ -258,16 +299,37 @@ pub fn CaringPage() -> impl IntoView {
                             }}</h2>
                             <p>{p.state.clone()}</p>
                             {p.in_force.then(|| view! { <p>"You can see: " {labels.join(", ")} ". " {if p.can_add { "You can add entries." } else { "You can view only." }}</p> })}
+                            {p.offered_to.clone().map(|to| view! { <p>"You offered " {p.name.clone()} " their own record at " {to} ". The link works for 7 days."</p> })}
                         </li>
                     }
                 }).collect_view();
                 view! {
                     <h1>"People you care for"</h1>
+                    {offered().then(|| view! { <Notice><p>"The link is on its way. It works for 7 days."</p></Notice> })}
+                    <ErrorSummary error=offer_error/>
                     {if empty {
                         view! { <p>"Nobody has given you access to their record yet. When someone invites you, open the link in their email."</p> }.into_any()
                     } else {
                         view! { <ul class="cared-for-list">{items}</ul> }.into_any()
                     }}
+                    {(!offerable.is_empty()).then(|| {
+                        let options = offerable
+                            .into_iter()
+                            .map(|(id, name)| view! { <option value=id>{name}</option> })
+                            .collect_view();
+                        view! {
+                            <h2 id="offer-heading">"Give a young person their own record"</h2>
+                            <p>"From 13 a young person can hold their own record. We will email them a link that works for 7 days; they take the record with their own account and then decide who else can see it, you included."</p>
+                            <ActionForm action=offer attr:novalidate="" attr:aria-labelledby="offer-heading">
+                                <div class="field">
+                                    <label for="field-patient">"Whose record"</label>
+                                    <select id="field-patient" name="patient">{options}</select>
+                                </div>
+                                <Field name="email" label="Their email address" kind="email" error=offer_field("email")/>
+                                <button type="submit" class="button secondary">"Send them the link"</button>
+                            </ActionForm>
+                        }
+                    })}
                     <h2>"A child\u{2019}s record"</h2>
                     <p>"If you have parental responsibility for a child, you can keep a record for them. Your access narrows to general entries when they turn 11 and pauses at 16 unless they confirm it."</p>
                     <ErrorSummary error=error/>
@@ -282,10 +344,57 @@ pub fn CaringPage() -> impl IntoView {
     }
 }
 
+/// Opened from the email offering a young person their own record.
+#[component]
+pub fn TakeRecordPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let data = Resource::new(token, record_offer);
+    let who = Resource::new(|| (), |_| crate::api::me());
+    let take = ServerAction::<TakeRecord>::new();
+    let error = Signal::derive(move || take.value().get().and_then(Result::err));
+    view! {
+        <Title text="Your own record"/>
+        <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+            {move || Suspend::new(async move {
+                let offer = match data.await {
+                    Ok(o) => o,
+                    Err(e) => return view! { <h1>"Your own record"</h1><ErrorSummary error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
+                };
+                let signed_in = matches!(who.await, Ok(Some(_)));
+                let back = format!("/records/take/{}", token());
+                let sign_in = format!("/sign-in?next={}", url_encode(&back));
+                view! {
+                    <h1>"Your own record, " {offer.patient_name.clone()}</h1>
+                    <p>{offer.offered_by.clone()} " has kept your health record in Carry for you, and now offers it to you to hold with your own account."</p>
+                    <p>"Once it is yours, you decide who else can see it. " {offer.offered_by.clone()} " keeps the access they have now until you change it; you can stop it at any time, and it pauses when you turn 16 unless you confirm it."</p>
+                    <p>"Take it with the account for " <strong>{offer.email.clone()}</strong> ". This link works until " {offer.expires_at.to_uk_date()} "."</p>
+                    <ErrorSummary error=error/>
+                    {if signed_in {
+                        let t = token();
+                        view! {
+                            <ActionForm action=take>
+                                <input type="hidden" name="token" value=t/>
+                                <button type="submit" class="button">"Take my record"</button>
+                            </ActionForm>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p>"Sign in with your own account, or create one with that address and then open this link again."</p>
+                            <p><a class="button" href=sign_in>"Sign in to take it"</a> " " <a class="button secondary" href="/register">"Create an account"</a></p>
+                        }.into_any()
+                    }}
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
 /// Notices about access: given, changed, ending, stopped.
 #[component]
 pub fn NoticesPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| notices());
+    let mark = ServerAction::<MarkNoticesRead>::new();
+    let data = Resource::new(move || mark.version().get(), |_| notices());
     view! {
         <Title text="Notices"/>
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
@@ -295,6 +404,7 @@ pub fn NoticesPage() -> impl IntoView {
                     Err(e) => return load_problem(e, "Notices", "/notices".to_owned()),
                 };
                 let empty = list.is_empty();
+                let any_unread = list.iter().any(|n| n.unread);
                 let items = list.into_iter().map(|n| view! {
                     <li class:unread=n.unread>
                         <p><a href=n.link.clone()>{n.text.clone()}</a></p>
@@ -304,6 +414,11 @@ pub fn NoticesPage() -> impl IntoView {
                 view! {
                     <h1>"Notices"</h1>
                     {if empty { view! { <p>"No notices."</p> }.into_any() } else { view! { <ul class="notices">{items}</ul> }.into_any() }}
+                    {any_unread.then(|| view! {
+                        <ActionForm action=mark>
+                            <button type="submit" class="button secondary">"Mark all as read"</button>
+                        </ActionForm>
+                    })}
                 }.into_any()
             })}
         </Suspense>

@@ -10,7 +10,7 @@ use crate::authz::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::about_me::{AboutMe, AboutMeInput};
-use domain::access::{Action, Role};
+use domain::access::{Action, DenyReason, Role};
 use domain::audit::Category;
 use domain::entries::{parse_occurred_at, Change, EntryBody, Snapshot, Source, RESTORE_WINDOW};
 use domain::{EntryId, FieldError, Note, PrivacyLabel, Reading, ReadingInput, ReadingKind, ValidationError};
@@ -134,10 +134,10 @@ impl Services {
         // "About me" is the patient's own voice: a carer writes it only for a record with no
         // account of its own (a young child's), so a carer never learns from a refusal whether
         // a hidden one exists.
-        if access.role != Role::Patient && access.owner.is_some() {
-            return Err(ServiceError::Forbidden);
-        }
-        if !access.labels.contains(&label) {
+        if (access.role != Role::Patient && access.owner.is_some()) || !access.labels.contains(&label) {
+            drop(tx);
+            let touch = Touch::of(Category::AboutMe);
+            self.log_refused(who, &access, Action::AddEntries, touch, DenyReason::ActionNotGranted).await?;
             return Err(ServiceError::Forbidden);
         }
         let id = match entries::find_about_me_id(&mut tx, patient).await? {
@@ -254,7 +254,10 @@ impl Services {
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         if !access.labels.contains(&state.label) {
             // A label the caller may not use is refused as a field error, naming the field; it
-            // tells a carer nothing about the record that the form did not already show.
+            // tells a carer nothing about the record that the form did not already show. The
+            // attempt is in the patient's log.
+            drop(tx);
+            self.log_refused(who, &access, Action::AddEntries, Touch::item(category, id), DenyReason::ActionNotGranted).await?;
             return Err(ValidationError::field("label", "Choose a label from the list.").into());
         }
         let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };

@@ -84,7 +84,7 @@ impl Services {
     /// (all may be empty); errors name `type`, `label`, `from`, `to` or `after`.
     pub async fn timeline(&self, who: &SignedIn, record: RecordRef, q: &TimelineQuery) -> ServiceResult<TimelineView> {
         let filter = TimelineFilter::parse(&q.types, &q.label, &q.from, &q.to, &q.after)?;
-        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::Timeline)).await?;
+        let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::Timeline)).await?;
         let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None, about_me: None }) };
         let mut rows = entries::list_timeline(&mut conn, patient, &access.labels, &filter, i64::from(PAGE_SIZE) + 1).await?;
         let more = rows.len() > PAGE_SIZE as usize;
@@ -107,7 +107,7 @@ impl Services {
     }
 
     async fn entry_in(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryView> {
-        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::item(Category::Entry, id)).await?;
+        let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::item(Category::Entry, id)).await?;
         let patient = access.patient.ok_or(ServiceError::NotFound)?;
         let row = entries::find_entry(&mut conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
         let own = access.role == domain::access::Role::Patient;
@@ -135,15 +135,16 @@ impl Services {
             })
             .collect();
         history.reverse();
+        let whose = if own { "your" } else { "their" };
         let bmi = match &row.current.body {
             EntryBody::Reading(Reading::Weight { kg }) => self
                 .latest(&mut conn, patient, &access.labels, ReadingKind::Height)
                 .await?
-                .map(|(h, text)| (bmi(*kg, h), format!("your latest height, {text}"))),
+                .map(|(h, text)| (bmi(*kg, h), format!("{whose} latest height, {text}"))),
             EntryBody::Reading(Reading::Height { cm }) => self
                 .latest(&mut conn, patient, &access.labels, ReadingKind::Weight)
                 .await?
-                .map(|(w, text)| (bmi(w, *cm), format!("your latest weight, {text}"))),
+                .map(|(w, text)| (bmi(w, *cm), format!("{whose} latest weight, {text}"))),
             _ => None,
         };
         let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
@@ -156,7 +157,7 @@ impl Services {
         let kind = ReadingKind::from_slug(kind.trim()).ok_or(ServiceError::NotFound)?;
         let period = Period::from_slug(period).ok_or_else(|| ValidationError::field("period", "Choose a period from the list."))?;
         let now = self.now();
-        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::Readings(kind))).await?;
+        let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::Readings(kind))).await?;
         let rows = match access.patient {
             Some(patient) => {
                 entries::list_reading_points(&mut conn, patient, &access.labels, kind, period.start(now), MAX_CHART_POINTS + 1).await?
@@ -207,7 +208,7 @@ impl Services {
     /// Entries deleted in the last 30 days, which can still be restored.
     pub async fn deleted_entries(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Vec<EntrySummaryView>> {
         let since = self.now().minus(RESTORE_WINDOW);
-        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::DeletedEntries)).await?;
+        let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::DeletedEntries)).await?;
         let Some(patient) = access.patient else { return Ok(Vec::new()) };
         let rows = entries::list_deleted(&mut conn, patient, &access.labels, since).await?;
         conn.commit().await?;
@@ -216,7 +217,7 @@ impl Services {
 
     /// "About me", if there is one the caller may see.
     pub async fn about_me(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Option<AboutMeView>> {
-        let (mut conn, access) = self.open(who, record, Action::ReadEntries, Touch::of(Category::AboutMe)).await?;
+        let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::AboutMe)).await?;
         let Some(patient) = access.patient else { return Ok(None) };
         let view = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
         conn.commit().await?;
