@@ -12,9 +12,69 @@ pub struct UiSettings {
     pub demo: bool,
 }
 
-/// The services handle the server put in context.
+/// The services handle the server put in context. A request that sent fields its server
+/// function does not take is refused here, before any work (see [`reject_unknown_fields`]).
 pub fn services() -> Result<Services, AppError> {
+    reject_unknown_fields()?;
     use_context::<Services>().ok_or_else(|| AppError::Internal("context".to_owned()))
+}
+
+/// Fields a request sent that its server function does not take. The server's middleware finds
+/// them before the function runs (security.md T5).
+#[derive(Debug, Clone, Default)]
+pub struct UnknownFields(pub Vec<String>);
+
+/// Refuses a request that sent fields its server function does not take, naming each, so that
+/// nothing such a request says (a `role`, a `patient_id`, an author) is ever applied. Every
+/// server function calls it before doing anything: through [`services`], or directly.
+pub fn reject_unknown_fields() -> Result<(), AppError> {
+    let unknown = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<UnknownFields>().cloned()).unwrap_or_default();
+    if unknown.0.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Invalid(
+        unknown
+            .0
+            .into_iter()
+            .map(|field| domain::FieldError {
+                message: format!("This form has no field called \u{201c}{field}\u{201d}, so nothing was done."),
+                field,
+            })
+            .collect(),
+    ))
+}
+
+/// The fields a server function takes, read from its argument type's `Deserialize` (which
+/// names them when it asks for a struct).
+pub fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    let mut names = None;
+    let _ = T::deserialize(FieldRecorder(&mut names));
+    names.unwrap_or(&[])
+}
+
+struct FieldRecorder<'a>(&'a mut Option<&'static [&'static str]>);
+
+impl<'de> serde::Deserializer<'de> for FieldRecorder<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("only a struct names its fields"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = Some(fields);
+        Err(serde::de::Error::custom("fields recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
 }
 
 /// Who is calling, as resolved by the server's session layer.

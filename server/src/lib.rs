@@ -103,6 +103,7 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(context, shell))
         .with_state(leptos_options)
+        .layer(axum::middleware::from_fn(web::mark_unknown_fields))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::resolve_caller))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::require_same_origin))
         .layer(Extension(services.clone()))

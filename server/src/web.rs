@@ -7,7 +7,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use service::{Caller, ClientInfo, Services};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 use url::Url;
 
 /// What the middleware needs.
@@ -101,6 +103,56 @@ fn client_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
         }
     }
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Finds the fields a request to a server function sent that the function does not take
+/// (security.md T5), in its query and its body, and marks the request with them: the function
+/// then refuses it, naming each, before doing anything. Arguments that cannot be decoded are
+/// answered 400, not 500.
+pub async fn mark_unknown_fields(req: Request, next: Next) -> Response {
+    static ACCEPTED: OnceLock<HashMap<&'static str, &'static [&'static str]>> = OnceLock::new();
+    let accepted = ACCEPTED.get_or_init(|| app::api::accepted_fields().into_iter().collect());
+    let Some(fields) = accepted.get(req.uri().path()).copied() else {
+        return next.run(req).await;
+    };
+    let mut sent = req.uri().query().map(|q| field_keys(q.as_bytes())).unwrap_or_default();
+    let (mut parts, body) = req.into_parts();
+    // A server function reads any body as a form, whatever its Content-Type says, so every
+    // body is checked the same way.
+    let body = if parts.method != Method::GET {
+        let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+        sent.extend(field_keys(&bytes));
+        Body::from(bytes)
+    } else {
+        body
+    };
+    let mut unknown: Vec<String> = sent.into_iter().filter(|k| !fields.contains(&k.as_str())).collect();
+    unknown.sort();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        parts.extensions.insert(app::ssr::UnknownFields(unknown));
+    }
+    let res = next.run(Request::from_parts(parts, body)).await;
+    // Arguments the function could not even decode (a missing field, a number that is not one)
+    // come back from Leptos as a 500 carrying `AppError::BadRequest`: they are the caller's
+    // mistake, so they are answered as one.
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut head, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if bytes.as_ref() == b"\"BadRequest\"" {
+        head.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(head, Body::from(bytes))
+}
+
+/// The field names of a form-encoded text, as sent. No server function takes nested fields, so a
+/// name like `patient[x]` is simply not one of its fields.
+fn field_keys(raw: &[u8]) -> Vec<String> {
+    url::form_urlencoded::parse(raw).map(|(k, _)| k.into_owned()).collect()
 }
 
 /// Refuses any state-changing request that does not come from Carry's own pages: the `Origin`

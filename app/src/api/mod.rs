@@ -8,6 +8,73 @@ mod record;
 pub use carers::*;
 pub use record::*;
 
+/// Every server function's path and the fields it takes. The server refuses any other field
+/// before the function runs (security.md T5); a test fails if a server function is missing.
+#[cfg(feature = "ssr")]
+pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
+    use leptos::server_fn::ServerFn;
+    macro_rules! fields {
+        ($($t:ty),* $(,)?) => { vec![$((<$t as ServerFn>::PATH, crate::ssr::field_names::<$t>())),*] };
+    }
+    fields![
+        Grants,
+        InviteCarer,
+        ChangeGrant,
+        RevokeGrant,
+        ConfirmGrant,
+        OfferRecord,
+        RecordOffer,
+        TakeRecord,
+        Invitation,
+        AnswerInvitation,
+        CaringFor,
+        RecordScope,
+        AddChild,
+        MarkNoticesRead,
+        Notices,
+        AccessLog,
+        Me,
+        DemoMode,
+        Register,
+        RegistrationLink,
+        CompleteRegistration,
+        PasskeyRegisterStart,
+        PasskeyRegisterFinish,
+        SignIn,
+        PasskeySignInStart,
+        PasskeySignInFinish,
+        SignOut,
+        SignOutEverywhere,
+        EndSession,
+        Account,
+        PasskeyAddStart,
+        PasskeyAddFinish,
+        RenamePasskey,
+        RemovePasskey,
+        SetPassword,
+        RemovePassword,
+        Recover,
+        RecoveryLink,
+        CompleteRecovery,
+        PasskeyRecoverStart,
+        PasskeyRecoverFinish,
+        Timeline,
+        Entry,
+        Chart,
+        DeletedEntries,
+        AboutMe,
+        AddReading,
+        AddNote,
+        EditReading,
+        EditNote,
+        SetEntryPrivacy,
+        DeleteEntry,
+        RestoreEntry,
+        SaveAboutMe,
+        NowForForms,
+    ]
+}
+
 use crate::error::AppError;
 use domain::views::{AccountView, LinkView, MeView, PasskeyChallenge};
 use leptos::prelude::*;
@@ -19,13 +86,25 @@ use crate::ssr::{caller, clear_session_cookie, respond, safe_next, services, set
 /// The signed-in person, for the header (or `None`).
 #[server(prefix = "/api", endpoint = "me", input = GetUrl)]
 pub async fn me() -> Result<Option<MeView>, AppError> {
-    respond(async move { Ok(caller().signed_in.map(|s| MeView { display_name: s.display_name })) }.await)
+    respond(
+        async move {
+            crate::ssr::reject_unknown_fields()?;
+            Ok(caller().signed_in.map(|s| MeView { display_name: s.display_name }))
+        }
+        .await,
+    )
 }
 
 /// Whether the home page should list the demo people.
 #[server(prefix = "/api", endpoint = "demo-mode", input = GetUrl)]
 pub async fn demo_mode() -> Result<bool, AppError> {
-    respond(async move { Ok(use_context::<crate::ssr::UiSettings>().is_some_and(|s| s.demo)) }.await)
+    respond(
+        async move {
+            crate::ssr::reject_unknown_fields()?;
+            Ok(use_context::<crate::ssr::UiSettings>().is_some_and(|s| s.demo))
+        }
+        .await,
+    )
 }
 
 /// Starts registration; the person continues from the emailed link.
@@ -120,6 +199,7 @@ pub async fn passkey_sign_in_finish(ceremony_id: String, credential: String, nex
 pub async fn sign_out() -> Result<(), AppError> {
     respond(
         async move {
+            crate::ssr::reject_unknown_fields()?;
             if let Some(who) = caller().signed_in {
                 services()?.sign_out(&who).await?;
             }

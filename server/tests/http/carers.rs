@@ -228,13 +228,18 @@ both! {
         assert_eq!(json(&app, "POST", "record/add-reading", &add, Some(&p.eve)).await.0, StatusCode::FORBIDDEN);
         let hidden_label = [("kind", "weight"), ("value", "81"), ("occurred_at", WHEN), ("label", "sexual-health"), ("patient", p.patient.as_str())];
         assert_eq!(json(&app, "POST", "record/add-reading", &hidden_label, Some(&p.alex)).await.0, StatusCode::BAD_REQUEST);
-        // Own-record routes take no patient: a carer's call with Sam's ids acts on (or finds
-        // nothing in) the carer's own record, and never touches Sam's.
+        // Own-record routes take no patient: naming one is refused (T5), and a carer's call
+        // with Sam's ids finds nothing in the carer's own record and never touches Sam's.
         for (endpoint, fields) in [
-            ("record/delete", vec![("id", p.general_id.as_str()), ("version", "1"), ("patient", p.patient.as_str())]),
-            ("record/set-privacy", vec![("id", p.general_id.as_str()), ("version", "1"), ("label", "general"), ("patient", p.patient.as_str())]),
+            ("record/delete", vec![("id", p.general_id.as_str()), ("version", "1")]),
+            ("record/set-privacy", vec![("id", p.general_id.as_str()), ("version", "1"), ("label", "general")]),
             ("record/restore", vec![("id", p.general_id.as_str()), ("version", "1")]),
         ] {
+            let mut naming_sam = fields.clone();
+            naming_sam.push(("patient", p.patient.as_str()));
+            let (status, body) = json(&app, "POST", endpoint, &naming_sam, Some(&p.alex)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{endpoint}: {body}");
+            assert!(body.contains("\u{201c}patient\u{201d}"), "{endpoint}: {body}");
             let (status, _) = json(&app, "POST", endpoint, &fields, Some(&p.alex)).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{endpoint}");
         }
@@ -321,20 +326,32 @@ both! {
 }
 
 both! {
-    async fn extra_fields_are_never_applied(app) {
+    async fn extra_fields_are_rejected_and_never_applied_t5(app) {
         let p = people(&app).await;
+        let (_, before) = json(&app, "GET", "record/timeline", &[], Some(&p.sam)).await;
         // A carer's reading with fields naming someone else as its author, a role and a source.
         let fields = [
             ("kind", "weight"), ("value", "82"), ("occurred_at", WHEN), ("label", "general"), ("patient", p.patient.as_str()),
             ("entered_by", "00000000-0000-0000-0000-000000000001"), ("role", "patient"), ("source", "sync"), ("patient_id", "x"),
         ];
         let (status, body) = json(&app, "POST", "record/add-reading", &fields, Some(&p.alex)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        for name in ["entered_by", "role", "source", "patient_id"] {
+            assert!(body.contains(&format!("\u{201c}{name}\u{201d}")), "the refusal names {name}: {body}");
+        }
+        let (_, after) = json(&app, "GET", "record/timeline", &[], Some(&p.sam)).await;
+        assert_eq!(before, after, "nothing was added");
+        // Without JavaScript the form comes back with the error, and nothing was added.
+        let res = app.form_post("/record/readings/new", "record/add-reading", &fields, Some(&p.alex)).await;
+        assert!(res.status().is_redirection() || res.status() == StatusCode::BAD_REQUEST, "{}", res.status());
+        let (_, after) = json(&app, "GET", "record/timeline", &[], Some(&p.sam)).await;
+        assert_eq!(before, after, "nothing was added without JavaScript either");
+        // The same fields without the extras are taken, with the carer as the author.
+        let (status, body) = json(&app, "POST", "record/add-reading", &fields[..5], Some(&p.alex)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (_, timeline) = json(&app, "GET", "record/timeline", &[], Some(&p.sam)).await;
-        assert!(!timeline.contains("\"Sync\""), "{timeline}");
-        assert!(timeline.contains("Alex Smith for you"), "the carer is the author, whatever the form says: {timeline}");
-        // A grant cannot be widened by fields the form does not have: not by the patient with a
-        // `labels` list, nor by the carer naming the patient's grant.
+        assert!(timeline.contains("Alex Smith for you"), "{timeline}");
+        // A grant cannot be widened by fields the form does not have.
         let (_, grants) = json(&app, "GET", "access/grants", &[], Some(&p.sam)).await;
         let grants: serde_json::Value = serde_json::from_str(&grants).unwrap();
         let (id, version) = (grants[0]["id"].as_str().unwrap().to_owned(), grants[0]["version"].to_string());
@@ -343,14 +360,51 @@ both! {
             ("role", "patient"), ("patient_id", p.patient.as_str()), ("status", "active"),
         ];
         let (status, body) = json(&app, "POST", "access/change", &widen, Some(&p.sam)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, _) = json(&app, "POST", "access/change", &widen, Some(&p.alex)).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "the carer cannot touch the patient's grant");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("\u{201c}labels\u{201d}") && body.contains("\u{201c}status\u{201d}"), "{body}");
         let (_, after) = json(&app, "GET", "access/grants", &[], Some(&p.sam)).await;
         let after: serde_json::Value = serde_json::from_str(&after).unwrap();
         assert_eq!(after[0]["labels"], serde_json::json!(["general"]), "{after}");
-        assert_eq!(after[0]["can_add"], false, "adding was not ticked in the change");
+        assert_eq!(after[0]["version"], grants[0]["version"], "the grant was not touched");
+        // However the body is labelled, it is read as the form it is, and refused.
+        let body: String = fields.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+        for content_type in ["text/plain", "Application/X-WWW-Form-Urlencoded", "multipart/form-data"] {
+            let res = app
+                .client
+                .post(app.url("/api/record/add-reading"))
+                .header("origin", &app.base)
+                .header("accept", "application/json")
+                .header("content-type", content_type)
+                .header("cookie", &p.alex)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{content_type}");
+        }
+        let mut nested = fields[..5].to_vec();
+        nested.push(("patient[x]", "y"));
+        let (status, _) = json(&app, "POST", "record/add-reading", &nested, Some(&p.alex)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a nested name is not a field either");
+        let (status, _) = json(&app, "POST", "record/add-reading", &[("kind", "weight")], Some(&p.alex)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "missing fields are the caller's mistake, not the server's");
+        let res = app.client.post(app.url("/api/sign-out")).header("origin", &app.base).form(&[("role", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "signed out, sign-out with an extra field is refused too");
+        // Reads too: a query field the function does not take is refused.
+        let (status, body) = json(&app, "GET", "record/timeline", &[("patient_id", p.patient.as_str())], Some(&p.alex)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
+}
+
+#[test]
+fn every_server_function_says_which_fields_it_takes() {
+    let accepted: Vec<&str> = app::api::accepted_fields().into_iter().map(|(path, _)| path).collect();
+    for (path, _) in leptos::server_fn::axum::server_fn_paths() {
+        assert!(accepted.contains(&path), "{path} is missing from app::api::accepted_fields()");
+    }
+    let fields = app::api::accepted_fields();
+    let add_reading = fields.iter().find(|(p, _)| *p == "/api/record/add-reading").unwrap().1;
+    assert_eq!(add_reading, ["kind", "value", "diastolic", "pulse", "occurred_at", "label", "share", "patient"]);
 }
 
 both! {

@@ -79,8 +79,9 @@ both! {
         add_bp(&app, &alex, "130", "85").await;
         let res = app.client.get(app.url(&format!("/api/record/entry?id={id}"))).header("cookie", &alex).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
-        for endpoint in ["record/delete", "record/restore", "record/set-privacy"] {
-            let res = app.call(endpoint, &[("id", &id), ("version", "1"), ("label", "general"), ("share", "yes")], Some(&alex)).await;
+        let privacy = [("id", id.as_str()), ("version", "1"), ("label", "general"), ("share", "yes")];
+        for (endpoint, fields) in [("record/delete", &privacy[..2]), ("record/restore", &privacy[..2]), ("record/set-privacy", &privacy[..])] {
+            let res = app.call(endpoint, fields, Some(&alex)).await;
             assert_eq!(res.status(), StatusCode::NOT_FOUND, "{endpoint}");
         }
         let html = app.get(&format!("/record/entries/{id}"), Some(&alex)).await.text().await.unwrap();
