@@ -61,17 +61,17 @@ impl AuditQueue {
 async fn run(db: Db, mut receiver: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let events: Vec<AuditEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let (events, waiting): (Vec<AuditEvent>, Vec<_>) = batch.drain(..).unzip();
         match write(&db, &events).await {
             Ok(()) => {
-                for (_, done) in batch.drain(..) {
+                for done in waiting {
                     let _ = done.send(Ok(()));
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, rows = events.len(), "access log batch failed; writing its rows one by one");
-                for (event, done) in batch.drain(..) {
-                    let _ = done.send(write(&db, std::slice::from_ref(&event)).await.map_err(|e| e.to_string()));
+                for (event, done) in events.iter().zip(waiting) {
+                    let _ = done.send(write(&db, std::slice::from_ref(event)).await.map_err(|e| e.to_string()));
                 }
             }
         }

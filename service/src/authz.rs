@@ -7,7 +7,7 @@
 //! log even though the request fails. A change's row commits with the change: if the work
 //! fails, neither is kept, and if it succeeds, both are. A read ([`Services::open_read`]) runs
 //! in a read-only transaction and its row is committed, batched with other reads' rows, before
-//! [`Reading::commit`] lets the caller show anything (see `audit_queue`).
+//! [`LoggedRead::commit`] lets the caller show anything (see `audit_queue`).
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
@@ -85,14 +85,14 @@ impl Touch {
 
 /// A read of a record: a read-only transaction, and the access log row that must be committed
 /// before anything read is shown.
-#[must_use = "nothing read may be shown before Reading::commit has logged it"]
-pub(crate) struct Reading {
+#[must_use = "nothing read may be shown before LoggedRead::commit has logged it"]
+pub(crate) struct LoggedRead {
     tx: Tx,
     row: Option<AuditEvent>,
     services: Services,
 }
 
-impl Reading {
+impl LoggedRead {
     /// Ends the read and commits its log row. Only after this succeeds may the caller show what
     /// it read.
     pub(crate) async fn commit(self) -> ServiceResult<()> {
@@ -104,14 +104,14 @@ impl Reading {
     }
 }
 
-impl Deref for Reading {
+impl Deref for LoggedRead {
     type Target = store::Conn;
     fn deref(&self) -> &store::Conn {
         &self.tx
     }
 }
 
-impl DerefMut for Reading {
+impl DerefMut for LoggedRead {
     fn deref_mut(&mut self) -> &mut store::Conn {
         &mut self.tx
     }
@@ -119,21 +119,21 @@ impl DerefMut for Reading {
 
 impl Services {
     /// Opens a read of `record` for `who`, decided by the policy. A refusal is logged at once;
-    /// an allowed read's row is committed by [`Reading::commit`].
+    /// an allowed read's row is committed by [`LoggedRead::commit`].
     pub(crate) async fn open_read(
         &self,
         who: &SignedIn,
         record: RecordRef,
         action: Action,
         what: Touch,
-    ) -> ServiceResult<(Reading, Access)> {
+    ) -> ServiceResult<(LoggedRead, Access)> {
         debug_assert!(matches!(action, Action::ReadEntries | Action::ReadAccessLog), "open_read is for reads");
         let mut tx = self.db().begin_read().await?;
         let resolved = self.resolve(&mut tx, who, record, action).await?;
         match resolved.outcome {
             Ok(access) => {
-                let row = resolved.row.as_ref().map(|row| self.event(who, Some(row), resolved.role, action, &what, None));
-                Ok((Reading { tx, row, services: self.clone() }, access))
+                let row = resolved.row.as_ref().map(|row| self.event(who, Some(row.id), resolved.role, action, &what, None));
+                Ok((LoggedRead { tx, row, services: self.clone() }, access))
             }
             Err(reason) => {
                 drop(tx);
@@ -152,7 +152,7 @@ impl Services {
         match resolved.outcome {
             Ok(access) => {
                 if let Some(row) = &resolved.row {
-                    audit::append(&mut tx, &self.event(who, Some(row), resolved.role, action, &what, None)).await?;
+                    audit::append(&mut tx, &self.event(who, Some(row.id), resolved.role, action, &what, None)).await?;
                 }
                 Ok((tx, access))
             }
@@ -237,7 +237,7 @@ impl Services {
             patients::find_patient(&mut conn, id).await?
         };
         let role = if row.as_ref().and_then(|r| r.user_id) == Some(who.user_id) { Role::Patient } else { Role::Carer };
-        self.log(self.event(who, row.as_ref(), role, action, &what, Some(DenyReason::ItemNotVisible))).await
+        self.log(self.event(who, row.map(|r| r.id), role, action, &what, Some(DenyReason::ItemNotVisible))).await
     }
 
     /// Logs that a request the policy let into a record then asked for something its access
@@ -252,22 +252,7 @@ impl Services {
         reason: DenyReason,
     ) -> ServiceResult<()> {
         tracing::info!(reason = reason.slug(), ?action, "access refused");
-        let carer = access.role == Role::Carer;
-        self.log(AuditEvent {
-            at: self.now(),
-            actor: Some(who.user_id),
-            actor_name: who.display_name.clone(),
-            role: access.role,
-            on_behalf_of: access.patient.filter(|_| carer),
-            patient: access.patient,
-            category: what.category,
-            item: what.item,
-            action,
-            door: who.request.door,
-            refused: Some(reason),
-            request_id: who.request.id.clone(),
-        })
-        .await
+        self.log(self.event(who, access.patient, access.role, action, &what, Some(reason))).await
     }
 
     /// Logs a refusal in a transaction of its own, commits it, and refuses. The caller's own
@@ -289,14 +274,14 @@ impl Services {
             _ => what,
         };
         tracing::info!(reason = reason.slug(), ?action, "access refused");
-        self.log(self.event(who, row, role, action, &what, Some(reason))).await?;
+        self.log(self.event(who, row.map(|r| r.id), role, action, &what, Some(reason))).await?;
         Err(ServiceError::Forbidden)
     }
 
     pub(crate) fn event(
         &self,
         who: &SignedIn,
-        row: Option<&PatientRow>,
+        patient: Option<PatientId>,
         role: Role,
         action: Action,
         what: &Touch,
@@ -307,8 +292,8 @@ impl Services {
             actor: Some(who.user_id),
             actor_name: who.display_name.clone(),
             role,
-            on_behalf_of: row.filter(|_| role == Role::Carer).map(|r| r.id),
-            patient: row.map(|r| r.id),
+            on_behalf_of: patient.filter(|_| role == Role::Carer),
+            patient,
             category: what.category,
             item: what.item.clone(),
             action,

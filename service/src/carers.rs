@@ -557,7 +557,7 @@ impl Services {
         let word = if accept { "accepted" } else { "declined" };
         grants::insert_change(&mut tx, g.id, g.version + 1, who.user_id, word, "", g.basis, now).await?;
         let touch = Touch::item(Category::Access, g.id);
-        audit::append(&mut tx, &self.event(who, Some(&patient), Role::Carer, Action::ManageAccess, &touch, None)).await?;
+        audit::append(&mut tx, &self.event(who, Some(patient.id), Role::Carer, Action::ManageAccess, &touch, None)).await?;
         if let Some(owner) = patient.user_id {
             self.notify(&mut tx, owner, &format!("{} {word} your invitation.", who.display_name), "/record/people").await?;
         }
@@ -686,7 +686,7 @@ impl Services {
         )
         .await?;
         let touch = Touch::item(Category::Access, grant.id);
-        audit::append(&mut tx, &self.event(who, Some(&record), Role::Carer, Action::ManageAccess, &touch, None)).await?;
+        audit::append(&mut tx, &self.event(who, Some(record.id), Role::Carer, Action::ManageAccess, &touch, None)).await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -14,7 +14,6 @@ use crate::mail::queue;
 use crate::tokens::{hash_text, Token};
 use crate::{Services, SignedIn};
 use domain::access::{Action, DenyReason, Role};
-use domain::audit::AuditEvent;
 use domain::audit::Category;
 use domain::grants::{BirthDate, GrantBasis, GrantStatus, INVITATION_VALID};
 use domain::views::RecordOfferView;
@@ -82,7 +81,7 @@ impl Services {
         let text = format!("You offered {} their own record. The link works for 7 days.", row.name);
         self.notify(&mut tx, who.user_id, &text, "/caring").await?;
         let touch = Touch::item(Category::Access, HANDOVER_ITEM);
-        audit::append(&mut tx, &self.event(who, Some(row), Role::Carer, Action::ManageAccess, &touch, None)).await?;
+        audit::append(&mut tx, &self.event(who, Some(row.id), Role::Carer, Action::ManageAccess, &touch, None)).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(())
@@ -134,21 +133,9 @@ impl Services {
         if refusal.is_some() || !offered_by_parent {
             drop(tx);
             // The attempt is in the record's log, like every refusal.
-            self.log(AuditEvent {
-                at: now,
-                actor: Some(who.user_id),
-                actor_name: who.display_name.clone(),
-                role: Role::Nobody,
-                on_behalf_of: None,
-                patient: Some(offer.patient_id),
-                category: Category::Access,
-                item: Some(HANDOVER_ITEM.to_owned()),
-                action: Action::ManageAccess,
-                door: who.request.door,
-                refused: Some(DenyReason::NoRelationship),
-                request_id: who.request.id.clone(),
-            })
-            .await?;
+            let touch = Touch::item(Category::Access, HANDOVER_ITEM);
+            let refused = Some(DenyReason::NoRelationship);
+            self.log(self.event(who, Some(offer.patient_id), Role::Nobody, Action::ManageAccess, &touch, refused)).await?;
             return Err(match refusal {
                 Some(message) => ValidationError::field("token", message).into(),
                 None => ServiceError::LinkInvalid,
@@ -176,7 +163,7 @@ impl Services {
         }
         self.notify(&mut tx, who.user_id, "Your record is now yours. Check who can see it.", "/record/people").await?;
         let touch = Touch::item(Category::Access, HANDOVER_ITEM);
-        audit::append(&mut tx, &self.event(who, Some(&row), Role::Patient, Action::ManageAccess, &touch, None)).await?;
+        audit::append(&mut tx, &self.event(who, Some(row.id), Role::Patient, Action::ManageAccess, &touch, None)).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(row.id)
