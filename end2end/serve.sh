@@ -19,6 +19,8 @@ export CARRY_PUBLIC_URL=http://localhost:$port
 export CARRY_SMTP_URL=smtp://127.0.0.1:$smtp_port
 export CARRY_MAIL_FROM="Carry <no-reply@localhost>"
 export DATABASE_URL=${E2E_DATABASE_URL:-sqlite://$data/carry.db}
+# The browser suite runs `carry practice create` against the same database.
+echo "$DATABASE_URL" > "$mail_dir/database-url"
 export LEPTOS_SITE_ROOT=target/site
 # The whole suite comes from one address; the limits themselves are tested over HTTP.
 export CARRY_SIGN_IN_PER_ADDRESS=100000 CARRY_REQUESTS_PER_ADDRESS=100000

@@ -72,6 +72,9 @@ impl From<service::ServiceError> for AppError {
             ),
             S::NotSignedIn => AppError::NotSignedIn,
             S::ReauthRequired => AppError::ReauthRequired,
+            S::PasskeyRequired => AppError::Refused(
+                "Clinical work in Carry needs a passkey. Sign in with your passkey (add one on your account page first if you have none).".to_owned(),
+            ),
             S::NotFound => AppError::NotFound,
             S::LinkInvalid => AppError::Refused("This link has expired or has already been used. Ask for a new one.".to_owned()),
             S::PasskeyFailed => AppError::Refused("That passkey could not be used. Try again, or use another way to sign in.".to_owned()),

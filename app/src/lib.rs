@@ -18,11 +18,18 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
-use pages::{account, carers, home, record, recover, register, sign_in};
+use pages::{account, carers, home, practice, record, recover, register, sign_in};
 
 /// The demo people (label, email, password) the home page lists and a demo server seeds.
 pub fn demo_people() -> &'static [(&'static str, &'static str, &'static str)] {
     home::DEMO_PEOPLE
+}
+
+/// The demo practice (name, ODS code) a demo server makes, with the demo staff's jobs there.
+pub fn demo_practice() -> ((&'static str, &'static str), [(&'static str, domain::practices::StaffRole); 3]) {
+    use domain::practices::StaffRole;
+    let p = home::DEMO_PEOPLE;
+    (home::DEMO_PRACTICE, [(p[2].1, StaffRole::Gp), (p[3].1, StaffRole::Admin), (p[4].1, StaffRole::SocialCare)])
 }
 
 /// The HTML document around the app (rendered on the server only).
@@ -81,6 +88,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/records/take/:token") view=carers::TakeRecordPage ssr=SsrMode::Async/>
                     <Route path=path!("/caring") view=carers::CaringPage ssr=SsrMode::Async/>
                     <Route path=path!("/notices") view=carers::NoticesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/practice") view=record::practice::MyPracticePage ssr=SsrMode::Async/>
+                    <Route path=path!("/practice") view=practice::PracticePage ssr=SsrMode::Async/>
+                    <Route path=path!("/practice/inbox") view=practice::review::InboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/practice/patients/:id") view=practice::review::PatientSharedPage ssr=SsrMode::Async/>
+                    <Route path=path!("/practice/join/:token") view=practice::JoinPracticePage ssr=SsrMode::Async/>
                     <Route path=path!("/recover") view=recover::RecoverPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover/sent") view=recover::RecoverSentPage ssr=SsrMode::Async/>
                     <Route path=path!("/recover/:token") view=recover::RecoverLinkPage ssr=SsrMode::Async/>

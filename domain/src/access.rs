@@ -6,7 +6,8 @@
 //! loads the facts afresh for every request.
 
 use crate::grants::{AgeRules, BirthDate, GrantBasis, GrantStatus};
-use crate::{GrantId, PrivacyLabel, Timestamp, UserId};
+use crate::practices::{LinkStatus, StaffRole};
+use crate::{GrantId, PracticeId, PrivacyLabel, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What the caller wants to do with the record.
@@ -22,12 +23,35 @@ pub enum Action {
     ReadAccessLog,
     /// Invite carers, change or end their access.
     ManageAccess,
+    /// See what the patient shared with their practice (practice staff).
+    ReadShared,
+    /// Accept, note, reject or ask about a shared entry (a practice clinician).
+    Review,
+    /// Add a social care note the patient can see (a social care worker).
+    AddCareNote,
+    /// See and decide the patient's request to link their record to the practice (a practice
+    /// administrator; no clinical content).
+    VerifyLink,
 }
 
 impl Action {
     /// Every action, for tables of cases.
-    pub const ALL: [Action; 5] =
-        [Action::ReadEntries, Action::AddEntries, Action::ChangeEntries, Action::ReadAccessLog, Action::ManageAccess];
+    pub const ALL: [Action; 9] = [
+        Action::ReadEntries,
+        Action::AddEntries,
+        Action::ChangeEntries,
+        Action::ReadAccessLog,
+        Action::ManageAccess,
+        Action::ReadShared,
+        Action::Review,
+        Action::AddCareNote,
+        Action::VerifyLink,
+    ];
+
+    /// Whether only practice staff ever do this (a patient or carer never does).
+    pub fn is_practice_work(self) -> bool {
+        matches!(self, Action::ReadShared | Action::Review | Action::AddCareNote | Action::VerifyLink)
+    }
 }
 
 /// The part someone plays towards a record.
@@ -85,12 +109,16 @@ impl Role {
 pub enum Actor {
     /// A person signed in with their own account (a patient or a carer).
     Person(UserId),
-    /// Practice or council staff, in the role their organisation gave them.
+    /// Practice or council staff, in the job their organisation gave them.
     Staff {
         /// Who.
         user: UserId,
-        /// Their role.
-        role: Role,
+        /// Their organisation.
+        practice: PracticeId,
+        /// Their job there.
+        job: StaffRole,
+        /// Whether this session was started with a passkey (clinical jobs need one).
+        passkey: bool,
     },
     /// A system client of the FHIR API.
     System,
@@ -128,6 +156,8 @@ pub struct AccessRequest<'a> {
     pub record_owner: Option<UserId>,
     /// The patient's date of birth, if known (the age rules need it for parental grants).
     pub born_on: Option<BirthDate>,
+    /// The practice the record is linked to (or asked to be), if any.
+    pub link: Option<PracticeLink>,
     /// Grants on this record (those not held by the actor are ignored).
     pub grants: &'a [GrantFacts],
     /// What they want.
@@ -138,6 +168,15 @@ pub struct AccessRequest<'a> {
     pub age_rules: AgeRules,
 }
 
+/// A record's link to a GP practice, as the policy needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PracticeLink {
+    /// Which practice.
+    pub practice: PracticeId,
+    /// Whether the practice has verified it.
+    pub status: LinkStatus,
+}
+
 /// Why access was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Basis {
@@ -145,6 +184,8 @@ pub enum Basis {
     OwnRecord,
     /// A grant in force (the first of the caller's that allows it).
     Grant(GrantId),
+    /// The record is linked to (or asked to be linked to) the caller's practice.
+    Practice(PracticeId),
 }
 
 /// Why access was refused.
@@ -170,6 +211,10 @@ pub enum DenyReason {
     RoleNotEnabled,
     /// The item asked for is not one the caller may see (or does not exist).
     ItemNotVisible,
+    /// The record's link to the caller's practice has not been verified (or was declined).
+    NotLinked,
+    /// A clinical job needs a session started with a passkey.
+    PasskeyRequired,
 }
 
 impl DenyReason {
@@ -186,6 +231,8 @@ impl DenyReason {
             DenyReason::NoLabelsLeft => "no-labels-left",
             DenyReason::RoleNotEnabled => "role-not-enabled",
             DenyReason::ItemNotVisible => "item-not-visible",
+            DenyReason::NotLinked => "not-linked",
+            DenyReason::PasskeyRequired => "passkey-required",
         }
     }
 
@@ -202,6 +249,8 @@ impl DenyReason {
             DenyReason::NoLabelsLeft => "their access no longer covers anything",
             DenyReason::RoleNotEnabled => "their role has no access to records",
             DenyReason::ItemNotVisible => "it is not one they may see",
+            DenyReason::NotLinked => "your record is not linked to their practice",
+            DenyReason::PasskeyRequired => "they had not signed in with a passkey",
         }
     }
 
@@ -218,6 +267,8 @@ impl DenyReason {
             DenyReason::NoLabelsLeft,
             DenyReason::RoleNotEnabled,
             DenyReason::ItemNotVisible,
+            DenyReason::NotLinked,
+            DenyReason::PasskeyRequired,
         ]
         .into_iter()
         .find(|r| r.slug() == s)
@@ -234,7 +285,7 @@ impl DenyReason {
             DenyReason::GrantEnded => 4,
             DenyReason::GrantRevoked => 3,
             DenyReason::GrantNotAccepted => 2,
-            DenyReason::RoleNotEnabled | DenyReason::ItemNotVisible => 1,
+            DenyReason::RoleNotEnabled | DenyReason::ItemNotVisible | DenyReason::NotLinked | DenyReason::PasskeyRequired => 1,
             DenyReason::NoRelationship => 0,
         }
     }
@@ -278,7 +329,7 @@ pub fn role(req: &AccessRequest<'_>) -> Role {
         Actor::Person(user) if req.record_owner == Some(user) => Role::Patient,
         Actor::Person(user) if req.grants.iter().any(|g| g.carer == Some(user)) => Role::Carer,
         Actor::Person(_) => Role::Nobody,
-        Actor::Staff { role, .. } => role,
+        Actor::Staff { job, .. } => job.access_role(),
         Actor::System => Role::SystemClient,
     }
 }
@@ -318,15 +369,21 @@ pub fn grant_in_force(
     Ok(labels)
 }
 
-/// Decides a request. Deny by default. The owner may do everything with every label; a carer
-/// what their grants in force allow (the union of their labels); other roles nothing yet.
+/// Decides a request. Deny by default. The owner may do everything with every label (except
+/// the practice's own work); a carer what their grants in force allow (the union of their
+/// labels); practice staff what their job allows on records linked to their practice; system
+/// clients nothing yet.
 pub fn decide(req: &AccessRequest<'_>) -> Decision {
     let user = match req.actor {
         Actor::Person(user) => user,
-        // Practice staff and system clients get their rows with the practice and FHIR issues.
-        Actor::Staff { .. } | Actor::System => return Decision::Deny { reason: DenyReason::RoleNotEnabled },
+        Actor::Staff { practice, job, passkey, .. } => return decide_for_staff(req, practice, job, passkey),
+        // System clients get their rows with the FHIR issue.
+        Actor::System => return Decision::Deny { reason: DenyReason::RoleNotEnabled },
     };
     if req.record_owner == Some(user) {
+        if req.action.is_practice_work() {
+            return Decision::Deny { reason: DenyReason::ActionNotGranted };
+        }
         return Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::OwnRecord };
     }
     let mut allowed: Vec<PrivacyLabel> = Vec::new();
@@ -336,7 +393,7 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
         let verdict = grant_in_force(grant, req.born_on, req.now, &req.age_rules).and_then(|labels| match req.action {
             Action::ReadEntries => Ok(labels),
             Action::AddEntries if grant.can_add => Ok(labels),
-            Action::AddEntries | Action::ChangeEntries | Action::ReadAccessLog | Action::ManageAccess => Err(DenyReason::ActionNotGranted),
+            _ => Err(DenyReason::ActionNotGranted),
         });
         match verdict {
             Ok(labels) => {
@@ -350,6 +407,38 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
     match basis {
         Some(basis) => Decision::Allow { labels: PrivacyLabel::ALL.into_iter().filter(|l| allowed.contains(l)).collect(), basis },
         None => Decision::Deny { reason: refusal },
+    }
+}
+
+/// Practice staff: nothing unless the record is linked to their own practice. An administrator
+/// may see and decide the link (no clinical content: no labels); a clinician, once it is
+/// verified, sees everything the patient shared with the practice and reviews it; a social
+/// care worker sees only what is labelled for social care and adds social care notes. Clinical
+/// jobs need a passkey session. The service shows staff only entries the patient shared.
+fn decide_for_staff(req: &AccessRequest<'_>, practice: PracticeId, job: StaffRole, passkey: bool) -> Decision {
+    let deny = |reason| Decision::Deny { reason };
+    let Some(link) = req.link.filter(|l| l.practice == practice) else { return deny(DenyReason::NoRelationship) };
+    let basis = Basis::Practice(practice);
+    if job == StaffRole::Admin {
+        return match req.action {
+            Action::VerifyLink => Decision::Allow { labels: Vec::new(), basis },
+            _ => deny(DenyReason::ActionNotGranted),
+        };
+    }
+    if link.status != LinkStatus::Linked {
+        return deny(DenyReason::NotLinked);
+    }
+    if job.needs_passkey() && !passkey {
+        return deny(DenyReason::PasskeyRequired);
+    }
+    match (job, req.action) {
+        (StaffRole::Gp | StaffRole::Nurse, Action::ReadShared | Action::Review) => {
+            Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis }
+        }
+        (StaffRole::SocialCare, Action::ReadShared | Action::AddCareNote) => {
+            Decision::Allow { labels: vec![PrivacyLabel::SocialCare], basis }
+        }
+        _ => deny(DenyReason::ActionNotGranted),
     }
 }
 
@@ -413,6 +502,7 @@ mod tests {
             actor,
             record_owner: Some(user(ME)),
             born_on: None,
+            link: None,
             grants,
             action,
             now: now(),
@@ -427,14 +517,15 @@ mod tests {
     fn the_matrix() {
         use Action::*;
         let all = PrivacyLabel::ALL.to_vec();
-        let staff = |role| Actor::Staff { user: user(STRANGER), role };
+        let staff = |job| Actor::Staff { user: user(STRANGER), practice: practice(1), job, passkey: true };
         // (who, grant state held, action, expected)
         type Row = (&'static str, Actor, Option<State>, Action, Result<Vec<PrivacyLabel>, DenyReason>);
         let mut rows: Vec<Row> = Vec::new();
         for action in Action::ALL {
-            rows.push(("patient", Actor::Person(user(ME)), None, action, Ok(all.clone())));
+            let own = if action.is_practice_work() { Err(DenyReason::ActionNotGranted) } else { Ok(all.clone()) };
+            rows.push(("patient", Actor::Person(user(ME)), None, action, own.clone()));
             // The patient's rights do not depend on any grant of someone else.
-            rows.push(("patient with a carer", Actor::Person(user(ME)), Some(State::Active), action, Ok(all.clone())));
+            rows.push(("patient with a carer", Actor::Person(user(ME)), Some(State::Active), action, own));
             rows.push(("stranger", Actor::Person(user(STRANGER)), None, action, Err(DenyReason::NoRelationship)));
             // A grant held by someone else gives a stranger nothing.
             rows.push((
@@ -444,8 +535,9 @@ mod tests {
                 action,
                 Err(DenyReason::NoRelationship),
             ));
-            for role in [Role::PracticeClinician, Role::PracticeAdmin, Role::SocialCareWorker] {
-                rows.push(("staff", staff(role), None, action, Err(DenyReason::RoleNotEnabled)));
+            // Staff of a practice the record is not linked to get nothing (see the staff table).
+            for job in StaffRole::ALL {
+                rows.push(("staff, no link", staff(job), None, action, Err(DenyReason::NoRelationship)));
             }
             rows.push(("system", Actor::System, None, action, Err(DenyReason::RoleNotEnabled)));
             let carer = Actor::Person(user(CARER));
@@ -474,6 +566,76 @@ mod tests {
         }
     }
 
+    fn practice(n: u128) -> PracticeId {
+        PracticeId::from_uuid(Uuid::from_u128(1000 + n))
+    }
+
+    /// Staff by job, link state and sign-in: every action.
+    #[test]
+    fn the_staff_matrix() {
+        use Action::*;
+        let all = PrivacyLabel::ALL.to_vec();
+        let social = vec![PrivacyLabel::SocialCare];
+        let ask_staff = |job, passkey, link: Option<(u128, LinkStatus)>, action| {
+            let decision = decide(&AccessRequest {
+                actor: Actor::Staff { user: user(STRANGER), practice: practice(1), job, passkey },
+                record_owner: Some(user(ME)),
+                born_on: None,
+                link: link.map(|(n, status)| PracticeLink { practice: practice(n), status }),
+                grants: &[],
+                action,
+                now: now(),
+                age_rules: AgeRules::default(),
+            });
+            match decision {
+                Decision::Allow { labels, basis } => {
+                    assert_eq!(basis, Basis::Practice(practice(1)));
+                    Ok(labels)
+                }
+                Decision::Deny { reason } => Err(reason),
+            }
+        };
+        for job in StaffRole::ALL {
+            for action in Action::ALL {
+                for passkey in [true, false] {
+                    // Another practice's patient, linked or not, is nobody to them.
+                    for status in [LinkStatus::Requested, LinkStatus::Linked, LinkStatus::Declined] {
+                        assert_eq!(ask_staff(job, passkey, Some((2, status)), action), Err(DenyReason::NoRelationship));
+                    }
+                    assert_eq!(ask_staff(job, passkey, None, action), Err(DenyReason::NoRelationship));
+                    let expected = |status: LinkStatus| -> Result<Vec<PrivacyLabel>, DenyReason> {
+                        if job == StaffRole::Admin {
+                            return if action == VerifyLink { Ok(Vec::new()) } else { Err(DenyReason::ActionNotGranted) };
+                        }
+                        if status != LinkStatus::Linked {
+                            return Err(DenyReason::NotLinked);
+                        }
+                        if !passkey {
+                            return Err(DenyReason::PasskeyRequired);
+                        }
+                        match (job, action) {
+                            (StaffRole::Gp | StaffRole::Nurse, ReadShared | Review) => Ok(all.clone()),
+                            (StaffRole::SocialCare, ReadShared | AddCareNote) => Ok(social.clone()),
+                            _ => Err(DenyReason::ActionNotGranted),
+                        }
+                    };
+                    for status in [LinkStatus::Requested, LinkStatus::Linked, LinkStatus::Declined] {
+                        assert_eq!(
+                            ask_staff(job, passkey, Some((1, status)), action),
+                            expected(status),
+                            "{job:?} {action:?} {status:?} {passkey}"
+                        );
+                    }
+                }
+            }
+        }
+        // Spot checks in plain words: a GP reads and reviews, never the patient's own pages.
+        assert!(ask_staff(StaffRole::Gp, true, Some((1, LinkStatus::Linked)), Review).is_ok());
+        assert!(ask_staff(StaffRole::Gp, true, Some((1, LinkStatus::Linked)), ReadEntries).is_err());
+        assert_eq!(ask_staff(StaffRole::SocialCare, true, Some((1, LinkStatus::Linked)), ReadShared), Ok(social));
+        assert_eq!(ask_staff(StaffRole::Admin, false, Some((1, LinkStatus::Requested)), VerifyLink), Ok(Vec::new()));
+    }
+
     #[test]
     fn the_role_is_named_for_the_log() {
         let grants = [grant(State::Revoked)];
@@ -481,6 +643,7 @@ mod tests {
             actor,
             record_owner: Some(user(ME)),
             born_on: None,
+            link: None,
             grants: &grants,
             action: Action::ReadEntries,
             now: now(),
@@ -490,6 +653,10 @@ mod tests {
         assert_eq!(role(&req(Actor::Person(user(CARER)))), Role::Carer);
         assert_eq!(role(&req(Actor::Person(user(STRANGER)))), Role::Nobody);
         assert_eq!(role(&req(Actor::System)), Role::SystemClient);
+        let staff = |job| Actor::Staff { user: user(STRANGER), practice: practice(1), job, passkey: true };
+        assert_eq!(role(&req(staff(StaffRole::Nurse))), Role::PracticeClinician);
+        assert_eq!(role(&req(staff(StaffRole::Admin))), Role::PracticeAdmin);
+        assert_eq!(role(&req(staff(StaffRole::SocialCare))), Role::SocialCareWorker);
     }
 
     #[test]
@@ -525,6 +692,7 @@ mod tests {
                 actor: Actor::Person(user(CARER)),
                 record_owner: None,
                 born_on: Some(born),
+                link: None,
                 grants: std::slice::from_ref(g),
                 action: Action::ReadEntries,
                 now: t,

@@ -27,6 +27,10 @@ pub enum Category {
     Access,
     /// The record's name and what the caller may do in it (the "acting for" banner).
     Record,
+    /// What the patient shared with their GP practice (the practice's view of it).
+    Shared,
+    /// The record's link to a GP practice.
+    PracticeLink,
 }
 
 impl Category {
@@ -42,6 +46,8 @@ impl Category {
             Category::AccessLog => "access-log".to_owned(),
             Category::Access => "access".to_owned(),
             Category::Record => "record".to_owned(),
+            Category::Shared => "shared".to_owned(),
+            Category::PracticeLink => "practice-link".to_owned(),
         }
     }
 
@@ -56,6 +62,8 @@ impl Category {
             "access-log" => Category::AccessLog,
             "access" => Category::Access,
             "record" => Category::Record,
+            "shared" => Category::Shared,
+            "practice-link" => Category::PracticeLink,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -72,6 +80,8 @@ impl Category {
             Category::AccessLog => "who has looked at your record".to_owned(),
             Category::Access => "who can see your record".to_owned(),
             Category::Record => "your name and their access to your record".to_owned(),
+            Category::Shared => "what you shared with your GP practice".to_owned(),
+            Category::PracticeLink => "your request to link your record to the practice".to_owned(),
         }
     }
 }
@@ -117,6 +127,10 @@ pub fn action_slug(action: Action) -> &'static str {
         Action::ChangeEntries => "change",
         Action::ReadAccessLog => "read-access-log",
         Action::ManageAccess => "manage-access",
+        Action::ReadShared => "read-shared",
+        Action::Review => "review",
+        Action::AddCareNote => "add-care-note",
+        Action::VerifyLink => "verify-link",
     }
 }
 
@@ -168,25 +182,21 @@ pub fn describe(
     let who = match (actor, role) {
         (Some(a), _) if Some(a) == viewer => "You".to_owned(),
         (_, Role::Carer) => format!("{actor_name} (your carer)"),
-        (_, Role::PracticeClinician) => format!("{actor_name} at your GP practice"),
+        // Staff names are logged with their practice ("Dr Priya Shah at Riverside Practice").
+        (_, Role::PracticeClinician) => actor_name.to_owned(),
         (_, Role::PracticeAdmin) => format!("{actor_name} (practice administrator)"),
         (_, Role::SocialCareWorker) => format!("{actor_name} (social care)"),
         (_, Role::SystemClient) => "The regional care record system".to_owned(),
         (_, Role::Patient | Role::Nobody) => actor_name.to_owned(),
     };
     let what = category.words();
-    let verb = match (action, category) {
-        (Action::ReadEntries | Action::ReadAccessLog, _) => "view",
-        (Action::AddEntries, Category::AboutMe) => "update",
-        (Action::AddEntries, _) => "add to",
-        (Action::ChangeEntries, _) => "change",
-        (Action::ManageAccess, _) => "change",
-    };
-    let done = match verb {
-        "view" => "viewed",
-        "update" => "updated",
-        "add to" => "added to",
-        _ => "changed",
+    let (verb, done) = match (action, category) {
+        (Action::ReadEntries | Action::ReadAccessLog | Action::ReadShared, _) => ("view", "viewed"),
+        (Action::AddEntries, Category::AboutMe) => ("update", "updated"),
+        (Action::AddEntries | Action::AddCareNote, _) => ("add to", "added to"),
+        (Action::ChangeEntries | Action::ManageAccess, _) => ("change", "changed"),
+        (Action::Review, _) => ("review", "reviewed"),
+        (Action::VerifyLink, _) => ("check", "checked"),
     };
     match refused {
         None => format!("{who} {done} {what}"),
@@ -224,6 +234,35 @@ mod tests {
             describe(Some(me), Some(me), "Sam", Role::Patient, Category::Access, Action::ManageAccess, None),
             "You changed who can see your record"
         );
+        let gp = "Dr Priya Shah at Riverside Practice";
+        assert_eq!(
+            describe(
+                Some(me),
+                Some(alex),
+                gp,
+                Role::PracticeClinician,
+                Category::Readings(ReadingKind::BloodPressure),
+                Action::ReadShared,
+                None
+            ),
+            "Dr Priya Shah at Riverside Practice viewed your blood pressure readings"
+        );
+        assert_eq!(
+            describe(Some(me), Some(alex), gp, Role::PracticeClinician, Category::Entry, Action::Review, None),
+            "Dr Priya Shah at Riverside Practice reviewed an entry in your record"
+        );
+        assert_eq!(
+            describe(
+                Some(me),
+                Some(alex),
+                "Jo Lee at Riverside Practice",
+                Role::PracticeAdmin,
+                Category::PracticeLink,
+                Action::VerifyLink,
+                None
+            ),
+            "Jo Lee at Riverside Practice (practice administrator) checked your request to link your record to the practice"
+        );
     }
 
     #[test]
@@ -238,6 +277,8 @@ mod tests {
             Category::Record,
             Category::AccessLog,
             Category::DeletedEntries,
+            Category::Shared,
+            Category::PracticeLink,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

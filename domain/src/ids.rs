@@ -67,3 +67,7 @@ typed_id!(
     /// A notice shown to one person in the portal.
     NoticeId
 );
+typed_id!(
+    /// A GP practice (or a council's social care team) that staff belong to.
+    PracticeId
+);

@@ -73,6 +73,8 @@ pub struct LinkView {
 pub struct MeView {
     /// Their name.
     pub display_name: String,
+    /// The practice they work at, if they are practice staff (the header links to it).
+    pub practice: Option<String>,
 }
 
 /// One entry as lists show it.
@@ -146,6 +148,10 @@ pub struct EntryView {
     /// For a weight or height: the BMI from it and the latest reading of the other, and what
     /// that other reading was.
     pub bmi: Option<(f64, String)>,
+    /// What the GP practice did with it, oldest first (when it was shared with them).
+    pub reviews: Vec<crate::practice_views::ReviewStepView>,
+    /// Whether the practice asked a question that waits for the patient's answer.
+    pub question_waiting: bool,
 }
 
 /// A chart and its table.

@@ -121,6 +121,8 @@ impl Settings {
 
         let session_idle = Span::minutes(number(&get, "CARRY_SESSION_IDLE_MINUTES", 30, 1, 24 * 60)?);
         let session_absolute = Span::hours(number(&get, "CARRY_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 30)?);
+        let staff_session_idle = Span::minutes(number(&get, "CARRY_STAFF_SESSION_IDLE_MINUTES", 15, 1, 24 * 60)?);
+        let staff_session_absolute = Span::hours(number(&get, "CARRY_STAFF_SESSION_ABSOLUTE_HOURS", 8, 1, 24 * 30)?);
         let json_logs = match get("CARRY_LOG_FORMAT").as_deref() {
             Some("json") => true,
             Some("text") => false,
@@ -138,6 +140,8 @@ impl Settings {
             public_url,
             session_idle,
             session_absolute,
+            staff_session_idle,
+            staff_session_absolute,
             reauth_window: Span::minutes(10),
             register_link_ttl: Span::hours(24),
             recovery_link_ttl: Span::minutes(30),

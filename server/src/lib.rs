@@ -61,6 +61,9 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         }
         // The demo carer can act for the demo patient straight away.
         services.ensure_demo_grant(app::demo_people()[0].1, app::demo_people()[1].1).await?;
+        // The demo GP, administrator and social care worker work at the demo practice.
+        let ((name, ods), staff) = app::demo_practice();
+        services.ensure_demo_practice(name, ods, &staff).await?;
     }
 
     let outbox = match (&settings.service.mail, settings.mode) {

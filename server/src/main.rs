@@ -10,11 +10,87 @@ async fn main() -> ExitCode {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["serve"] => serve().await,
         ["audit", "verify"] => audit_verify().await,
+        ["practice", "create", flags @ ..] => practice_create(flags).await,
         _ => {
-            eprintln!(
-                "usage: carry [serve]        serve Carry (the default)\n       carry audit verify   check the access log's hash chains"
-            );
+            eprintln!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+const USAGE: &str = "usage: carry [serve]        serve Carry (the default)
+       carry audit verify   check the access log's hash chains
+       carry practice create --name NAME --ods CODE --admin-name NAME --admin-email EMAIL
+                            make a GP practice and email its first administrator an invitation";
+
+/// Makes a practice and queues its first administrator's invitation (the running server's
+/// mail worker sends it). Exits 0 when made, 2 on bad input or configuration, 1 otherwise.
+async fn practice_create(flags: &[&str]) -> ExitCode {
+    let mut values = std::collections::HashMap::new();
+    let mut rest = flags.iter();
+    while let Some(flag) = rest.next() {
+        let known = ["--name", "--ods", "--admin-name", "--admin-email"];
+        match (known.contains(flag), rest.next()) {
+            (true, Some(value)) => {
+                values.insert(*flag, *value);
+            }
+            (true, None) => {
+                eprintln!("carry: {flag} needs a value\n{USAGE}");
+                return ExitCode::from(2);
+            }
+            (false, _) => {
+                eprintln!("carry: unknown option {flag}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let get = |k: &str| values.get(k).copied().unwrap_or("");
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carry: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = match store::Db::connect(&store::DbOptions::new(settings.database_url.clone())).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("carry: cannot open the database (DATABASE_URL): {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let services = match service::Services::new(db.clone(), Arc::new(service::SystemClock), settings.service.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carry: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let made = services.create_practice(get("--name"), get("--ods"), get("--admin-name"), get("--admin-email")).await;
+    db.close().await;
+    match made {
+        Ok(id) => {
+            println!(
+                "made practice {} ({}), id {id}; an invitation to {} is queued and the running server emails it",
+                get("--name").trim(),
+                get("--ods").trim().to_uppercase(),
+                get("--admin-email").trim()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(service::ServiceError::Validation(v)) => {
+            for e in v.0 {
+                let flag = match e.field.as_str() {
+                    "ods_code" => "--ods".to_owned(),
+                    f => format!("--{}", f.replace('_', "-")),
+                };
+                eprintln!("carry: {flag}: {}", e.message);
+            }
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("carry: could not make the practice: {e}");
+            ExitCode::FAILURE
         }
     }
 }

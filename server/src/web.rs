@@ -149,10 +149,10 @@ pub async fn mark_unknown_fields(req: Request, next: Next) -> Response {
     Response::from_parts(head, Body::from(bytes))
 }
 
-/// The field names of a form-encoded text, as sent. No server function takes nested fields, so a
-/// name like `patient[x]` is simply not one of its fields.
+/// The field names of a form-encoded text, as sent, each without a list index: a list field's
+/// boxes are `entries[0]`, `entries[3]` ... (anything else in brackets fails to decode).
 fn field_keys(raw: &[u8]) -> Vec<String> {
-    url::form_urlencoded::parse(raw).map(|(k, _)| k.into_owned()).collect()
+    url::form_urlencoded::parse(raw).map(|(k, _)| k.split('[').next().unwrap_or_default().to_owned()).collect()
 }
 
 /// Refuses any state-changing request that does not come from Carry's own pages: the `Origin`

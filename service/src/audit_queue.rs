@@ -48,13 +48,27 @@ impl AuditQueue {
 
     /// Appends the row and returns once it is committed.
     pub(crate) async fn append(&self, db: &Db, event: AuditEvent) -> ServiceResult<()> {
-        let (done, committed) = oneshot::channel();
-        self.sender(db).send((event, done)).await.map_err(|_| ServiceError::internal(&"the access log writer has stopped"))?;
-        match committed.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ServiceError::internal(&format!("access log row not written: {e}"))),
-            Err(_) => Err(ServiceError::internal(&"the access log writer stopped before committing")),
+        self.append_all(db, vec![event]).await
+    }
+
+    /// Appends the rows (one read of many records, such as a practice's inbox) and returns once
+    /// every one is committed. They are all queued before waiting, so they share a commit.
+    pub(crate) async fn append_all(&self, db: &Db, events: Vec<AuditEvent>) -> ServiceResult<()> {
+        let sender = self.sender(db);
+        let mut waiting = Vec::with_capacity(events.len());
+        for event in events {
+            let (done, committed) = oneshot::channel();
+            sender.send((event, done)).await.map_err(|_| ServiceError::internal(&"the access log writer has stopped"))?;
+            waiting.push(committed);
         }
+        for committed in waiting {
+            match committed.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(ServiceError::internal(&format!("access log row not written: {e}"))),
+                Err(_) => return Err(ServiceError::internal(&"the access log writer stopped before committing")),
+            }
+        }
+        Ok(())
     }
 }
 

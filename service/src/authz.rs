@@ -11,13 +11,13 @@
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
-use domain::access::{decide, role, AccessRequest, Action, Actor, Basis, Decision, DenyReason, Role};
+use domain::access::{decide, role, AccessRequest, Action, Actor, Basis, Decision, DenyReason, PracticeLink, Role};
 use domain::audit::{AuditEvent, Category};
 use domain::grants::BirthDate;
 use domain::{PatientId, PrivacyLabel};
 use std::ops::{Deref, DerefMut};
 use store::patients::{self, PatientRow};
-use store::{audit, grants, Tx};
+use store::{audit, grants, links, Tx};
 
 /// Which record a request is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +127,7 @@ impl Services {
         action: Action,
         what: Touch,
     ) -> ServiceResult<(LoggedRead, Access)> {
-        debug_assert!(matches!(action, Action::ReadEntries | Action::ReadAccessLog), "open_read is for reads");
+        debug_assert!(matches!(action, Action::ReadEntries | Action::ReadAccessLog | Action::ReadShared), "open_read is for reads");
         let mut tx = self.db().begin_read().await?;
         let resolved = self.resolve(&mut tx, who, record, action).await?;
         match resolved.outcome {
@@ -205,12 +205,28 @@ impl Services {
             };
             return Ok(Resolved { row: None, role: Role::Nobody, outcome });
         };
-        let held = if row.user_id == Some(who.user_id) { Vec::new() } else { grants::held_on_record(conn, row.id, who.user_id).await? };
+        // A member of staff does the practice's work as staff, and anything else (their own
+        // record, someone they care for) as the person they are.
+        let staff = who.staff.as_ref().filter(|_| action.is_practice_work());
+        let actor = match staff {
+            Some(job) => Actor::Staff { user: who.user_id, practice: job.practice, job: job.job, passkey: who.passkey },
+            None => Actor::Person(who.user_id),
+        };
+        let held = if row.user_id == Some(who.user_id) || staff.is_some() {
+            Vec::new()
+        } else {
+            grants::held_on_record(conn, row.id, who.user_id).await?
+        };
+        let link = match staff {
+            Some(_) => links::find_link(conn, row.id).await?.map(|l| PracticeLink { practice: l.practice.id, status: l.status }),
+            None => None,
+        };
         let facts: Vec<_> = held.iter().map(|g| g.facts()).collect();
         let req = AccessRequest {
-            actor: Actor::Person(who.user_id),
+            actor,
             record_owner: row.user_id,
             born_on: row.born_on.as_deref().and_then(BirthDate::from_text),
+            link,
             grants: &facts,
             action,
             now: self.now(),
@@ -287,10 +303,16 @@ impl Services {
         what: &Touch,
         refused: Option<DenyReason>,
     ) -> AuditEvent {
+        let actor_name = match (&who.staff, role) {
+            (Some(job), Role::PracticeClinician | Role::PracticeAdmin | Role::SocialCareWorker) => {
+                format!("{} at {}", who.display_name, job.practice_name)
+            }
+            _ => who.display_name.clone(),
+        };
         AuditEvent {
             at: self.now(),
             actor: Some(who.user_id),
-            actor_name: who.display_name.clone(),
+            actor_name,
             role,
             on_behalf_of: patient.filter(|_| role == Role::Carer),
             patient,

@@ -245,11 +245,17 @@ impl Services {
 
     /// Says something to a person in the portal, and by an email carrying only a link.
     pub(crate) async fn notify(&self, conn: &mut Conn, user: UserId, text: &str, link: &str) -> ServiceResult<()> {
+        self.notify_about(conn, user, text, link, "about access to a health record ").await
+    }
+
+    /// Like [`Services::notify`], with the email's one line of subject matter ("about access to
+    /// a health record ", or nothing): the email never says more.
+    pub(crate) async fn notify_about(&self, conn: &mut Conn, user: UserId, text: &str, link: &str, about: &str) -> ServiceResult<()> {
         let now = self.now();
         notices::insert_notice(conn, NoticeId::from_uuid(uuid::Uuid::now_v7()), user, text, link, now).await?;
         if let Some(u) = users::find_user(conn, user).await? {
             let body = format!(
-                "Hello {},\n\nThere is an update about access to a health record in Carry. Sign in to see it:\n{}\n\n\
+                "Hello {},\n\nThere is an update {about}in Carry. Sign in to see it:\n{}\n\n\
                  For your privacy, this email says nothing more.\n",
                 u.display_name,
                 self.config().link(link)

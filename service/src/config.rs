@@ -87,6 +87,11 @@ pub struct ServiceConfig {
     pub session_idle: Span,
     /// Sessions end this long after sign-in whatever happens.
     pub session_absolute: Span,
+    /// Practice staff's sessions end after this long without a request (shorter: they see
+    /// many patients' records, often on shared computers).
+    pub staff_session_idle: Span,
+    /// Practice staff's sessions end this long after sign-in.
+    pub staff_session_absolute: Span,
     /// Sensitive changes need a sign-in at most this long ago.
     pub reauth_window: Span,
     /// Registration links last this long.
@@ -122,6 +127,8 @@ impl ServiceConfig {
             public_url: Url::parse("http://localhost:3000").expect("constant URL"),
             session_idle: Span::minutes(30),
             session_absolute: Span::hours(12),
+            staff_session_idle: Span::minutes(15),
+            staff_session_absolute: Span::hours(8),
             reauth_window: Span::minutes(10),
             register_link_ttl: Span::hours(24),
             recovery_link_ttl: Span::minutes(30),

@@ -27,6 +27,9 @@ pub enum ServiceError {
     /// A sensitive change needs a recent sign-in.
     #[error("recent sign-in required")]
     ReauthRequired,
+    /// Clinical work needs a session started with a passkey.
+    #[error("passkey sign-in required")]
+    PasskeyRequired,
     /// No such thing, or not yours: the two look the same from outside.
     #[error("not found")]
     NotFound,

@@ -14,9 +14,12 @@ pub mod cookie;
 mod demo;
 pub mod error;
 pub mod handover;
+pub mod links;
 pub mod mail;
+pub mod practices;
 pub mod records;
 pub mod recovery;
+pub mod review;
 pub mod sessions;
 mod throttle;
 mod tokens;
@@ -29,7 +32,7 @@ pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfi
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
 pub use records::{NoteForm, PrivacyForm, ReadingForm, TimelineQuery};
-pub use sessions::{Caller, ClientInfo, NewSession, RequestMeta, SignedIn};
+pub use sessions::{Caller, ClientInfo, NewSession, RequestMeta, SignedIn, StaffJob};
 
 use auth::passkey::Passkeys;
 use auth::password::PasswordHasher;
@@ -82,6 +85,12 @@ impl Services {
     /// rows) and returns once it is committed.
     pub(crate) async fn log(&self, event: domain::audit::AuditEvent) -> ServiceResult<()> {
         self.inner.audit.append(&self.inner.db, event).await
+    }
+
+    /// Appends several access log rows (batched with other requests') and returns once all are
+    /// committed.
+    pub(crate) async fn log_all(&self, events: Vec<domain::audit::AuditEvent>) -> ServiceResult<()> {
+        self.inner.audit.append_all(&self.inner.db, events).await
     }
 
     pub(crate) fn now(&self) -> domain::Timestamp {

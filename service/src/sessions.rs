@@ -4,7 +4,8 @@
 use crate::error::{ServiceError, ServiceResult};
 use crate::tokens::Token;
 use crate::Services;
-use domain::{PasskeyId, SessionId, Span, Timestamp, UserId};
+use domain::practices::StaffRole;
+use domain::{PasskeyId, PracticeId, SessionId, Span, Timestamp, UserId};
 use std::net::IpAddr;
 use store::sessions::{self, SessionRow};
 use store::users;
@@ -29,8 +30,24 @@ pub struct SignedIn {
     pub session_id: SessionId,
     /// When they last proved who they are (for re-authentication before sensitive changes).
     pub authenticated_at: Timestamp,
+    /// Whether this session was started with a passkey.
+    pub passkey: bool,
+    /// Their job at a practice, if they have one (looked up afresh on every request, so an
+    /// ended job ends its access at once).
+    pub staff: Option<StaffJob>,
     /// The request they are making (for the access log).
     pub request: RequestMeta,
+}
+
+/// Someone's job at a practice, as a request sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffJob {
+    /// The practice.
+    pub practice: PracticeId,
+    /// Its name.
+    pub practice_name: String,
+    /// The job.
+    pub job: StaffRole,
 }
 
 /// Which request a signed-in person is making, as the access log records it.
@@ -137,8 +154,14 @@ impl Services {
         let Some(row) = sessions::find_session_by_token_hash(&mut conn, &hash).await? else {
             return Ok(None);
         };
-        let idle_cutoff = now.minus(self.config().session_idle);
-        if row.absolute_expires_at <= now || row.last_seen_at < idle_cutoff {
+        let staff = store::practices::find_staff(&mut conn, row.user_id).await?;
+        let (idle, absolute) = match staff {
+            Some(_) => {
+                (self.config().staff_session_idle, row.absolute_expires_at.min(row.created_at.plus(self.config().staff_session_absolute)))
+            }
+            None => (self.config().session_idle, row.absolute_expires_at),
+        };
+        if absolute <= now || row.last_seen_at < now.minus(idle) {
             sessions::delete_session(&mut conn, row.user_id, row.id).await?;
             return Ok(None);
         }
@@ -153,6 +176,8 @@ impl Services {
             display_name: user.display_name,
             session_id: row.id,
             authenticated_at: row.authenticated_at,
+            passkey: row.auth_method == "passkey",
+            staff: staff.map(|s| StaffJob { practice: s.practice.id, practice_name: s.practice.name, job: s.job }),
             request: RequestMeta::default(),
         }))
     }

@@ -35,6 +35,8 @@ async fn person(db: &store::Db, name: &str) -> (SignedIn, String) {
         display_name: name.to_owned(),
         session_id: SessionId::from_uuid(Uuid::new_v4()),
         authenticated_at: NOW,
+        passkey: false,
+        staff: None,
         request: Default::default(),
     };
     (who, email)

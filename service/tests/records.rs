@@ -33,6 +33,8 @@ async fn person(db: &store::Db, name: &str) -> SignedIn {
         display_name: name.to_owned(),
         session_id: SessionId::from_uuid(Uuid::new_v4()),
         authenticated_at: NOW,
+        passkey: false,
+        staff: None,
         request: Default::default(),
     }
 }

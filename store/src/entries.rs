@@ -68,7 +68,7 @@ pub struct NewEntry {
 }
 
 #[derive(sqlx::FromRow)]
-struct RawEntry {
+pub(crate) struct RawEntry {
     id: String,
     patient_id: String,
     version: i64,
@@ -149,7 +149,7 @@ impl TryFrom<RawVersion> for VersionRow {
 
 /// The four label slots every list query filters on: the visible labels' slugs, with the
 /// empty text (which no label has) in the unused slots.
-fn label_slots(labels: &[PrivacyLabel]) -> [&'static str; 4] {
+pub(crate) fn label_slots(labels: &[PrivacyLabel]) -> [&'static str; 4] {
     let mut slots = [""; 4];
     for (slot, l) in slots.iter_mut().zip(PrivacyLabel::ALL.into_iter().filter(|l| labels.contains(l))) {
         *slot = l.slug();
@@ -171,6 +171,7 @@ macro_rules! entry_select {
         )
     };
 }
+pub(crate) use entry_select;
 
 async fn insert_version(
     conn: &mut Conn,

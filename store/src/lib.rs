@@ -13,12 +13,16 @@ pub mod email_links;
 pub mod entries;
 mod error;
 pub mod grants;
+pub mod links;
 pub mod mail;
 pub mod notices;
 pub mod passkeys;
 pub mod passwords;
 pub mod patients;
+pub mod practices;
+pub mod reviews;
 pub mod sessions;
+pub mod shared;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;

@@ -3,9 +3,11 @@
 //! Reads use GET; every state change is a POST (checked for same origin by the server).
 
 mod carers;
+mod practice;
 mod record;
 
 pub use carers::*;
+pub use practice::*;
 pub use record::*;
 
 /// Every server function's path and the fields it takes. The server refuses any other field
@@ -17,6 +19,19 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         ($($t:ty),* $(,)?) => { vec![$((<$t as ServerFn>::PATH, crate::ssr::field_names::<$t>())),*] };
     }
     fields![
+        MyPractice,
+        RequestPracticeLink,
+        AnswerQuestion,
+        StaffHome,
+        InviteStaff,
+        RemoveStaff,
+        DecideLink,
+        StaffInvitation,
+        JoinPractice,
+        Inbox,
+        SharedRecord,
+        ReviewEntries,
+        AddCareNote,
         Grants,
         InviteCarer,
         ChangeGrant,
@@ -89,7 +104,7 @@ pub async fn me() -> Result<Option<MeView>, AppError> {
     respond(
         async move {
             crate::ssr::reject_unknown_fields()?;
-            Ok(caller().signed_in.map(|s| MeView { display_name: s.display_name }))
+            Ok(caller().signed_in.map(|s| MeView { display_name: s.display_name, practice: s.staff.map(|j| j.practice_name) }))
         }
         .await,
     )

@@ -20,6 +20,7 @@ pub fn Header() -> impl IntoView {
                         match who.await {
                             Ok(Some(person)) => view! {
                                 <span class="signed-in-as">"Signed in as " {person.display_name}</span>
+                                {person.practice.map(|p| view! { <A href="/practice">{p}</A> })}
                                 <A href="/record">"Your record"</A>
                                 <A href="/caring">"People you care for"</A>
                                 <A href="/notices">"Notices"</A>

@@ -8,7 +8,13 @@ use leptos_meta::Title;
 pub const DEMO_PEOPLE: &[(&str, &str, &str)] = &[
     ("Demo patient: Sam Patel", "sam.patel@demo.carry.invalid", "demo kettle lantern orbit"),
     ("Demo carer: Alex Smith", "alex.smith@demo.carry.invalid", "demo meadow violet harbour"),
+    ("Demo GP: Dr Priya Shah", "priya.shah@demo.carry.invalid", "demo granite willow comet"),
+    ("Demo practice administrator: Jo Lee", "jo.lee@demo.carry.invalid", "demo saffron pebble tide"),
+    ("Demo social care worker: Chris Morgan", "chris.morgan@demo.carry.invalid", "demo juniper anchor frost"),
 ];
+
+/// The demo practice's name and ODS code; the demo staff above work there.
+pub const DEMO_PRACTICE: (&str, &str) = ("Riverside Practice", "X99001");
 
 /// The home page.
 #[component]

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod carers;
 pub mod home;
+pub mod practice;
 pub mod record;
 pub mod recover;
 pub mod register;

@@ -22,6 +22,8 @@ enum Class {
     Record,
     /// The caller's own record only: `patient` is not accepted.
     OwnRecord,
+    /// Practice staff only, for records linked to their own practice (tests in practices.rs).
+    Staff,
 }
 
 /// Every path the server answers, with its class. A new route must be added here, or the
@@ -55,6 +57,11 @@ const MATRIX: &[(&str, Class)] = &[
     ("/record/deleted", Class::OwnRecord),
     ("/record/people", Class::OwnRecord),
     ("/record/access-log", Class::OwnRecord),
+    ("/record/practice", Class::OwnRecord),
+    ("/practice", Class::Staff),
+    ("/practice/inbox", Class::Staff),
+    ("/practice/patients/{id}", Class::Staff),
+    ("/practice/join/{token}", Class::Public),
     ("/api/me", Class::Public),
     ("/api/demo-mode", Class::Public),
     ("/api/register", Class::Public),
@@ -72,6 +79,19 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/passkey/recover/finish", Class::Public),
     ("/api/access/invitation", Class::Public),
     ("/api/records/offer", Class::Public),
+    ("/api/practice/invitation", Class::Public),
+    ("/api/practice/join", Class::OwnAccount),
+    ("/api/practice/mine", Class::OwnRecord),
+    ("/api/practice/link", Class::OwnRecord),
+    ("/api/record/answer", Class::Record),
+    ("/api/practice/home", Class::Staff),
+    ("/api/practice/invite", Class::Staff),
+    ("/api/practice/remove-staff", Class::Staff),
+    ("/api/practice/decide-link", Class::Staff),
+    ("/api/practice/inbox", Class::Staff),
+    ("/api/practice/patient", Class::Staff),
+    ("/api/practice/review", Class::Staff),
+    ("/api/practice/care-note", Class::Staff),
     ("/api/sign-out", Class::OwnAccount),
     ("/api/sign-out-everywhere", Class::OwnAccount),
     ("/api/end-session", Class::OwnAccount),

@@ -136,7 +136,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub mail: SmtpSink,
     pub client: Client,
-    _db: TestDb,
+    pub db: TestDb,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -189,7 +189,7 @@ impl TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        Self { base, clock, mail, client, _db: db, task: running.task }
+        Self { base, clock, mail, client, db, task: running.task }
     }
 
     pub fn url(&self, path: &str) -> String {

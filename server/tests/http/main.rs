@@ -9,6 +9,7 @@ mod carers;
 mod cli;
 mod modes;
 mod passkeys;
+mod practices;
 mod record;
 mod recovery;
 mod security;

@@ -4,6 +4,7 @@
 
 mod read;
 
+pub(crate) use read::summary_view;
 pub use read::{TimelineQuery, MAX_CHART_POINTS};
 
 use crate::authz::{RecordRef, Touch};
@@ -165,6 +166,7 @@ impl Services {
                 id
             }
         };
+        self.refile(&mut tx, patient, id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -234,6 +236,7 @@ impl Services {
         if !entries::update_entry(&mut tx, patient, id, seen_version, Change::Restored, &row.current, who.user_id, now).await? {
             return Err(ServiceError::Stale);
         }
+        self.refile(&mut tx, patient, id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -262,6 +265,7 @@ impl Services {
         }
         let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
         entries::insert_entry(&mut tx, &new, self.now()).await?;
+        self.refile(&mut tx, patient, id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -310,6 +314,7 @@ impl Services {
         if !entries::update_entry(&mut tx, row.patient_id, id, seen_version, change, &state, who.user_id, self.now()).await? {
             return Err(ServiceError::Stale);
         }
+        self.refile(&mut tx, row.patient_id, id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -44,7 +44,7 @@ pub(crate) fn who_name(viewer: UserId, access: &Access, user: UserId, name: &str
     }
 }
 
-fn summary_view(viewer: UserId, access: &Access, row: &EntryRow) -> EntrySummaryView {
+pub(crate) fn summary_view(viewer: UserId, access: &Access, row: &EntryRow) -> EntrySummaryView {
     let body = &row.current.body;
     EntrySummaryView {
         id: row.id,
@@ -148,8 +148,19 @@ impl Services {
             _ => None,
         };
         let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
+        let reviews = crate::review::step_views(store::reviews::list_for_entry(&mut conn, id).await?);
+        let question_waiting =
+            store::reviews::find_inbox(&mut conn, id).await?.is_some_and(|i| i.state == domain::practices::InboxState::WaitingForPatient);
         conn.commit().await?;
-        Ok(EntryView { summary: summary_view(who.user_id, &access, &row), body: row.current.body, history, restorable_until, bmi })
+        Ok(EntryView {
+            summary: summary_view(who.user_id, &access, &row),
+            body: row.current.body,
+            history,
+            restorable_until,
+            bmi,
+            reviews,
+            question_waiting,
+        })
     }
 
     /// The readings of one kind over a period, for a chart and its table.

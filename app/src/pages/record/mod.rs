@@ -5,6 +5,7 @@ pub mod add;
 pub mod charts;
 pub mod deleted;
 pub mod entry;
+pub mod practice;
 
 use crate::api::{patient_query, record_scope, timeline};
 use crate::components::{ErrorSummary, Notice};
@@ -314,6 +315,7 @@ pub fn RecordPage() -> impl IntoView {
                         <ul class="record-links">
                             <li><a href="/record/deleted">"Recently deleted entries"</a></li>
                             <li><a href="/record/people">"Who can see my record"</a></li>
+                            <li><a href="/record/practice">"Your GP practice"</a></li>
                             <li><a href="/record/access-log">"Who has looked at my record"</a></li>
                         </ul>
                     })}

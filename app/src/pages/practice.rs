@@ -1,0 +1,195 @@
+//! The practice staff's pages: their home (link requests, staff and invitations for
+//! administrators; the way to the inbox for clinicians; their patients for social care
+//! workers), and the page that takes up a staff invitation.
+
+pub mod review;
+
+use super::record::load_problem;
+use crate::api::{staff_home, staff_invitation, DecideLink, InviteStaff, JoinPractice, RemoveStaff};
+use crate::components::{ErrorSummary, Field, Notice};
+use domain::practice_views::{LinkRequestView, StaffHomeView};
+use domain::practices::StaffRole;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// One request to link, with accept and decline.
+#[component]
+fn LinkRequest(r: LinkRequestView, decide: ServerAction<DecideLink>) -> impl IntoView {
+    let (id1, id2) = (r.patient_id.to_string(), r.patient_id.to_string());
+    let reason_id = format!("reason-{}", r.patient_id);
+    let heading_id = format!("request-{}", r.patient_id);
+    let labelled_by = heading_id.clone();
+    view! {
+        <section class="grant" aria-labelledby=labelled_by>
+            <h3 id=heading_id>{r.name.clone()}</h3>
+            <p>
+                "NHS number " <strong>{r.nhs_number.clone()}</strong>
+                {r.born_on.clone().map(|b| format!(". Born {b}"))}
+                ". Asked " {r.requested_at.to_uk_string()} "."
+            </p>
+            <p class="hint">"Check these against your clinical system before accepting."</p>
+            <ActionForm action=decide>
+                <input type="hidden" name="patient" value=id1/>
+                <input type="hidden" name="decision" value="accept"/>
+                <button type="submit" class="button">"Accept: this is our patient" <span class="visually-hidden">{r.name.clone()}</span></button>
+            </ActionForm>
+            <details>
+                <summary>"Decline"</summary>
+                <ActionForm action=decide>
+                    <input type="hidden" name="patient" value=id2/>
+                    <input type="hidden" name="decision" value="decline"/>
+                    <div class="field">
+                        <label for=reason_id.clone()>"Reason the patient will read"</label>
+                        <textarea id=reason_id name="reason" rows="3"></textarea>
+                    </div>
+                    <button type="submit" class="button warning">"Decline the request"</button>
+                </ActionForm>
+            </details>
+        </section>
+    }
+}
+
+fn admin_part(
+    v: &StaffHomeView,
+    decide: ServerAction<DecideLink>,
+    invite: ServerAction<InviteStaff>,
+    remove: ServerAction<RemoveStaff>,
+) -> AnyView {
+    let invite_error = Signal::derive(move || invite.value().get().and_then(Result::err));
+    let field = move |f: &'static str| Signal::derive(move || invite_error.get().and_then(|e| e.field(f)));
+    let requests = v.link_requests.iter().cloned().map(|r| view! { <LinkRequest r=r decide=decide/> }).collect_view();
+    let no_requests = v.link_requests.is_empty();
+    let staff = v
+        .staff
+        .iter()
+        .map(|s| {
+            let id = s.user_id.to_string();
+            let name = s.name.clone();
+            view! {
+                <tr>
+                    <td>{s.name.clone()}</td><td>{s.email.clone()}</td><td>{s.job.words()}</td>
+                    <td>
+                        <ActionForm action=remove>
+                            <input type="hidden" name="user" value=id/>
+                            <button type="submit" class="link-button">"Remove" <span class="visually-hidden">{name}</span></button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let invitations = v
+        .invitations
+        .iter()
+        .map(|i| view! { <li>{i.name.clone()} " (" {i.email.clone()} "), " {i.job.words()} ", until " {i.expires_at.to_uk_date()}</li> })
+        .collect_view();
+    let jobs = StaffRole::ALL.into_iter().map(|j| view! { <option value=j.slug()>{j.words()}</option> }).collect_view();
+    view! {
+        <h2>"Requests to link a record"</h2>
+        {if no_requests { view! { <p>"No requests are waiting."</p> }.into_any() } else { requests.into_any() }}
+        <h2>"Staff"</h2>
+        <table><thead><tr><th>"Name"</th><th>"Email"</th><th>"Job"</th><th><span class="visually-hidden">"Remove"</span></th></tr></thead><tbody>{staff}</tbody></table>
+        <h3>"Invitations not yet taken up"</h3>
+        <ul>{invitations}</ul>
+        <h3 id="invite-heading">"Invite someone"</h3>
+        <ErrorSummary error=invite_error/>
+        <ActionForm action=invite attr:novalidate="" attr:aria-labelledby="invite-heading">
+            <Field name="name" label="Their name" error=field("name")/>
+            <Field name="email" label="Their work email address" kind="email" error=field("email")/>
+            <div class="field">
+                <label for="field-job">"Job"</label>
+                <select id="field-job" name="job">{jobs}</select>
+            </div>
+            <button type="submit" class="button">"Send the invitation"</button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// The staff member's home.
+#[component]
+pub fn PracticePage() -> impl IntoView {
+    let decide = ServerAction::<DecideLink>::new();
+    let invite = ServerAction::<InviteStaff>::new();
+    let remove = ServerAction::<RemoveStaff>::new();
+    let data = Resource::new(move || (decide.version().get(), invite.version().get(), remove.version().get()), |_| staff_home());
+    let query = use_query_map();
+    let flag = move |k: &str| query.read().get(k).is_some();
+    let error = Signal::derive(move || decide.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err)));
+    view! {
+        <Title text="Your practice"/>
+        <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+            {move || Suspend::new(async move {
+                let v = match data.await {
+                    Ok(v) => v,
+                    Err(e) => return load_problem(e, "Your practice", "/practice".to_owned()),
+                };
+                let clinical = matches!(v.job, StaffRole::Gp | StaffRole::Nurse);
+                let needs_passkey = v.job.needs_passkey() && !v.passkey;
+                let care = (v.job == StaffRole::SocialCare && !needs_passkey).then(|| {
+                    let rows = v.care_patients.iter().map(|p| {
+                        let href = format!("/practice/patients/{}", p.patient_id);
+                        view! { <li><a href=href>{p.name.clone()}</a></li> }
+                    }).collect_view();
+                    view! {
+                        <h2>"Your patients"</h2>
+                        <p>"Patients linked to the practice who shared something labelled for social care. You see only those items."</p>
+                        <ul>{rows}</ul>
+                    }
+                });
+                let admin = (v.job == StaffRole::Admin).then(|| admin_part(&v, decide, invite, remove));
+                view! {
+                    <h1>{v.practice.name.clone()}</h1>
+                    <p>"You are signed in as " {v.job.words().to_lowercase()} " at " {v.practice.name.clone()} " (" {v.practice.ods_code.clone()} ")."</p>
+                    {flag("joined").then(|| view! { <Notice><p>"You have joined the practice."</p></Notice> })}
+                    {flag("invited").then(|| view! { <Notice><p>"The invitation is on its way. It works for 7 days."</p></Notice> })}
+                    {flag("linked").then(|| view! { <Notice><p>"The record is linked. The patient has been told."</p></Notice> })}
+                    {flag("declined").then(|| view! { <Notice><p>"The request was declined. The patient has been told why."</p></Notice> })}
+                    <ErrorSummary error=error/>
+                    {needs_passkey.then(|| view! {
+                        <div class="notice" role="status">
+                            <p>"Clinical work in Carry needs a passkey, not a password alone. "
+                               <a href="/account">"Add a passkey on your account page"</a>
+                               ", then sign out and sign in with it."</p>
+                        </div>
+                    })}
+                    {(clinical && !needs_passkey).then(|| view! { <p><a class="button" href="/practice/inbox">"Open the review inbox"</a></p> })}
+                    {care}
+                    {admin}
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// The page a staff invitation link opens.
+#[component]
+pub fn JoinPracticePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let join = ServerAction::<JoinPractice>::new();
+    let data = Resource::new(token, staff_invitation);
+    let error = Signal::derive(move || join.value().get().and_then(Result::err));
+    view! {
+        <Title text="Join your practice"/>
+        <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+            {move || Suspend::new(async move {
+                let v = match data.await {
+                    Ok(v) => v,
+                    Err(e) => return load_problem(e, "Join your practice", format!("/practice/join/{}", token())),
+                };
+                let t = token();
+                view! {
+                    <h1>"Join " {v.practice_name.clone()}</h1>
+                    <p>"You are invited as " {v.job.words().to_lowercase()} ". Sign in (or make an account) with the email address the invitation was sent to, then join."</p>
+                    <ErrorSummary error=error/>
+                    <ActionForm action=join>
+                        <input type="hidden" name="token" value=t/>
+                        <button type="submit" class="button">"Join " {v.practice_name.clone()}</button>
+                    </ActionForm>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}

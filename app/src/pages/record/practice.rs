@@ -1,0 +1,118 @@
+//! The patient's side of their GP practice: "Your GP practice" (asking to link the record) and,
+//! on each shared entry, what the practice did with it, with a way to answer its question.
+
+use super::load_problem;
+use crate::api::{my_practice, AnswerQuestion, RequestPracticeLink};
+use crate::components::{ErrorSummary, Field, Notice, TextArea};
+use domain::practice_views::ReviewStepView;
+use domain::practices::{LinkStatus, ReviewStep};
+use domain::EntryId;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// What the practice did with an entry, and the answer form when it asked a question.
+#[component]
+pub fn ReviewSection(steps: Vec<ReviewStepView>, question_waiting: bool, id: EntryId, patient: Option<String>) -> impl IntoView {
+    let answer = ServerAction::<AnswerQuestion>::new();
+    let error = Signal::derive(move || answer.value().get().and_then(Result::err));
+    let answer_error = Signal::derive(move || error.get().and_then(|e| e.field("answer")));
+    let query = use_query_map();
+    let answered = move || query.read().get("answered").is_some();
+    if steps.is_empty() {
+        return ().into_any();
+    }
+    let (id_text, patient_text) = (id.to_string(), patient.unwrap_or_default());
+    let lines = steps
+        .into_iter()
+        .map(|s| {
+            let words = s.message.clone().map(|m| match s.step {
+                ReviewStep::Rejected => format!("Reason: {m}"),
+                ReviewStep::Asked => format!("Question: {m}"),
+                _ => format!("\u{201c}{m}\u{201d}"),
+            });
+            view! { <li><p>{s.patient_line()}</p>{words.map(|w| view! { <p class="pre">{w}</p> })}</li> }
+        })
+        .collect_view();
+    view! {
+        <section class="review" aria-labelledby="review-heading">
+            <h2 id="review-heading">"Your GP practice"</h2>
+            {move || answered().then(|| view! { <Notice><p>"Your answer has gone to your GP practice."</p></Notice> })}
+            <ul class="review-steps">{lines}</ul>
+            {move || {
+                let (id_value, patient_value) = (id_text.clone(), patient_text.clone());
+                (question_waiting && !answered() && answer.version().get() == 0).then(move || view! {
+                <ErrorSummary error=error/>
+                <ActionForm action=answer attr:novalidate="">
+                    <input type="hidden" name="id" value=id_value/>
+                    <input type="hidden" name="patient" value=patient_value/>
+                    <TextArea name="answer" label="Your answer" error=answer_error/>
+                    <button type="submit" class="button">"Send your answer"</button>
+                </ActionForm>
+            })}}
+        </section>
+    }
+    .into_any()
+}
+
+/// "Your GP practice": the link's state, and the form to ask for one.
+#[component]
+pub fn MyPracticePage() -> impl IntoView {
+    let ask = ServerAction::<RequestPracticeLink>::new();
+    let data = Resource::new(move || ask.version().get(), |_| my_practice());
+    let error = Signal::derive(move || ask.value().get().and_then(Result::err));
+    let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
+    let query = use_query_map();
+    let asked = move || query.read().get("asked").is_some();
+    view! {
+        <Title text="Your GP practice"/>
+        <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+            {move || Suspend::new(async move {
+                let v = match data.await {
+                    Ok(v) => v,
+                    Err(e) => return load_problem(e, "Your GP practice", "/record/practice".to_owned()),
+                };
+                let state = v.link.clone().map(|l| {
+                    let text = match l.status {
+                        LinkStatus::Requested => format!(
+                            "You asked {} to link your record on {}, with NHS number {}. They will check it and let you know. Until then they see nothing.",
+                            l.practice.name, l.requested_at.to_uk_date(), l.nhs_number
+                        ),
+                        LinkStatus::Linked => format!(
+                            "Your record is linked to {} (NHS number {}). They see the entries you choose to share with them, and nothing else.",
+                            l.practice.name, l.nhs_number
+                        ),
+                        LinkStatus::Declined => format!(
+                            "{} could not link your record: {}",
+                            l.practice.name, l.decline_reason.clone().unwrap_or_default()
+                        ),
+                    };
+                    view! { <p class="link-state"><strong>{text}</strong></p> }
+                });
+                let options = v.practices.iter().map(|p| {
+                    let selected = v.link.as_ref().is_some_and(|l| l.practice.id == p.id);
+                    view! { <option value=p.id.to_string() selected=selected>{format!("{} ({})", p.name, p.ods_code)}</option> }
+                }).collect_view();
+                let practice_error = field("practice");
+                view! {
+                    <h1>"Your GP practice"</h1>
+                    {move || asked().then(|| view! { <Notice><p>"Your request has gone to the practice."</p></Notice> })}
+                    {state}
+                    <ErrorSummary error=error/>
+                    <h2 id="link-heading">{if v.link.is_some() { "Link to a practice again" } else { "Link your record to your GP practice" }}</h2>
+                    <p>"Your practice checks your NHS number against its records before it sees anything. It only ever sees entries you choose to share."</p>
+                    <ActionForm action=ask attr:novalidate="" attr:aria-labelledby="link-heading">
+                        <div class="field" class:field-error=move || practice_error.get().is_some()>
+                            <label for="field-practice">"Your GP practice"</label>
+                            <p class="error-message" hidden=move || practice_error.get().is_none()>{move || practice_error.get().map(|e| format!("Error: {e}"))}</p>
+                            <select id="field-practice" name="practice"><option value="">"Choose your practice"</option>{options}</select>
+                        </div>
+                        <Field name="nhs_number" label="Your NHS number" hint="10 digits, on letters from your GP or in the NHS App, for example 943 476 5919." error=field("nhs_number")/>
+                        <button type="submit" class="button">"Ask to link"</button>
+                    </ActionForm>
+                    <p><a href="/record">"Back to your record"</a></p>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,198 @@
+//! Wire views of GP practices: the staff's pages and the patient's view of their practice and
+//! of each shared entry's review.
+
+use crate::home_bp::HomeBpSummary;
+use crate::practices::{LinkStatus, ReviewStep, StaffRole};
+use crate::views::EntrySummaryView;
+use crate::{PatientId, PracticeId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A practice, as a patient chooses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeChoice {
+    /// Which.
+    pub id: PracticeId,
+    /// Its name.
+    pub name: String,
+    /// Its ODS code.
+    pub ods_code: String,
+}
+
+/// The patient's "My GP practice" page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyPracticeView {
+    /// Their link, if they asked for one.
+    pub link: Option<MyLinkView>,
+    /// The practices they may choose from.
+    pub practices: Vec<PracticeChoice>,
+}
+
+/// The patient's link as they see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyLinkView {
+    /// The practice.
+    pub practice: PracticeChoice,
+    /// The NHS number they gave, spaced ("943 476 5919").
+    pub nhs_number: String,
+    /// Where it stands.
+    pub status: LinkStatus,
+    /// When they asked.
+    pub requested_at: Timestamp,
+    /// When the practice decided.
+    pub decided_at: Option<Timestamp>,
+    /// Why the practice declined.
+    pub decline_reason: Option<String>,
+}
+
+/// The staff's home: who they are and what waits for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffHomeView {
+    /// The practice.
+    pub practice: PracticeChoice,
+    /// Their job.
+    pub job: StaffRole,
+    /// Whether this session was started with a passkey (clinical work needs one).
+    pub passkey: bool,
+    /// Requests to link waiting (administrators).
+    pub link_requests: Vec<LinkRequestView>,
+    /// The practice's staff (administrators).
+    pub staff: Vec<StaffMemberView>,
+    /// Invitations not yet taken up (administrators).
+    pub invitations: Vec<StaffInvitationView>,
+    /// Linked patients who shared something labelled for social care (social care workers).
+    pub care_patients: Vec<CarePatientView>,
+}
+
+/// A patient a social care worker may open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarePatientView {
+    /// The record.
+    pub patient_id: PatientId,
+    /// The patient's name.
+    pub name: String,
+}
+
+/// A patient's request to link, as an administrator checks it against the practice's system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRequestView {
+    /// The record.
+    pub patient_id: PatientId,
+    /// The patient's name.
+    pub name: String,
+    /// Their date of birth ("4 Mar 1961"), when the record has one.
+    pub born_on: Option<String>,
+    /// The NHS number they gave, spaced.
+    pub nhs_number: String,
+    /// When they asked.
+    pub requested_at: Timestamp,
+}
+
+/// One of a practice's staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMemberView {
+    /// Their account.
+    pub user_id: UserId,
+    /// Their name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// Their job.
+    pub job: StaffRole,
+}
+
+/// An invitation to join the staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInvitationView {
+    /// Whom it names.
+    pub name: String,
+    /// Where it went.
+    pub email: String,
+    /// The job.
+    pub job: StaffRole,
+    /// Until when it works.
+    pub expires_at: Timestamp,
+}
+
+/// What an emailed staff invitation offers, before it is taken up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinPracticeView {
+    /// The practice.
+    pub practice_name: String,
+    /// The job.
+    pub job: StaffRole,
+    /// Whom it names.
+    pub name: String,
+}
+
+/// A page of the review inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxView {
+    /// Patients with entries waiting, concerning first, then longest waiting.
+    pub patients: Vec<InboxPatientView>,
+    /// The `after` value for the next page, when there is one.
+    pub next: Option<String>,
+    /// Patients with anything waiting, in all.
+    pub waiting_patients: i64,
+    /// Entries waiting, in all.
+    pub waiting_entries: i64,
+}
+
+/// One patient's entries in the inbox, or on their review page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxPatientView {
+    /// The record.
+    pub patient_id: PatientId,
+    /// The patient's name.
+    pub name: String,
+    /// Their date of birth, when known.
+    pub born_on: Option<String>,
+    /// Their verified NHS number, spaced.
+    pub nhs_number: String,
+    /// Whether any entry waiting is concerning.
+    pub flagged: bool,
+    /// The entries, concerning first, then oldest first.
+    pub entries: Vec<SharedEntryView>,
+    /// The home blood pressure summary, when the patient shared blood pressure readings.
+    pub home_bp: Option<HomeBpSummary>,
+    /// Whether the viewer may decide on the waiting entries (a clinician).
+    pub may_review: bool,
+    /// Whether the viewer may add a social care note (a social care worker).
+    pub may_add_care_note: bool,
+}
+
+/// A shared entry as the practice sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedEntryView {
+    /// The entry.
+    pub entry: EntrySummaryView,
+    /// Its body's full text (a note's words, a reading's value).
+    pub detail: String,
+    /// Every review step so far, oldest first.
+    pub steps: Vec<ReviewStepView>,
+    /// Whether it waits for a clinician.
+    pub waiting: bool,
+}
+
+/// One step of a review, as staff and the patient read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewStepView {
+    /// What was done.
+    pub step: ReviewStep,
+    /// The reason, question or answer.
+    pub message: Option<String>,
+    /// Who ("Dr Priya Shah", or the patient's name for an answer).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+impl ReviewStepView {
+    /// The line the patient reads: "Reviewed by Dr Priya Shah on 4 Nov 2026: accepted into your record".
+    pub fn patient_line(&self) -> String {
+        match self.step {
+            ReviewStep::Answered => format!("You answered on {}", self.at.to_uk_date()),
+            ReviewStep::Asked => format!("{} asked you a question on {}", self.by, self.at.to_uk_date()),
+            step => format!("Reviewed by {} on {}: {}", self.by, self.at.to_uk_date(), step.patient_words()),
+        }
+    }
+}

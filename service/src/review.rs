@@ -1,0 +1,449 @@
+//! The practice's review of what patients share with it: the inbox, one patient's shared
+//! entries with the home blood pressure summary, a clinician's decisions, the patient's
+//! answers, and social care notes. Every look and every decision is decided by the policy and
+//! written to the patient's access log.
+
+use crate::authz::{Access, RecordRef, Touch};
+use crate::error::{ServiceError, ServiceResult};
+use crate::records::{summary_view, NoteForm};
+use crate::{Services, SignedIn, StaffJob};
+use domain::access::{decide, AccessRequest, Action, Actor, Basis, Decision, PracticeLink};
+use domain::audit::Category;
+use domain::entries::{EntryBody, Snapshot, Source};
+use domain::home_bp::{self, BpReading};
+use domain::practice_views::{InboxPatientView, InboxView, ReviewStepView, SharedEntryView};
+use domain::practices::{review_message, InboxState, LinkStatus, NhsNumber, ReviewStep, StaffRole};
+use domain::{EntryId, Note, PatientId, PrivacyLabel, Reading, Span, Timestamp, ValidationError};
+use store::entries::{self, NewEntry};
+use store::reviews::{self, InboxCursor, InboxRow, ReviewRow};
+use store::{audit, links, shared};
+
+/// Patients on one page of the inbox.
+pub const INBOX_PATIENTS: i64 = 25;
+/// Shared entries shown on a patient's page, newest first.
+const SHARED_SHOWN: i64 = 200;
+/// How far back the home blood pressure series is looked for.
+const BP_LOOKBACK: Span = Span::days(home_bp::MAX_DAYS as i64 + 1);
+/// The most entries one decision may cover.
+pub const MAX_BATCH: usize = 100;
+
+/// A clinician's decision on one or more entries of one patient.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewForm {
+    /// The entries, each as `<id>:<version seen>`.
+    pub entries: Vec<String>,
+    /// `accept`, `note`, `reject` or `ask`.
+    pub decision: String,
+    /// The reason (reject) or question (ask); optional otherwise.
+    pub message: String,
+}
+
+/// The steps as staff and the patient read them.
+pub(crate) fn step_views(rows: Vec<ReviewRow>) -> Vec<ReviewStepView> {
+    rows.into_iter().map(|r| ReviewStepView { step: r.step, message: r.message, by: r.actor_name, at: r.at }).collect()
+}
+
+fn concerning(body: &EntryBody) -> bool {
+    matches!(body, EntryBody::Reading(r) if r.concern().is_some())
+}
+
+fn spaced(nhs: &str) -> String {
+    NhsNumber::parse("nhs_number", nhs).map(|n| n.to_string()).unwrap_or_else(|_| nhs.to_owned())
+}
+
+fn detail(body: &EntryBody) -> String {
+    match body {
+        EntryBody::Reading(r) => r.display(),
+        EntryBody::Note(n) => n.text.clone(),
+        EntryBody::AboutMe(a) => a.answers().iter().map(|(q, a)| format!("{q}: {a}")).collect::<Vec<_>>().join("\n"),
+    }
+}
+
+fn decode_cursor(text: &str) -> ServiceResult<Option<InboxCursor>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ValidationError::field("after", "That page link is not valid. Go back to the first page.");
+    let mut parts = text.splitn(3, '.');
+    let flagged = match parts.next() {
+        Some("1") => true,
+        Some("0") => false,
+        _ => return Err(bad().into()),
+    };
+    let oldest = parts.next().and_then(|t| t.parse::<i64>().ok()).ok_or_else(bad)?;
+    let patient_id = parts.next().and_then(|t| t.parse::<PatientId>().ok()).ok_or_else(bad)?;
+    Ok(Some(InboxCursor { flagged, oldest: Timestamp::from_millis(oldest), patient_id }))
+}
+
+fn encode_cursor(c: &InboxCursor) -> String {
+    format!("{}.{}.{}", u8::from(c.flagged), c.oldest.as_millis(), c.patient_id)
+}
+
+impl Services {
+    /// Keeps an entry's place in its practice's inbox in step with the entry, in the entry's
+    /// own transaction: a shared, undeleted entry of a linked record, written by the patient or
+    /// a carer (not by the practice's own staff), waits for a clinician, unless the practice
+    /// already decided on this version of it; anything else leaves the inbox.
+    ///
+    /// Every caller runs in a transaction that has appended to the patient's access log chain,
+    /// which locks the chain's head: two changes to one patient's inbox never interleave, on
+    /// PostgreSQL as on SQLite.
+    pub(crate) async fn refile(&self, conn: &mut store::Conn, patient: PatientId, entry: EntryId) -> ServiceResult<()> {
+        let now = self.now();
+        let link = links::find_link(conn, patient).await?.filter(|l| l.status == LinkStatus::Linked);
+        let row = entries::find_entry(conn, patient, &PrivacyLabel::ALL, entry).await?;
+        let current = reviews::find_inbox(conn, entry).await?;
+        let by_staff = match (&link, &row) {
+            (Some(l), Some(r)) => store::practices::find_staff(conn, r.entered_by).await?.is_some_and(|s| s.practice.id == l.practice.id),
+            _ => false,
+        };
+        match (link, row) {
+            (Some(link), Some(row)) if row.current.shared_with_practice && row.deleted_at.is_none() && !by_staff => {
+                let practice = link.practice.id;
+                let concerning = concerning(&row.current.body);
+                let (state, waiting_since) = match current {
+                    Some(c) if c.practice_id == practice && c.state != InboxState::Done => (c.state, c.waiting_since),
+                    _ => {
+                        // New to this practice's inbox, or decided: it waits again unless this
+                        // practice's last step was about this very version.
+                        let steps = reviews::list_for_entry(conn, entry).await?;
+                        match steps.iter().rev().find(|r| r.practice_id == practice) {
+                            Some(last) if last.entry_version >= row.version && last.step.inbox_state() != InboxState::Waiting => {
+                                (last.step.inbox_state(), last.at)
+                            }
+                            _ => (InboxState::Waiting, now),
+                        }
+                    }
+                };
+                reviews::upsert_inbox(conn, entry, patient, &InboxRow { practice_id: practice, state, concerning, waiting_since }, now)
+                    .await?;
+                reviews::refresh_inbox_patient(conn, patient, practice).await?;
+            }
+            _ => {
+                if let Some(c) = current {
+                    reviews::delete_inbox(conn, entry).await?;
+                    reviews::refresh_inbox_patient(conn, patient, c.practice_id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides, by the policy, a look by staff at a record known to be linked to their practice.
+    fn staff_decision(&self, who: &SignedIn, job: &StaffJob, action: Action) -> Decision {
+        decide(&AccessRequest {
+            actor: Actor::Staff { user: who.user_id, practice: job.practice, job: job.job, passkey: who.passkey },
+            record_owner: None,
+            born_on: None,
+            link: Some(PracticeLink { practice: job.practice, status: LinkStatus::Linked }),
+            grants: &[],
+            action,
+            now: self.now(),
+            age_rules: self.config().age_rules,
+        })
+    }
+
+    /// A page of the practice's review inbox (clinicians): patients with entries waiting,
+    /// those with a concerning value first, then the longest waiting; each with the home blood
+    /// pressure summary when they shared blood pressure readings. Errors name `after`.
+    pub async fn inbox(&self, who: &SignedIn, after: &str) -> ServiceResult<InboxView> {
+        let job = self.staff_job(who, &[StaffRole::Gp, StaffRole::Nurse])?.clone();
+        let cursor = decode_cursor(after)?;
+        let labels = match self.staff_decision(who, &job, Action::ReadShared) {
+            Decision::Allow { labels, .. } => labels,
+            Decision::Deny { .. } => return Err(ServiceError::Forbidden),
+        };
+        let mut tx = self.db().begin_read().await?;
+        let items = reviews::inbox_page(&mut tx, job.practice, cursor.as_ref(), INBOX_PATIENTS).await?;
+        let (waiting_patients, waiting_entries) = reviews::inbox_counts(&mut tx, job.practice).await?;
+        let mut patients: Vec<InboxPatientView> = Vec::new();
+        let mut last_line = None;
+        let mut events = Vec::new();
+        for item in items {
+            if !labels.contains(&item.entry.current.label) {
+                continue;
+            }
+            let patient = item.entry.patient_id;
+            if patients.last().is_none_or(|p| p.patient_id != patient) {
+                events.push(self.staff_event(who, patient, Action::ReadShared, &Touch::of(Category::Shared)));
+                patients.push(InboxPatientView {
+                    patient_id: patient,
+                    name: item.patient_name.clone(),
+                    born_on: item.born_on.as_deref().and_then(Timestamp::parse_uk_date).map(Timestamp::to_uk_date),
+                    nhs_number: spaced(&item.nhs_number),
+                    flagged: item.line.flagged,
+                    entries: Vec::new(),
+                    home_bp: None,
+                    may_review: true,
+                    may_add_care_note: false,
+                });
+            }
+            let access = self.staff_access(who, patient, item.owner, &item.patient_name, &labels);
+            if let Some(p) = patients.last_mut() {
+                p.entries.push(SharedEntryView {
+                    entry: summary_view(who.user_id, &access, &item.entry),
+                    detail: detail(&item.entry.current.body),
+                    steps: Vec::new(),
+                    waiting: true,
+                });
+            }
+            last_line = Some(item.line);
+        }
+        for p in &mut patients {
+            if p.entries.iter().any(|e| e.entry.reading_kind == Some(domain::ReadingKind::BloodPressure)) {
+                p.home_bp = self.home_bp(&mut tx, p.patient_id, &labels).await?;
+            }
+        }
+        tx.commit().await?;
+        self.log_all(events).await?;
+        let next = last_line.filter(|_| patients.len() as i64 == INBOX_PATIENTS).map(|l| encode_cursor(&l));
+        Ok(InboxView { patients, next, waiting_patients, waiting_entries })
+    }
+
+    fn staff_access(
+        &self,
+        who: &SignedIn,
+        patient: PatientId,
+        owner: Option<domain::UserId>,
+        name: &str,
+        labels: &[PrivacyLabel],
+    ) -> Access {
+        let role = who.staff.as_ref().map_or(domain::access::Role::Nobody, |j| j.job.access_role());
+        let practice = who.staff.as_ref().map(|j| j.practice);
+        Access {
+            patient: Some(patient),
+            labels: labels.to_vec(),
+            role,
+            patient_name: name.to_owned(),
+            owner,
+            basis: practice.map_or(Basis::OwnRecord, Basis::Practice),
+            can_add: false,
+        }
+    }
+
+    async fn home_bp(
+        &self,
+        conn: &mut store::Conn,
+        patient: PatientId,
+        labels: &[PrivacyLabel],
+    ) -> ServiceResult<Option<home_bp::HomeBpSummary>> {
+        let rows = shared::list_shared_bp(conn, patient, labels, self.now().minus(BP_LOOKBACK)).await?;
+        let readings: Vec<BpReading> = rows
+            .iter()
+            .filter_map(|r| match r.current.body {
+                EntryBody::Reading(Reading::BloodPressure { systolic, diastolic, .. }) => {
+                    Some(BpReading { at: r.current.occurred_at, systolic, diastolic })
+                }
+                _ => None,
+            })
+            .collect();
+        Ok(home_bp::summarise(&readings))
+    }
+
+    /// Everything a patient shared with the caller's practice that the caller may see (a
+    /// clinician: all of it; a social care worker: what is labelled for social care), newest
+    /// first, with each entry's review and the home blood pressure summary.
+    pub async fn shared_record(&self, who: &SignedIn, patient: PatientId) -> ServiceResult<InboxPatientView> {
+        let (mut read, access) = self
+            .open_read(who, RecordRef::Patient(patient), Action::ReadShared, Touch::of(Category::Shared))
+            .await
+            .map_err(|e| self.passkey_hint(who, e))?;
+        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let link = links::find_link(&mut read, patient).await?.ok_or(ServiceError::NotFound)?;
+        let rows = shared::list_shared(&mut read, patient, &access.labels, SHARED_SHOWN).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut flagged = false;
+        for row in &rows {
+            let inbox = reviews::find_inbox(&mut read, row.id).await?;
+            let waiting = inbox.is_some_and(|i| i.state == InboxState::Waiting);
+            flagged |= waiting && concerning(&row.current.body);
+            entries.push(SharedEntryView {
+                entry: summary_view(who.user_id, &access, row),
+                detail: detail(&row.current.body),
+                steps: step_views(reviews::list_for_entry(&mut read, row.id).await?),
+                waiting,
+            });
+        }
+        let home_bp = self.home_bp(&mut read, patient, &access.labels).await?;
+        read.commit().await?;
+        Ok(InboxPatientView {
+            patient_id: patient,
+            name: link.patient_name,
+            born_on: link.born_on.as_deref().and_then(Timestamp::parse_uk_date).map(Timestamp::to_uk_date),
+            nhs_number: spaced(&link.nhs_number),
+            flagged,
+            entries,
+            home_bp,
+            may_review: matches!(who.staff.as_ref().map(|j| j.job), Some(StaffRole::Gp | StaffRole::Nurse)),
+            may_add_care_note: who.staff.as_ref().is_some_and(|j| j.job == StaffRole::SocialCare),
+        })
+    }
+
+    /// A clinician's decision on one or more of a patient's shared entries: accept (filed for
+    /// the shared care record), note only, reject with a reason, or ask the patient a question.
+    /// Each entry must be as the clinician saw it. The patient is told. Returns how many
+    /// entries were decided. Errors name `entries`, `decision` or `message`.
+    pub async fn review_entries(&self, who: &SignedIn, patient: PatientId, form: &ReviewForm) -> ServiceResult<usize> {
+        let step = ReviewStep::parse_decision("decision", form.decision.trim())?;
+        let message = review_message("message", step, &form.message)?;
+        if form.entries.is_empty() {
+            return Err(ValidationError::field("entries", "Choose at least one entry.").into());
+        }
+        if form.entries.len() > MAX_BATCH {
+            return Err(ValidationError::field("entries", format!("Choose at most {MAX_BATCH} entries at once.")).into());
+        }
+        let mut chosen: Vec<(EntryId, i64)> = Vec::with_capacity(form.entries.len());
+        for text in &form.entries {
+            let parsed = text.split_once(':').and_then(|(id, v)| Some((id.trim().parse::<EntryId>().ok()?, v.trim().parse::<i64>().ok()?)));
+            let item =
+                parsed.ok_or_else(|| ValidationError::field("entries", "One of the chosen entries is not valid. Reload the page."))?;
+            if !chosen.iter().any(|(id, _)| *id == item.0) {
+                chosen.push(item);
+            }
+        }
+        let now = self.now();
+        let touch = Touch::of(Category::Shared);
+        let (mut tx, access) =
+            self.open(who, RecordRef::Patient(patient), Action::Review, touch).await.map_err(|e| self.passkey_hint(who, e))?;
+        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let practice = who.staff.as_ref().map(|j| j.practice).ok_or(ServiceError::Forbidden)?;
+        for (id, seen) in &chosen {
+            let row = entries::find_entry(&mut tx, patient, &access.labels, *id).await?;
+            let inbox = reviews::find_inbox(&mut tx, *id).await?.filter(|i| i.practice_id == practice);
+            let (Some(row), Some(inbox)) = (row.filter(|r| r.deleted_at.is_none() && r.current.shared_with_practice), inbox) else {
+                // Not an entry shared with this practice: "not found", and in the patient's log.
+                drop(tx);
+                let touch = Touch::item(Category::Entry, id);
+                self.log_refused(who, &access, Action::Review, touch, domain::access::DenyReason::ItemNotVisible).await?;
+                return Err(ServiceError::NotFound);
+            };
+            if row.version != *seen {
+                return Err(ServiceError::Stale);
+            }
+            if inbox.state == InboxState::Done {
+                return Err(ValidationError::field(
+                    "entries",
+                    format!("\u{201c}{}\u{201d} has already been reviewed.", row.current.body.title()),
+                )
+                .into());
+            }
+            reviews::insert_review(
+                &mut tx,
+                &ReviewRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    entry_id: *id,
+                    entry_version: row.version,
+                    practice_id: practice,
+                    step,
+                    message: message.clone(),
+                    actor: who.user_id,
+                    actor_name: who.display_name.clone(),
+                    at: now,
+                },
+            )
+            .await?;
+            let next = InboxRow { state: step.inbox_state(), ..inbox };
+            reviews::upsert_inbox(&mut tx, *id, patient, &next, now).await?;
+            audit::append(&mut tx, &self.staff_event(who, patient, Action::Review, &Touch::item(Category::Entry, id))).await?;
+        }
+        reviews::refresh_inbox_patient(&mut tx, patient, practice).await?;
+        if let Some(owner) = access.owner {
+            let text = match step {
+                ReviewStep::Asked => "Your GP practice asked you a question about something you shared.",
+                _ => "Your GP practice reviewed something you shared.",
+            };
+            let link = match chosen.as_slice() {
+                [(id, _)] => format!("/record/entries/{id}"),
+                _ => "/record".to_owned(),
+            };
+            self.notify_about(&mut tx, owner, text, &link, "").await?;
+        }
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(chosen.len())
+    }
+
+    /// The patient answers the practice's question about an entry (answering, like changing an
+    /// entry, is the patient's alone); the entry returns to the practice's inbox. Errors name
+    /// `answer`.
+    pub async fn answer_question(&self, who: &SignedIn, record: RecordRef, id: EntryId, answer: &str) -> ServiceResult<()> {
+        let text = review_message("answer", ReviewStep::Answered, answer)?;
+        let now = self.now();
+        let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
+        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let inbox = reviews::find_inbox(&mut tx, id)
+            .await?
+            .filter(|i| i.state == InboxState::WaitingForPatient)
+            .ok_or_else(|| ValidationError::field("answer", "There is no question waiting for an answer on this entry."))?;
+        reviews::insert_review(
+            &mut tx,
+            &ReviewRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                entry_id: id,
+                entry_version: row.version,
+                practice_id: inbox.practice_id,
+                step: ReviewStep::Answered,
+                message: text,
+                actor: who.user_id,
+                actor_name: who.display_name.clone(),
+                at: now,
+            },
+        )
+        .await?;
+        reviews::upsert_inbox(&mut tx, id, patient, &InboxRow { state: InboxState::Waiting, waiting_since: now, ..inbox }, now).await?;
+        reviews::refresh_inbox_patient(&mut tx, patient, inbox.practice_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A social care worker adds a note to a linked patient's record, labelled for social care
+    /// and visible to the patient. Errors name `title`, `text`, `tags` or `occurred_at`.
+    pub async fn add_care_note(&self, who: &SignedIn, patient: PatientId, form: &NoteForm) -> ServiceResult<EntryId> {
+        let note = Note::parse(&form.title, &form.text, &form.tags)?;
+        let occurred_at = match form.occurred_at.trim() {
+            "" => self.now(),
+            t => domain::entries::parse_occurred_at("occurred_at", t, self.now())?,
+        };
+        let id = EntryId::from_uuid(uuid::Uuid::now_v7());
+        let (mut tx, access) = self
+            .open(who, RecordRef::Patient(patient), Action::AddCareNote, Touch::item(Category::Notes, id))
+            .await
+            .map_err(|e| self.passkey_hint(who, e))?;
+        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let state = Snapshot { body: EntryBody::Note(note), label: PrivacyLabel::SocialCare, shared_with_practice: true, occurred_at };
+        entries::insert_entry(
+            &mut tx,
+            &NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry },
+            self.now(),
+        )
+        .await?;
+        if let Some(owner) = access.owner {
+            self.notify_about(&mut tx, owner, "Your social care worker added a note to your record.", &format!("/record/entries/{id}"), "")
+                .await?;
+        }
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbox_cursors_round_trip_and_bad_ones_are_named() {
+        let c = InboxCursor {
+            flagged: true,
+            oldest: Timestamp::from_millis(1_790_000_000_000),
+            patient_id: PatientId::from_uuid(uuid::Uuid::from_u128(7)),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), Some(c));
+        assert_eq!(decode_cursor(" ").unwrap(), None);
+        for bad in ["2.1.x", "1.x.00000000-0000-0000-0000-000000000007", "1.5"] {
+            assert!(matches!(decode_cursor(bad), Err(ServiceError::Validation(v)) if v.0[0].field == "after"));
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! GP practices through the service layer on both databases: a practice and its staff by
+//! emailed invitation, a patient's link checked by an administrator, the review inbox with the
+//! home blood pressure summary, accept / note / reject / ask and the patient's answer, social
+//! care workers seeing only what is labelled for them, staff of another practice seeing nothing,
+//! and every look in the patient's access log (security.md T1, T2, T3 for the new roles).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use domain::practice_views::InboxPatientView;
+use domain::practices::{InboxState, ReviewStep};
+use domain::{PatientId, PracticeId, SessionId, Span, Timestamp, UserId};
+use service::review::ReviewForm;
+use service::{
+    AccessLogQuery, MailTransportConfig, ManualClock, NoteForm, PrivacyForm, ReadingForm, RecordRef, ServiceConfig, ServiceError, Services,
+    SignedIn, StaffJob, TimelineQuery,
+};
+use std::sync::Arc;
+use store::{conformance, users};
+use uuid::Uuid;
+
+// 2026-11-22 10:00 UTC.
+const NOW: Timestamp = Timestamp::from_millis(1_795_341_600_000);
+const CANARY: &str = "CANARY-41c9-not-shared";
+const VALID_NHS: &str = "943 476 5919";
+const KIM_NHS: &str = "9434765870";
+
+fn services(db: &store::Db) -> (Services, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let dir = std::env::temp_dir().join(format!("carry-mail-{}", Uuid::new_v4().simple()));
+    (Services::new(db.clone(), clock.clone(), ServiceConfig::for_tests(MailTransportConfig::Folder { path: dir })).unwrap(), clock)
+}
+
+async fn person(db: &store::Db, name: &str) -> (SignedIn, String) {
+    let id = UserId::from_uuid(Uuid::new_v4());
+    let mut conn = db.conn().await.unwrap();
+    let email = format!("{}@example.com", id.as_uuid().simple());
+    users::insert_user(&mut conn, id, &email, &email, name, NOW).await.unwrap();
+    let who = SignedIn {
+        user_id: id,
+        display_name: name.to_owned(),
+        session_id: SessionId::from_uuid(Uuid::new_v4()),
+        authenticated_at: NOW,
+        passkey: true,
+        staff: None,
+        request: Default::default(),
+    };
+    (who, email)
+}
+
+/// The person as a request sees them now (their job looked up afresh, as the server does).
+async fn fresh(db: &store::Db, who: &SignedIn) -> SignedIn {
+    let mut conn = db.conn().await.unwrap();
+    let job = store::practices::find_staff(&mut conn, who.user_id).await.unwrap();
+    SignedIn { staff: job.map(|j| StaffJob { practice: j.practice.id, practice_name: j.practice.name, job: j.job }), ..who.clone() }
+}
+
+async fn mail_token(db: &store::Db, to: &str, path: &str) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let bodies: Vec<(String,)> =
+        sqlx::query_as("select body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
+    let body = bodies.iter().map(|b| b.0.clone()).rev().find(|b| b.contains(path)).expect("an email with the link");
+    body.split(path).nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+async fn mail_to(db: &store::Db, to: &str) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select subject, body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
+    rows.into_iter().map(|(s, b)| format!("{s}\n{b}\n")).collect()
+}
+
+/// A practice with an administrator, a GP and a social care worker, each joined by their link.
+struct Practice {
+    id: PracticeId,
+    admin: SignedIn,
+    gp: SignedIn,
+    social: SignedIn,
+}
+
+async fn practice(db: &store::Db, s: &Services, name: &str, ods: &str) -> Practice {
+    let (admin, admin_email) = person(db, &format!("Jo Lee of {name}")).await;
+    let id = s.create_practice(name, ods, "Jo Lee", &admin_email).await.unwrap();
+    s.join_practice(&admin, &mail_token(db, &admin_email, "/practice/join/").await).await.unwrap();
+    let admin = fresh(db, &admin).await;
+    let mut joined = Vec::new();
+    for (who, job) in [("Dr Priya Shah", "gp"), ("Chris Morgan", "social-care")] {
+        let (p, email) = person(db, who).await;
+        let form = service::practices::StaffInviteForm { name: who.into(), email: email.clone(), job: job.into() };
+        s.invite_staff(&admin, &form).await.unwrap();
+        s.join_practice(&p, &mail_token(db, &email, "/practice/join/").await).await.unwrap();
+        joined.push(fresh(db, &p).await);
+    }
+    let social = joined.pop().unwrap();
+    let gp = joined.pop().unwrap();
+    Practice { id, admin, gp, social }
+}
+
+fn bp(s: u16, d: u16, at: &str) -> ReadingForm {
+    ReadingForm { kind: "blood-pressure".into(), value: s.to_string(), diastolic: Some(d.to_string()), pulse: None, occurred_at: at.into() }
+}
+
+fn shared(label: &str) -> PrivacyForm {
+    PrivacyForm { label: label.into(), share: true }
+}
+
+fn note(title: &str, text: &str) -> NoteForm {
+    NoteForm { title: title.into(), text: text.into(), tags: String::new(), occurred_at: "2026-11-21T09:00".into() }
+}
+
+/// A patient asks to link to the practice and the administrator accepts.
+async fn linked(db: &store::Db, s: &Services, p: &Practice, name: &str, nhs: &str) -> (SignedIn, String, PatientId) {
+    let (sam, sam_email) = person(db, name).await;
+    s.request_link(&sam, &p.id.to_string(), nhs).await.unwrap();
+    let home = s.staff_home(&p.admin).await.unwrap();
+    let patient = home.link_requests.iter().find(|r| r.name == name).expect("the request").patient_id;
+    s.decide_link(&p.admin, patient, true, "").await.unwrap();
+    (sam, sam_email, patient)
+}
+
+/// A week of home readings, twice a day, 14 Nov to 20 Nov.
+async fn week_of_bp(s: &Services, sam: &SignedIn) {
+    for day in 14..=20 {
+        s.add_reading(sam, RecordRef::Own, &bp(142, 88, &format!("2026-11-{day}T08:00")), &shared("general")).await.unwrap();
+        s.add_reading(sam, RecordRef::Own, &bp(138, 86, &format!("2026-11-{day}T20:00")), &shared("general")).await.unwrap();
+    }
+}
+
+fn waiting_ids(p: &InboxPatientView, title: &str) -> Vec<String> {
+    p.entries.iter().filter(|e| e.waiting && e.entry.title == title).map(|e| format!("{}:{}", e.entry.id, e.entry.version)).collect()
+}
+
+conformance! {
+    async fn the_whole_review_journey(db) {
+        let (s, _) = services(db);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, sam_email) = person(db, "Sam Patel").await;
+        // A wrong check digit is refused, naming the field.
+        match s.request_link(&sam, &p.id.to_string(), "943 476 5918").await {
+            Err(ServiceError::Validation(v)) => assert_eq!(v.0[0].field, "nhs_number"),
+            other => panic!("{other:?}"),
+        }
+        s.request_link(&sam, &p.id.to_string(), VALID_NHS).await.unwrap();
+        let patient = s.staff_home(&p.admin).await.unwrap().link_requests[0].patient_id;
+        // Until the practice accepts, its clinicians see nothing.
+        s.add_note(&sam, RecordRef::Own, &note("Early note", "shared before the link"), &shared("general")).await.unwrap();
+        assert!(matches!(s.shared_record(&p.gp, patient).await, Err(ServiceError::Forbidden)));
+        assert!(s.inbox(&p.gp, "").await.unwrap().patients.is_empty());
+        // The administrator sees no clinical content.
+        assert!(matches!(s.shared_record(&p.admin, patient).await, Err(ServiceError::Forbidden)));
+        s.decide_link(&p.admin, patient, true, "").await.unwrap();
+        assert_eq!(s.my_practice(&sam).await.unwrap().link.unwrap().status, domain::practices::LinkStatus::Linked);
+        assert!(mail_to(db, &sam_email).await.contains("There is an update in Carry"));
+
+        week_of_bp(&s, &sam).await;
+        s.add_note(&sam, RecordRef::Own, &note("Dizzy spells", "I felt dizzy on Tuesday"), &shared("general")).await.unwrap();
+        s.add_note(&sam, RecordRef::Own, &note(CANARY, CANARY), &PrivacyForm { label: "mental-health".into(), share: false }).await.unwrap();
+
+        // A GP without a passkey session is told so, before anything is read.
+        let password_gp = SignedIn { passkey: false, ..p.gp.clone() };
+        assert!(matches!(s.inbox(&password_gp, "").await, Err(ServiceError::PasskeyRequired)));
+
+        let inbox = s.inbox(&p.gp, "").await.unwrap();
+        assert_eq!((inbox.waiting_patients, inbox.waiting_entries), (1, 16));
+        let line = &inbox.patients[0];
+        assert_eq!(line.nhs_number, VALID_NHS);
+        assert_eq!(line.entries.len(), 16, "14 readings and 2 notes; nothing unshared");
+        assert!(!format!("{inbox:?}").contains(CANARY));
+        let bp = line.home_bp.clone().expect("the home blood pressure summary");
+        assert_eq!((bp.days, bp.readings, bp.used), (7, 14, 12));
+        assert_eq!((bp.mean_systolic, bp.mean_diastolic), (140.0, 87.0));
+        assert_eq!(bp.verdict, domain::home_bp::Verdict::AtOrAboveThreshold);
+
+        // Accept the readings in one go; ask about the note.
+        let record = s.shared_record(&p.gp, patient).await.unwrap();
+        let readings = waiting_ids(&record, "Blood pressure");
+        assert_eq!(readings.len(), 14);
+        let accept = ReviewForm { entries: readings.clone(), decision: "accept".into(), message: String::new() };
+        assert_eq!(s.review_entries(&p.gp, patient, &accept).await.unwrap(), 14);
+        // Deciding again is refused: they are done.
+        assert!(matches!(s.review_entries(&p.gp, patient, &accept).await, Err(ServiceError::Validation(_))));
+        let dizzy = waiting_ids(&record, "Dizzy spells");
+        let no_question = ReviewForm { entries: dizzy.clone(), decision: "ask".into(), message: " ".into() };
+        match s.review_entries(&p.gp, patient, &no_question).await {
+            Err(ServiceError::Validation(v)) => assert_eq!(v.0[0].field, "message"),
+            other => panic!("{other:?}"),
+        }
+        let ask = ReviewForm { entries: dizzy.clone(), decision: "ask".into(), message: "How long did it last?".into() };
+        s.review_entries(&p.gp, patient, &ask).await.unwrap();
+
+        // The patient sees each outcome and the question, and answers.
+        let dizzy_id: domain::EntryId = dizzy[0].split(':').next().unwrap().parse().unwrap();
+        let reading_id: domain::EntryId = readings[0].split(':').next().unwrap().parse().unwrap();
+        let r = s.entry(&sam, RecordRef::Own, reading_id).await.unwrap();
+        assert_eq!(r.reviews[0].step, ReviewStep::Accepted);
+        assert!(r.reviews[0].patient_line().starts_with("Reviewed by Dr Priya Shah on 22 Nov 2026: accepted into your record"));
+        let n = s.entry(&sam, RecordRef::Own, dizzy_id).await.unwrap();
+        assert!(n.question_waiting);
+        assert_eq!(n.reviews[0].message.as_deref(), Some("How long did it last?"));
+        let mail = mail_to(db, &sam_email).await;
+        assert!(!mail.contains("How long") && !mail.contains("Dizzy") && !mail.contains("142/88"), "notification mail says only that there is an update");
+        assert!(matches!(s.answer_question(&sam, RecordRef::Own, dizzy_id, "").await, Err(ServiceError::Validation(_))));
+        s.answer_question(&sam, RecordRef::Own, dizzy_id, "About ten minutes").await.unwrap();
+        assert!(!s.entry(&sam, RecordRef::Own, dizzy_id).await.unwrap().question_waiting);
+        // The answer is back in the GP's inbox, with the question and the answer.
+        let inbox = s.inbox(&p.gp, "").await.unwrap();
+        let back: Vec<_> = inbox.patients[0].entries.iter().filter(|e| e.entry.id == dizzy_id).collect();
+        assert_eq!(back.len(), 1);
+        let again = s.shared_record(&p.gp, patient).await.unwrap();
+        let steps = &again.entries.iter().find(|e| e.entry.id == dizzy_id).unwrap().steps;
+        assert_eq!(steps.iter().map(|s| s.step).collect::<Vec<_>>(), vec![ReviewStep::Asked, ReviewStep::Answered]);
+        assert_eq!(steps[1].message.as_deref(), Some("About ten minutes"));
+
+        // Every look is in Sam's log, by name and practice.
+        let log = s.access_log(&sam, &AccessLogQuery::default()).await.unwrap();
+        let words: Vec<String> = log.rows.iter().map(|r| r.words.clone()).collect();
+        assert!(words.iter().any(|w| w == "Dr Priya Shah at Riverside Practice viewed what you shared with your GP practice"), "{words:?}");
+        assert!(words.iter().any(|w| w == "Dr Priya Shah at Riverside Practice reviewed an entry in your record"), "{words:?}");
+        assert!(words.iter().any(|w| w.contains("(practice administrator) checked your request")), "{words:?}");
+        assert!(words.iter().any(|w| w.contains("tried to view what you shared") && w.contains("refused")), "the early refusal: {words:?}");
+    }
+}
+
+conformance! {
+    async fn social_care_sees_only_social_care_and_other_practices_see_nothing(db) {
+        let (s, _) = services(db);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let other = practice(db, &s, "Hillside Surgery", "B82002").await;
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", VALID_NHS).await;
+        s.add_note(&sam, RecordRef::Own, &note("Help at home", "I need help with shopping"), &shared("social-care")).await.unwrap();
+        s.add_note(&sam, RecordRef::Own, &note(CANARY, CANARY), &shared("general")).await.unwrap();
+
+        let home = s.staff_home(&p.social).await.unwrap();
+        assert_eq!(home.care_patients.iter().map(|c| c.patient_id).collect::<Vec<_>>(), vec![patient]);
+        let seen = s.shared_record(&p.social, patient).await.unwrap();
+        assert_eq!(seen.entries.len(), 1);
+        assert_eq!(seen.entries[0].entry.title, "Help at home");
+        assert!(!format!("{seen:?}").contains(CANARY), "a general entry is absent for social care");
+        // Social care workers neither review nor use the clinicians' inbox.
+        assert!(matches!(s.inbox(&p.social, "").await, Err(ServiceError::Forbidden)));
+        let id = format!("{}:{}", seen.entries[0].entry.id, seen.entries[0].entry.version);
+        let form = ReviewForm { entries: vec![id], decision: "accept".into(), message: String::new() };
+        assert!(matches!(s.review_entries(&p.social, patient, &form).await, Err(ServiceError::Forbidden)));
+        // A social care note the patient can read.
+        s.add_care_note(&p.social, patient, &note("Visit booked", "Carer visit on Friday")).await.unwrap();
+        let t = s.timeline(&sam, RecordRef::Own, &TimelineQuery::default()).await.unwrap();
+        let visit = t.entries.iter().find(|e| e.title == "Visit booked").expect("the care note on Sam's timeline");
+        assert_eq!(visit.label, domain::PrivacyLabel::SocialCare);
+        assert_eq!(visit.entered_by, "Chris Morgan for you");
+        // The practice's own social care note does not wait in its GP inbox.
+        assert!(s.inbox(&p.gp, "").await.unwrap().patients.iter().all(|l| l.entries.iter().all(|e| e.entry.title != "Visit booked")));
+        // A clinician cannot add social care notes.
+        assert!(matches!(s.add_care_note(&p.gp, patient, &note("x", "y")).await, Err(ServiceError::Forbidden)));
+
+        // The other practice's staff see nothing, and a stranger's id looks the same as Sam's.
+        let stranger = PatientId::from_uuid(Uuid::new_v4());
+        for who in [&other.gp, &other.social] {
+            let a = s.shared_record(who, patient).await.unwrap_err();
+            let b = s.shared_record(who, stranger).await.unwrap_err();
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            assert!(matches!(a, ServiceError::Forbidden));
+        }
+        assert!(s.inbox(&other.gp, "").await.unwrap().patients.is_empty());
+        assert!(s.staff_home(&other.social).await.unwrap().care_patients.is_empty());
+        assert!(matches!(s.decide_link(&other.admin, patient, false, "not ours").await, Err(ServiceError::Forbidden)));
+        let form = ReviewForm { entries: vec![], decision: "accept".into(), message: String::new() };
+        assert!(matches!(s.review_entries(&other.gp, patient, &ReviewForm { entries: vec![format!("{}:1", Uuid::new_v4())], ..form }).await, Err(ServiceError::Forbidden)));
+        // A patient and a carer are not staff.
+        assert!(matches!(s.inbox(&sam, "").await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.shared_record(&sam, patient).await, Err(ServiceError::Forbidden)));
+    }
+}
+
+conformance! {
+    async fn the_inbox_follows_the_entries_and_the_link(db) {
+        let (s, clock) = services(db);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", VALID_NHS).await;
+        let first = s.add_note(&sam, RecordRef::Own, &note("First", "one"), &shared("general")).await.unwrap();
+        clock.advance(Span::minutes(5));
+        // A concerning value puts the patient first whatever the wait.
+        let (kim, _, kim_patient) = linked(db, &s, &p, "Kim Jones", KIM_NHS).await;
+        s.add_reading(&kim, RecordRef::Own, &bp(185, 125, "2026-11-22T09:30"), &shared("general")).await.unwrap();
+        let inbox = s.inbox(&p.gp, "").await.unwrap();
+        assert_eq!(inbox.patients.iter().map(|l| l.patient_id).collect::<Vec<_>>(), vec![kim_patient, patient]);
+        assert!(inbox.patients[0].flagged && !inbox.patients[1].flagged);
+        // Unsharing takes an entry out; sharing again brings it back.
+        let v = s.entry(&sam, RecordRef::Own, first).await.unwrap().summary.version;
+        s.set_entry_privacy(&sam, RecordRef::Own, first, v, &PrivacyForm { label: "general".into(), share: false }).await.unwrap();
+        assert_eq!(s.inbox(&p.gp, "").await.unwrap().patients.len(), 1);
+        // A decided entry that the patient changes comes back for review.
+        let v = s.entry(&sam, RecordRef::Own, first).await.unwrap().summary.version;
+        s.set_entry_privacy(&sam, RecordRef::Own, first, v, &shared("general")).await.unwrap();
+        let v = s.entry(&sam, RecordRef::Own, first).await.unwrap().summary.version;
+        // A stale version is refused: the patient changed it after the GP opened it.
+        let stale = ReviewForm { entries: vec![format!("{first}:{}", v - 1)], decision: "note".into(), message: String::new() };
+        assert!(matches!(s.review_entries(&p.gp, patient, &stale).await, Err(ServiceError::Stale)));
+        let form = ReviewForm { entries: vec![format!("{first}:{v}")], decision: "note".into(), message: String::new() };
+        s.review_entries(&p.gp, patient, &form).await.unwrap();
+        assert_eq!(s.inbox(&p.gp, "").await.unwrap().patients.len(), 1, "only Kim waits");
+        // An entry of Sam's that is not shared with the practice is "not found", and logged.
+        let private = s.add_note(&sam, RecordRef::Own, &note("Private", "mine"), &PrivacyForm::default()).await.unwrap();
+        let probe = ReviewForm { entries: vec![format!("{private}:1")], decision: "note".into(), message: String::new() };
+        assert!(matches!(s.review_entries(&p.gp, patient, &probe).await, Err(ServiceError::NotFound)));
+        let refused = s.access_log(&sam, &AccessLogQuery { outcome: "refused".into(), ..AccessLogQuery::default() }).await.unwrap();
+        assert!(refused.rows.iter().any(|r| r.words.contains("tried to review an entry in your record")), "{:?}", refused.rows);
+        s.edit_note(&sam, RecordRef::Own, first, v, &note("First", "one, corrected")).await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        assert_eq!(store::reviews::find_inbox(&mut conn, first).await.unwrap().unwrap().state, InboxState::Waiting);
+        drop(conn);
+        // Asking to link elsewhere takes everything out of the old practice's inbox at once.
+        let other = practice(db, &s, "Hillside Surgery", "B82002").await;
+        s.request_link(&sam, &other.id.to_string(), VALID_NHS).await.unwrap();
+        assert_eq!(s.inbox(&p.gp, "").await.unwrap().patients.iter().map(|l| l.patient_id).collect::<Vec<_>>(), vec![kim_patient]);
+        assert!(matches!(s.shared_record(&p.gp, patient).await, Err(ServiceError::Forbidden)));
+        // An ended job ends access on the next request.
+        s.remove_staff(&p.admin, p.gp.user_id).await.unwrap();
+        let gone = fresh(db, &p.gp).await;
+        assert!(matches!(s.inbox(&gone, "").await, Err(ServiceError::Forbidden)));
+        // The NHS number is unique among a practice's linked records.
+        let (lee, _) = person(db, "Lee").await;
+        s.request_link(&lee, &p.id.to_string(), KIM_NHS).await.unwrap();
+        let lee_patient = s.staff_home(&p.admin).await.unwrap().link_requests.iter().find(|r| r.name == "Lee").unwrap().patient_id;
+        assert!(matches!(s.decide_link(&p.admin, lee_patient, true, "").await, Err(ServiceError::Validation(_))));
+        // Declining needs a reason, which the patient reads.
+        assert!(matches!(s.decide_link(&p.admin, lee_patient, false, " ").await, Err(ServiceError::Validation(_))));
+        s.decide_link(&p.admin, lee_patient, false, "The NHS number belongs to another patient").await.unwrap();
+        let mine = s.my_practice(&lee).await.unwrap().link.unwrap();
+        assert_eq!(mine.decline_reason.as_deref(), Some("The NHS number belongs to another patient"));
+    }
+}
