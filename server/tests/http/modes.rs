@@ -13,6 +13,22 @@ async fn demo_mode_seeds_the_demo_people_listed_on_the_home_page() {
         assert!(home.contains(email));
         app.sign_in(email, password).await.unwrap_or_else(|_| panic!("demo person {email} signs in"));
     }
+    // The demo staff work at the demo practice; the GP is asked for a passkey before anything
+    // clinical, the administrator sees the practice's staff.
+    let ((practice, ods), _) = app::demo_practice();
+    let people = app::demo_people();
+    let admin = app.sign_in(people[3].1, people[3].2).await.unwrap();
+    let res =
+        app.client.get(app.url("/api/practice/home")).header("accept", "application/json").header("cookie", &admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let home: serde_json::Value = res.json().await.unwrap();
+    assert_eq!((home["practice"]["name"].as_str(), home["practice"]["ods_code"].as_str()), (Some(practice), Some(ods)));
+    assert_eq!(home["staff"].as_array().unwrap().len(), 3);
+    let gp = app.sign_in(people[2].1, people[2].2).await.unwrap();
+    let res =
+        app.client.get(app.url("/api/practice/inbox")).header("accept", "application/json").header("cookie", &gp).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("passkey"));
 }
 
 #[tokio::test]

@@ -173,6 +173,19 @@ both! {
 }
 
 both! {
+    async fn staff_sessions_end_sooner_than_patients(app) {
+        let w = world(&app).await;
+        assert_eq!(json(&app, "GET", "practice/home", &[], &w.admin).await.0, StatusCode::OK);
+        app.advance(domain::Span::minutes(16));
+        // 16 minutes idle ends a member of staff's session; a patient's lasts 30.
+        for cookie in [&w.admin, &w.gp, &w.social] {
+            assert_eq!(json(&app, "GET", "practice/home", &[], cookie).await.0, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(json(&app, "GET", "practice/mine", &[], &w.sam).await.0, StatusCode::OK);
+    }
+}
+
+both! {
     async fn every_practice_route_refuses_everyone_it_is_not_for(app) {
         let w = world(&app).await;
         let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("decision", "accept")], Some(&w.admin)).await;
