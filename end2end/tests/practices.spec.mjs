@@ -210,5 +210,12 @@ test("a patient links to a practice; the GP reviews their shared readings and no
   await open(page, "/record");
   await expect(page.getByText("Shopping help arranged")).toBeVisible();
 
+  // Sam stops sharing with the practice: at once its staff see nothing of Sam.
+  await open(page, "/record/practice");
+  await page.getByRole("button", { name: `Stop sharing with ${practice}` }).click();
+  await expect(page.getByText("Done. The practice no longer sees anything in your record.")).toBeVisible();
+  await open(gp.page, "/practice/inbox");
+  await expect(gp.page.getByText("Sam Patel")).toHaveCount(0);
+
   for (const c of [admin, gp, social]) await c.context.close();
 });

@@ -77,6 +77,20 @@ impl Services {
         Ok(())
     }
 
+    /// The patient ends their practice's access, or withdraws their request: at once the
+    /// practice sees nothing and nothing of theirs waits in its inbox. What the practice
+    /// already decided stays in each entry's history.
+    pub async fn unlink_practice(&self, who: &SignedIn) -> ServiceResult<()> {
+        let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::of(Category::PracticeLink)).await?;
+        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        if !links::delete_link(&mut tx, patient).await? {
+            return Err(ServiceError::NotFound);
+        }
+        reviews::delete_inbox_for_patient(&mut tx, patient).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// An administrator accepts or declines a patient's request to link to their practice. A
     /// decline needs a reason, which the patient reads. On acceptance, what the patient already
     /// shared arrives in the practice's inbox. Errors name `reason`.

@@ -263,6 +263,14 @@ conformance! {
         assert!(matches!(s.decide_link(&other.admin, patient, false, "not ours").await, Err(ServiceError::Forbidden)));
         let form = ReviewForm { entries: vec![], decision: "accept".into(), message: String::new() };
         assert!(matches!(s.review_entries(&other.gp, patient, &ReviewForm { entries: vec![format!("{}:1", Uuid::new_v4())], ..form }).await, Err(ServiceError::Forbidden)));
+        // Sam stops sharing with the practice: at once its staff see nothing.
+        s.unlink_practice(&sam).await.unwrap();
+        assert!(matches!(s.shared_record(&p.gp, patient).await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.shared_record(&p.social, patient).await, Err(ServiceError::Forbidden)));
+        assert!(s.staff_home(&p.social).await.unwrap().care_patients.is_empty());
+        assert!(s.inbox(&p.gp, "").await.unwrap().patients.is_empty());
+        assert!(s.my_practice(&sam).await.unwrap().link.is_none());
+        assert!(matches!(s.unlink_practice(&sam).await, Err(ServiceError::NotFound)));
         // A patient and a carer are not staff.
         assert!(matches!(s.inbox(&sam, "").await, Err(ServiceError::Forbidden)));
         assert!(matches!(s.shared_record(&sam, patient).await, Err(ServiceError::Forbidden)));

@@ -149,3 +149,10 @@ pub async fn update_link_decision(
     .rows_affected();
     Ok(done == 1)
 }
+
+/// Ends a record's link (or withdraws its request). Returns whether there was one.
+pub async fn delete_link(conn: &mut Conn, patient: PatientId) -> StoreResult<bool> {
+    let done =
+        sqlx::query("delete from practice_links where patient_id = $1").bind(patient.to_string()).execute(conn).await?.rows_affected();
+    Ok(done == 1)
+}

@@ -21,6 +21,7 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
     fields![
         MyPractice,
         RequestPracticeLink,
+        UnlinkPractice,
         AnswerQuestion,
         StaffHome,
         InviteStaff,

@@ -34,7 +34,20 @@ pub async fn request_practice_link(practice: String, nhs_number: String) -> Resu
     )
 }
 
-/// The patient (or a carer who may change entries) answers the practice's question.
+/// The patient ends their practice's access, or withdraws their request.
+#[server(prefix = "/api", endpoint = "practice/unlink", input = PostUrl)]
+pub async fn unlink_practice() -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.unlink_practice(&signed_in()?).await?;
+            leptos_axum::redirect("/record/practice?unlinked=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The patient answers the practice's question.
 #[server(prefix = "/api", endpoint = "record/answer", input = PostUrl)]
 pub async fn answer_question(id: String, answer: String, patient: Option<String>) -> Result<(), AppError> {
     respond(

@@ -83,6 +83,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/practice/join", Class::OwnAccount),
     ("/api/practice/mine", Class::OwnRecord),
     ("/api/practice/link", Class::OwnRecord),
+    ("/api/practice/unlink", Class::OwnRecord),
     ("/api/record/answer", Class::Record),
     ("/api/practice/home", Class::Staff),
     ("/api/practice/invite", Class::Staff),

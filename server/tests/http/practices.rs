@@ -169,6 +169,12 @@ both! {
         let log = page(&app, "/record/access-log", &w.sam).await;
         assert!(log.contains("Dr Priya Shah at Riverside Practice viewed what you shared with your GP practice"), "{log}");
         assert!(log.contains("Dr Priya Shah at Riverside Practice reviewed an entry in your record"), "{log}");
+        // Sam stops sharing with the practice, without JavaScript; the GP's next request sees nothing.
+        let res = app.form_post("/record/practice", "practice/unlink", &[], Some(&w.sam)).await;
+        assert!(res.headers()[LOCATION].to_str().unwrap().contains("unlinked=1"));
+        let (status, _) = json(&app, "GET", "practice/patient", &[("patient", &w.patient)], &w.gp).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(!page(&app, "/practice/inbox", &w.gp).await.contains("Sam Patel"));
     }
 }
 

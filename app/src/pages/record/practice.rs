@@ -2,7 +2,7 @@
 //! on each shared entry, what the practice did with it, with a way to answer its question.
 
 use super::load_problem;
-use crate::api::{my_practice, AnswerQuestion, RequestPracticeLink};
+use crate::api::{my_practice, AnswerQuestion, RequestPracticeLink, UnlinkPractice};
 use crate::components::{ErrorSummary, Field, Notice, TextArea};
 use domain::practice_views::ReviewStepView;
 use domain::practices::{LinkStatus, ReviewStep};
@@ -59,11 +59,13 @@ pub fn ReviewSection(steps: Vec<ReviewStepView>, question_waiting: bool, id: Ent
 #[component]
 pub fn MyPracticePage() -> impl IntoView {
     let ask = ServerAction::<RequestPracticeLink>::new();
-    let data = Resource::new(move || ask.version().get(), |_| my_practice());
-    let error = Signal::derive(move || ask.value().get().and_then(Result::err));
+    let unlink = ServerAction::<UnlinkPractice>::new();
+    let data = Resource::new(move || (ask.version().get(), unlink.version().get()), |_| my_practice());
+    let error = Signal::derive(move || ask.value().get().and_then(Result::err).or_else(|| unlink.value().get().and_then(Result::err)));
     let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(f)));
     let query = use_query_map();
     let asked = move || query.read().get("asked").is_some();
+    let unlinked = move || query.read().get("unlinked").is_some();
     view! {
         <Title text="Your GP practice"/>
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
@@ -87,7 +89,18 @@ pub fn MyPracticePage() -> impl IntoView {
                             l.practice.name, l.decline_reason.clone().unwrap_or_default()
                         ),
                     };
-                    view! { <p class="link-state"><strong>{text}</strong></p> }
+                    let stop = match l.status {
+                        LinkStatus::Linked => format!("Stop sharing with {}", l.practice.name),
+                        _ => "Withdraw the request".to_owned(),
+                    };
+                    view! {
+                        <p class="link-state"><strong>{text}</strong></p>
+                        {(l.status != LinkStatus::Declined).then(|| view! {
+                            <ActionForm action=unlink>
+                                <button type="submit" class="button warning">{stop}</button>
+                            </ActionForm>
+                        })}
+                    }
                 });
                 let options = v.practices.iter().map(|p| {
                     let selected = v.link.as_ref().is_some_and(|l| l.practice.id == p.id);
@@ -97,6 +110,7 @@ pub fn MyPracticePage() -> impl IntoView {
                 view! {
                     <h1>"Your GP practice"</h1>
                     {move || asked().then(|| view! { <Notice><p>"Your request has gone to the practice."</p></Notice> })}
+                    {move || unlinked().then(|| view! { <Notice><p>"Done. The practice no longer sees anything in your record."</p></Notice> })}
                     {state}
                     <ErrorSummary error=error/>
                     <h2 id="link-heading">{if v.link.is_some() { "Link to a practice again" } else { "Link your record to your GP practice" }}</h2>
