@@ -8,7 +8,6 @@ use domain::practices::StaffRole;
 use domain::{PasskeyId, PracticeId, SessionId, Span, Timestamp, UserId};
 use std::net::IpAddr;
 use store::sessions::{self, SessionRow};
-use store::users;
 
 /// What the doors know about the client making a request.
 #[derive(Debug, Clone, Default)]
@@ -154,7 +153,9 @@ impl Services {
         let Some(row) = sessions::find_session_by_token_hash(&mut conn, &hash).await? else {
             return Ok(None);
         };
-        let staff = store::practices::find_staff(&mut conn, row.user_id).await?;
+        let Some((display_name, staff)) = store::practices::find_person(&mut conn, row.user_id).await? else {
+            return Ok(None);
+        };
         let (idle, absolute) = match staff {
             Some(_) => {
                 (self.config().staff_session_idle, row.absolute_expires_at.min(row.created_at.plus(self.config().staff_session_absolute)))
@@ -168,12 +169,9 @@ impl Services {
         if now.since(row.last_seen_at) >= Span::minutes(1) {
             sessions::update_session_seen(&mut conn, row.id, now).await?;
         }
-        let Some(user) = users::find_user(&mut conn, row.user_id).await? else {
-            return Ok(None);
-        };
         Ok(Some(SignedIn {
             user_id: row.user_id,
-            display_name: user.display_name,
+            display_name,
             session_id: row.id,
             authenticated_at: row.authenticated_at,
             passkey: row.auth_method == "passkey",

@@ -119,6 +119,33 @@ pub async fn find_staff(conn: &mut Conn, user: UserId) -> StoreResult<Option<Sta
     raw.map(StaffRow::try_from).transpose()
 }
 
+/// An account's name and its job at a practice, if it has one: what every signed-in request
+/// needs about its person, in one read. `None` when the account does not exist.
+pub async fn find_person(conn: &mut Conn, user: UserId) -> StoreResult<Option<(String, Option<StaffRow>)>> {
+    type Raw = (String, String, Option<String>, Option<String>, Option<String>, Option<String>);
+    let raw: Option<Raw> = sqlx::query_as(
+        "select u.display_name, u.email, s.practice_id, p.name, p.ods_code, s.job from users u \
+         left join practice_staff s on s.user_id = u.id left join practices p on p.id = s.practice_id where u.id = $1",
+    )
+    .bind(user.to_string())
+    .fetch_optional(conn)
+    .await?;
+    let Some((name, email, practice_id, practice_name, ods_code, job)) = raw else { return Ok(None) };
+    let staff = match (practice_id, practice_name, ods_code, job) {
+        (Some(practice_id), Some(practice_name), Some(ods_code), Some(job)) => Some(StaffRow::try_from(RawStaff {
+            user_id: user.to_string(),
+            name: name.clone(),
+            email,
+            practice_id,
+            practice_name,
+            ods_code,
+            job,
+        })?),
+        _ => None,
+    };
+    Ok(Some((name, staff)))
+}
+
 /// A practice's staff, by name.
 pub async fn list_staff(conn: &mut Conn, practice: PracticeId) -> StoreResult<Vec<StaffRow>> {
     let raw: Vec<RawStaff> = sqlx::query_as(concat!(STAFF_SELECT!(), "where s.practice_id = $1 order by u.display_name, s.user_id"))

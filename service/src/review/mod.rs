@@ -61,6 +61,19 @@ fn detail(body: &EntryBody) -> String {
     }
 }
 
+/// What a clinician's look at an inbox line amounts to, for naming who entered each entry.
+fn inbox_access(job: &StaffJob, item: &reviews::InboxItem, labels: &[PrivacyLabel]) -> Access {
+    Access {
+        patient: Some(item.entry.patient_id),
+        labels: labels.to_vec(),
+        role: job.job.access_role(),
+        patient_name: item.patient_name.clone(),
+        owner: item.owner,
+        basis: Basis::Practice(job.practice),
+        can_add: false,
+    }
+}
+
 fn decode_cursor(text: &str) -> ServiceResult<Option<InboxCursor>> {
     let text = text.trim();
     if text.is_empty() {
@@ -181,7 +194,7 @@ impl Services {
                     may_add_care_note: false,
                 });
             }
-            let access = self.staff_access(who, patient, item.owner, &item.patient_name, &labels);
+            let access = inbox_access(&job, &item, &labels);
             if let Some(p) = patients.last_mut() {
                 p.entries.push(SharedEntryView {
                     entry: summary_view(who.user_id, &access, &item.entry),
@@ -201,27 +214,6 @@ impl Services {
         self.log_all(events).await?;
         let next = last_line.filter(|_| patients.len() as i64 == INBOX_PATIENTS).map(|l| encode_cursor(&l));
         Ok(InboxView { patients, next, waiting_patients, waiting_entries })
-    }
-
-    fn staff_access(
-        &self,
-        who: &SignedIn,
-        patient: PatientId,
-        owner: Option<domain::UserId>,
-        name: &str,
-        labels: &[PrivacyLabel],
-    ) -> Access {
-        let role = who.staff.as_ref().map_or(domain::access::Role::Nobody, |j| j.job.access_role());
-        let practice = who.staff.as_ref().map(|j| j.practice);
-        Access {
-            patient: Some(patient),
-            labels: labels.to_vec(),
-            role,
-            patient_name: name.to_owned(),
-            owner,
-            basis: practice.map_or(Basis::OwnRecord, Basis::Practice),
-            can_add: false,
-        }
     }
 
     async fn home_bp(
