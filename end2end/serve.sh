@@ -12,7 +12,49 @@ fifo="$data/smtp-port"; mkfifo "$fifo"
 .tools/venv/bin/python end2end/smtp_sink.py --dir "$mail_dir" > "$fifo" &
 sink=$!
 read -r _ smtp_port < "$fifo"
-trap 'kill $sink 2>/dev/null; rm -rf "$data"' EXIT
+# The shared care record: a real FHIR server (sekmet-fhir) on loopback, with Carry registered as a
+# SMART Backend Services client by a key made now, and a "tests" client the suite seeds it with.
+care="$data/care-record"; mkdir -p "$care/keys"
+care_port=$(.tools/venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+root=$PWD
+(cd "$care" && "$root/.tools/venv/bin/sekmet" keys generate --alg ES384 --out keys/carry.pem >/dev/null)
+cat > "$care/settings.yaml" <<YAML
+base_url: http://127.0.0.1:$care_port/fhir
+host: 127.0.0.1
+port: $care_port
+data_dir: data
+log_inbound: false
+simulator:
+  enabled: false
+server_auth:
+  types: [smart]
+  smart_clients:
+    - client_id: carry
+      public_key_path: keys/carry.pem
+      scopes: "system/*.*"
+    - client_id: tests
+      client_secret: tests-secret
+      scopes: "system/*.*"
+YAML
+(cd "$care" && exec "$root/.tools/venv/bin/sekmet" serve -c settings.yaml --host 127.0.0.1 --port "$care_port" > serve.log 2>&1) &
+fhir_server=$!
+trap 'kill $sink $fhir_server 2>/dev/null; rm -rf "$data"' EXIT
+.tools/venv/bin/python - "$care_port" <<'PY'
+import sys, time, urllib.request
+for _ in range(240):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/fhir/metadata", timeout=2)
+        break
+    except Exception:
+        time.sleep(0.25)
+else:
+    sys.exit("the FHIR test server did not start")
+PY
+echo "http://127.0.0.1:$care_port" > "$mail_dir/care-record-root"
+export CARRY_CARE_RECORD_URL=http://127.0.0.1:$care_port/fhir
+export CARRY_CARE_RECORD_CLIENT_ID=carry
+export CARRY_CARE_RECORD_KEY_FILE=$care/keys/carry.pem
+export CARRY_CARE_RECORD_ALG=ES384
 export CARRY_MODE=development
 export CARRY_LISTEN=127.0.0.1:$port
 export CARRY_PUBLIC_URL=http://localhost:$port

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 AIOSMTPD_VERSION=1.4.6
+# The shared care record stand-in (a real FHIR R4 server with SMART Backend Services) and the
+# independent validator of what Carry sends (fhir.resources is also what sekmet validates with).
+SEKMET_VERSION=0.1.1
+FHIR_RESOURCES_VERSION=8.3.0
 what=${1:-build}
 
 say() { printf '\n==> %s\n' "$*"; }
@@ -54,6 +58,10 @@ if [ ! -x .tools/venv/bin/python ] || ! .tools/venv/bin/python -c "import aiosmt
   say "Installing the SMTP test server (aiosmtpd $AIOSMTPD_VERSION) in .tools/venv"
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+fi
+if ! .tools/venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('sekmet-fhir') != '$SEKMET_VERSION' or m.version('fhir.resources') != '$FHIR_RESOURCES_VERSION')" 2>/dev/null; then
+  say "Installing the FHIR test server (sekmet-fhir $SEKMET_VERSION) and validator (fhir.resources $FHIR_RESOURCES_VERSION) in .tools/venv"
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "sekmet-fhir==$SEKMET_VERSION" "fhir.resources==$FHIR_RESOURCES_VERSION"
 fi
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then apt_install postgresql; fi

@@ -31,6 +31,8 @@ pub enum Category {
     Shared,
     /// The record's link to a GP practice.
     PracticeLink,
+    /// The record the NHS holds (synced from the shared care record).
+    NhsRecord,
 }
 
 impl Category {
@@ -48,6 +50,7 @@ impl Category {
             Category::Record => "record".to_owned(),
             Category::Shared => "shared".to_owned(),
             Category::PracticeLink => "practice-link".to_owned(),
+            Category::NhsRecord => "nhs-record".to_owned(),
         }
     }
 
@@ -64,6 +67,7 @@ impl Category {
             "record" => Category::Record,
             "shared" => Category::Shared,
             "practice-link" => Category::PracticeLink,
+            "nhs-record" => Category::NhsRecord,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -82,6 +86,7 @@ impl Category {
             Category::Record => "your name and their access to your record".to_owned(),
             Category::Shared => "what you shared with your GP practice".to_owned(),
             Category::PracticeLink => "your request to link your record to the practice".to_owned(),
+            Category::NhsRecord => "your NHS record".to_owned(),
         }
     }
 }
@@ -279,6 +284,7 @@ mod tests {
             Category::DeletedEntries,
             Category::Shared,
             Category::PracticeLink,
+            Category::NhsRecord,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

@@ -6,6 +6,7 @@
 pub mod about_me;
 pub mod access;
 pub mod audit;
+pub mod care_record;
 pub mod charts;
 pub mod email;
 pub mod entries;

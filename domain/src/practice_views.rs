@@ -61,6 +61,8 @@ pub struct StaffHomeView {
     pub invitations: Vec<StaffInvitationView>,
     /// Linked patients who shared something labelled for social care (social care workers).
     pub care_patients: Vec<CarePatientView>,
+    /// What the practice accepted that has not reached the shared care record (administrators).
+    pub care_record: Option<CareRecordSendsView>,
 }
 
 /// A patient a social care worker may open.
@@ -195,4 +197,34 @@ impl ReviewStepView {
             step => format!("Reviewed by {} on {}: {}", self.by, self.at.to_uk_date(), step.patient_words()),
         }
     }
+}
+
+/// What a practice accepted that has not yet reached the shared care record (administrators).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareRecordSendsView {
+    /// Whether a shared care record is configured at all (without one, everything waits).
+    pub connected: bool,
+    /// The dead-letter list first, then what waits, oldest first.
+    pub rows: Vec<CareRecordSendView>,
+}
+
+/// One accepted entry not yet in the shared care record. No clinical content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareRecordSendView {
+    /// The outbox row (what "Try again" names).
+    pub id: String,
+    /// The patient's name.
+    pub patient_name: String,
+    /// The clinician who accepted it.
+    pub accepted_by: String,
+    /// When.
+    pub accepted_at: Timestamp,
+    /// True when Carry has stopped trying (the dead-letter list).
+    pub failed: bool,
+    /// How many sends were tried.
+    pub attempts: i64,
+    /// When the next try is due, while it waits.
+    pub next_attempt_at: Option<Timestamp>,
+    /// Why it has not gone, in words.
+    pub reason: Option<String>,
 }

@@ -152,6 +152,9 @@ pub struct EntryView {
     pub reviews: Vec<crate::practice_views::ReviewStepView>,
     /// Whether the practice asked a question that waits for the patient's answer.
     pub question_waiting: bool,
+    /// What became of each accepted version on its way to the shared care record, oldest
+    /// first ("Sent to the shared care record on 22 Nov 2026 at 10:05").
+    pub care_record: Vec<String>,
 }
 
 /// A chart and its table.

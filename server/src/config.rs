@@ -157,6 +157,7 @@ impl Settings {
             mail,
             mail_from,
             age_rules: age_rules(&get)?,
+            care_record: care_record(&get, production)?,
         };
         Ok(Settings { mode, listen, database_url, database_max_connections, site_root, json_logs, trust_forwarded_for, service })
     }
@@ -176,6 +177,56 @@ fn age_rules(get: &impl Fn(&str) -> Option<String>) -> Result<domain::grants::Ag
         return Err(err("CARRY_PROXY_SUSPEND_AGE", "the ages must rise: general-only age, then review age, then suspension age"));
     }
     Ok(rules)
+}
+
+/// The shared care record, when `CARRY_CARE_RECORD_URL` is set: its FHIR base and Carry's
+/// SMART Backend Services credentials there.
+fn care_record(get: &impl Fn(&str) -> Option<String>, production: bool) -> Result<Option<service::CareRecordConfig>, ConfigError> {
+    let Some(base) = get("CARRY_CARE_RECORD_URL") else {
+        for dependent in ["CARRY_CARE_RECORD_CLIENT_ID", "CARRY_CARE_RECORD_KEY_FILE", "CARRY_CARE_RECORD_TOKEN_URL"] {
+            if get(dependent).is_some() {
+                return Err(err(dependent, "is set but CARRY_CARE_RECORD_URL is not: give the shared care record's FHIR base URL"));
+            }
+        }
+        return Ok(None);
+    };
+    let https_or_local = |name: &'static str, v: &str| -> Result<Url, ConfigError> {
+        let url =
+            Url::parse(v).map_err(|_| err(name, format!("is {v:?}: give an absolute URL such as https://scr.example.nhs.uk/fhir")))?;
+        let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if local && !production => Ok(url),
+            _ => Err(err(name, "must be https:// (http:// is allowed only for a server on this machine outside production)")),
+        }
+    };
+    let base_url = https_or_local("CARRY_CARE_RECORD_URL", &base)?;
+    let client_id = get("CARRY_CARE_RECORD_CLIENT_ID")
+        .ok_or_else(|| err("CARRY_CARE_RECORD_CLIENT_ID", "is not set: give Carry's client id at the shared care record"))?;
+    let key_file = get("CARRY_CARE_RECORD_KEY_FILE")
+        .ok_or_else(|| err("CARRY_CARE_RECORD_KEY_FILE", "is not set: give the path of Carry's private key (PKCS#8 PEM)"))?;
+    let pem =
+        std::fs::read_to_string(&key_file).map_err(|e| err("CARRY_CARE_RECORD_KEY_FILE", format!("cannot be read ({key_file}): {e}")))?;
+    if !pem.contains("-----BEGIN PRIVATE KEY-----") {
+        return Err(err("CARRY_CARE_RECORD_KEY_FILE", format!("{key_file} is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)")));
+    }
+    let alg_text = get("CARRY_CARE_RECORD_ALG").unwrap_or_else(|| "ES384".to_owned());
+    let alg = service::AssertionAlg::parse(&alg_text)
+        .ok_or_else(|| err("CARRY_CARE_RECORD_ALG", format!("is {alg_text:?}: use ES384, RS384 or RS512")))?;
+    let token_url = get("CARRY_CARE_RECORD_TOKEN_URL").map(|v| https_or_local("CARRY_CARE_RECORD_TOKEN_URL", &v)).transpose()?;
+    let scope = get("CARRY_CARE_RECORD_SCOPE").unwrap_or_else(|| service::CareRecordConfig::DEFAULT_SCOPE.to_owned());
+    let config = service::CareRecordConfig {
+        base_url,
+        client_id,
+        private_key: service::PrivateKeyPem(pem),
+        alg,
+        key_id: get("CARRY_CARE_RECORD_KEY_ID"),
+        token_url,
+        scope,
+        timeout: std::time::Duration::from_secs(number(get, "CARRY_CARE_RECORD_TIMEOUT_SECONDS", 30, 1, 600)?),
+    };
+    service::care_record::check_key(&config).map_err(|problem| err("CARRY_CARE_RECORD_KEY_FILE", format!("{key_file}: {problem}")))?;
+    Ok(Some(config))
 }
 
 fn parse_public_url(v: &str, production: bool) -> Result<Url, ConfigError> {
@@ -251,6 +302,51 @@ mod tests {
         let all = [with_smtp[0], with_smtp[1], with_smtp[2], ("CARRY_MAIL_FROM", "Carry <no-reply@example.org>")];
         let s = settings(&all).unwrap();
         assert!(s.json_logs);
+    }
+
+    #[test]
+    fn the_care_record_is_off_without_its_url_and_each_missing_or_wrong_part_is_named() {
+        assert!(settings(&[("CARRY_MODE", "demo")]).unwrap().service.care_record.is_none());
+        let orphan = settings(&[("CARRY_MODE", "demo"), ("CARRY_CARE_RECORD_CLIENT_ID", "carry")]).unwrap_err();
+        assert_eq!(orphan.var, "CARRY_CARE_RECORD_CLIENT_ID");
+        let url = ("CARRY_CARE_RECORD_URL", "https://scr.example.nhs.uk/fhir");
+        assert_eq!(settings(&[("CARRY_MODE", "demo"), url]).unwrap_err().var, "CARRY_CARE_RECORD_CLIENT_ID");
+        let id = ("CARRY_CARE_RECORD_CLIENT_ID", "carry");
+        assert_eq!(settings(&[("CARRY_MODE", "demo"), url, id]).unwrap_err().var, "CARRY_CARE_RECORD_KEY_FILE");
+        let missing = ("CARRY_CARE_RECORD_KEY_FILE", "/nonexistent/carry.pem");
+        let e = settings(&[("CARRY_MODE", "demo"), url, id, missing]).unwrap_err();
+        assert_eq!(e.var, "CARRY_CARE_RECORD_KEY_FILE");
+        assert!(e.problem.contains("/nonexistent/carry.pem"));
+        let dir = std::env::temp_dir().join(format!("carry-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let not_pem = not_pem.to_string_lossy().into_owned();
+        let e = settings(&[("CARRY_MODE", "demo"), url, id, ("CARRY_CARE_RECORD_KEY_FILE", &not_pem)]).unwrap_err();
+        assert!(e.problem.contains("PKCS#8"), "{e}");
+        let broken = dir.join("broken.pem");
+        std::fs::write(&broken, "-----BEGIN PRIVATE KEY-----\nMA==\n-----END PRIVATE KEY-----\n").unwrap();
+        let broken = broken.to_string_lossy().into_owned();
+        let e = settings(&[("CARRY_MODE", "demo"), url, id, ("CARRY_CARE_RECORD_KEY_FILE", &broken)]).unwrap_err();
+        assert_eq!(e.var, "CARRY_CARE_RECORD_KEY_FILE");
+        // A throwaway P-384 key made for this test (it signs nothing anywhere).
+        let pem = dir.join("key.pem");
+        std::fs::write(&pem, include_str!("test-es384.pem")).unwrap();
+        let pem = pem.to_string_lossy().into_owned();
+        let key = ("CARRY_CARE_RECORD_KEY_FILE", pem.as_str());
+        // An EC key cannot sign RS512.
+        let e = settings(&[("CARRY_MODE", "demo"), url, id, key, ("CARRY_CARE_RECORD_ALG", "RS512")]).unwrap_err();
+        assert_eq!(e.var, "CARRY_CARE_RECORD_KEY_FILE");
+        let e = settings(&[("CARRY_MODE", "demo"), url, id, key, ("CARRY_CARE_RECORD_ALG", "HS256")]).unwrap_err();
+        assert_eq!(e.var, "CARRY_CARE_RECORD_ALG");
+        let plain = ("CARRY_CARE_RECORD_URL", "http://scr.example.nhs.uk/fhir");
+        assert_eq!(settings(&[("CARRY_MODE", "demo"), plain, id, key]).unwrap_err().var, "CARRY_CARE_RECORD_URL");
+        let local = ("CARRY_CARE_RECORD_URL", "http://127.0.0.1:8090/fhir");
+        let s = settings(&[("CARRY_MODE", "demo"), local, id, key]).unwrap();
+        let c = s.service.care_record.unwrap();
+        assert_eq!((c.alg, c.client_id.as_str(), c.token_url), (service::AssertionAlg::Es384, "carry", None));
+        assert!(!format!("{:?}", c.private_key).contains("MIG2"), "the key never shows in Debug");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

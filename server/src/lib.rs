@@ -146,6 +146,7 @@ pub async fn start(settings: &Settings, clock: Arc<dyn Clock>, listener: tokio::
     let services = carry.services.clone();
     tokio::spawn(services.clone().run_mail_worker());
     tokio::spawn(services.clone().run_grant_reminder_worker());
+    tokio::spawn(services.clone().run_care_record_worker());
     tokio::spawn({
         let services = services.clone();
         async move {

@@ -114,6 +114,72 @@ pub struct ServiceConfig {
     pub mail_from: String,
     /// The ages at which a parent's access to a child's record changes.
     pub age_rules: domain::grants::AgeRules,
+    /// The shared care record, when one is connected (sync is off without it).
+    pub care_record: Option<CareRecordConfig>,
+}
+
+/// How Carry signs its SMART Backend Services client assertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionAlg {
+    /// ECDSA P-384 with SHA-384 (the default).
+    Es384,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512 (NHS England's own APIs).
+    Rs512,
+}
+
+impl AssertionAlg {
+    /// Reads `ES384`, `RS384` or `RS512`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ES384" => Some(Self::Es384),
+            "RS384" => Some(Self::Rs384),
+            "RS512" => Some(Self::Rs512),
+            _ => None,
+        }
+    }
+}
+
+/// A private key's PEM text. Its `Debug` never shows it, and it is not `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyPem(pub String);
+
+impl std::fmt::Debug for PrivateKeyPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKeyPem(<redacted>)")
+    }
+}
+
+/// The shared care record Carry syncs with, and how it signs in there (SMART Backend Services).
+#[derive(Debug, Clone)]
+pub struct CareRecordConfig {
+    /// The FHIR base URL (`https://scr.example.nhs.uk/fhir`).
+    pub base_url: Url,
+    /// Carry's client id there.
+    pub client_id: String,
+    /// The private key Carry signs its client assertions with (PKCS#8 PEM).
+    pub private_key: PrivateKeyPem,
+    /// The key's algorithm.
+    pub alg: AssertionAlg,
+    /// The key's id (`kid`), when the other server asks for one.
+    pub key_id: Option<String>,
+    /// The token endpoint; found by discovery (`.well-known/smart-configuration`) when absent.
+    pub token_url: Option<Url>,
+    /// The scopes Carry asks for.
+    pub scope: String,
+    /// How long one request may take.
+    pub timeout: std::time::Duration,
+}
+
+impl CareRecordConfig {
+    /// The scopes Carry asks for unless told otherwise: read and search of what it pulls,
+    /// create and update of what it sends. A transaction is posted to the base, which servers
+    /// authorise as a create of any type (`system/*.c`).
+    pub const DEFAULT_SCOPE: &'static str = "system/Patient.rs system/Condition.rs system/MedicationStatement.rs \
+         system/MedicationRequest.rs system/AllergyIntolerance.rs system/Observation.crus system/Immunization.rs \
+         system/DiagnosticReport.rs system/DocumentReference.crus system/Encounter.rs system/CarePlan.rs system/RelatedPerson.crs \
+         system/Provenance.cru system/*.c";
 }
 
 impl ServiceConfig {
@@ -140,7 +206,14 @@ impl ServiceConfig {
             mail,
             mail_from: "Carry <no-reply@localhost>".to_owned(),
             age_rules: domain::grants::AgeRules::default(),
+            care_record: None,
         }
+    }
+
+    /// Carry's identifier system for a kind of thing it names in FHIR (`entry`, `carer`):
+    /// under its public URL, so two deployments never mint the same identifier.
+    pub fn identifier_system(&self, kind: &str) -> String {
+        self.link(&format!("/fhir/id/{kind}"))
     }
 
     /// An absolute link to a path of Carry.

@@ -7,6 +7,7 @@ pub mod accounts;
 mod audit_queue;
 pub mod auth;
 pub mod authz;
+pub mod care_record;
 pub mod carers;
 pub mod clock;
 pub mod config;
@@ -28,7 +29,7 @@ pub use access_log::AccessLogQuery;
 pub use authz::RecordRef;
 pub use carers::{InviteForm, ScopeForm};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Argon2Params, MailTransportConfig, ServiceConfig, ThrottleConfig};
+pub use config::{Argon2Params, AssertionAlg, CareRecordConfig, MailTransportConfig, PrivateKeyPem, ServiceConfig, ThrottleConfig};
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
 pub use records::{NoteForm, PrivacyForm, ReadingForm, TimelineQuery};
@@ -55,6 +56,8 @@ struct Inner {
     transport: mail::Transport,
     mail_wakeup: Arc<Notify>,
     audit: audit_queue::AuditQueue,
+    care_record: Option<care_record::CareRecordClient>,
+    care_record_wakeup: Arc<Notify>,
 }
 
 impl Services {
@@ -63,6 +66,7 @@ impl Services {
         let hasher = PasswordHasher::new(config.argon2, config.max_concurrent_hashes)?;
         let passkeys = Passkeys::new(&config.public_url)?;
         let transport = mail::Transport::new(&config.mail)?;
+        let care_record = config.care_record.as_ref().map(care_record::CareRecordClient::new).transpose()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -73,6 +77,8 @@ impl Services {
                 transport,
                 mail_wakeup: Arc::new(Notify::new()),
                 audit: Default::default(),
+                care_record,
+                care_record_wakeup: Arc::new(Notify::new()),
             }),
         })
     }

@@ -127,6 +127,9 @@ impl Services {
             for entry in store::shared::list_shared_ids(&mut tx, patient).await? {
                 self.refile(&mut tx, patient, entry).await?;
             }
+            // Now that the practice vouches for the NHS number, the record the NHS holds can be
+            // found and pulled (in the same transaction: a link is never without its pull).
+            store::synced::request_sync(&mut tx, patient, now).await?;
         }
         if let Some(owner) = access.owner {
             let text = if accept {
@@ -138,6 +141,9 @@ impl Services {
         }
         tx.commit().await?;
         self.wake_mailer();
+        if accept {
+            self.wake_care_record();
+        }
         Ok(())
     }
 

@@ -125,6 +125,7 @@ impl Services {
             staff: Vec::new(),
             invitations: Vec::new(),
             care_patients: Vec::new(),
+            care_record: None,
         };
         let mut events = Vec::new();
         if job.job == StaffRole::Admin {
@@ -157,6 +158,9 @@ impl Services {
         }
         tx.commit().await?;
         self.log_all(events).await?;
+        if job.job == StaffRole::Admin {
+            view.care_record = Some(self.care_record_sends(who).await?);
+        }
         Ok(view)
     }
 

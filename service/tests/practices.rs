@@ -5,116 +5,17 @@
 //! and every look in the patient's access log (security.md T1, T2, T3 for the new roles).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::*;
+
 use domain::practice_views::InboxPatientView;
 use domain::practices::{InboxState, ReviewStep};
-use domain::{PatientId, PracticeId, SessionId, Span, Timestamp, UserId};
+use domain::{PatientId, Span};
 use service::review::ReviewForm;
-use service::{
-    AccessLogQuery, MailTransportConfig, ManualClock, NoteForm, PrivacyForm, ReadingForm, RecordRef, ServiceConfig, ServiceError, Services,
-    SignedIn, StaffJob, TimelineQuery,
-};
-use std::sync::Arc;
-use store::{conformance, users};
+use service::{AccessLogQuery, PrivacyForm, RecordRef, ServiceError, Services, SignedIn, TimelineQuery};
+use store::conformance;
 use uuid::Uuid;
-
-// 2026-11-22 10:00 UTC.
-const NOW: Timestamp = Timestamp::from_millis(1_795_341_600_000);
-const CANARY: &str = "CANARY-41c9-not-shared";
-const VALID_NHS: &str = "943 476 5919";
-const KIM_NHS: &str = "9434765870";
-
-fn services(db: &store::Db) -> (Services, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(NOW));
-    let dir = std::env::temp_dir().join(format!("carry-mail-{}", Uuid::new_v4().simple()));
-    (Services::new(db.clone(), clock.clone(), ServiceConfig::for_tests(MailTransportConfig::Folder { path: dir })).unwrap(), clock)
-}
-
-async fn person(db: &store::Db, name: &str) -> (SignedIn, String) {
-    let id = UserId::from_uuid(Uuid::new_v4());
-    let mut conn = db.conn().await.unwrap();
-    let email = format!("{}@example.com", id.as_uuid().simple());
-    users::insert_user(&mut conn, id, &email, &email, name, NOW).await.unwrap();
-    let who = SignedIn {
-        user_id: id,
-        display_name: name.to_owned(),
-        session_id: SessionId::from_uuid(Uuid::new_v4()),
-        authenticated_at: NOW,
-        passkey: true,
-        staff: None,
-        request: Default::default(),
-    };
-    (who, email)
-}
-
-/// The person as a request sees them now (their job looked up afresh, as the server does).
-async fn fresh(db: &store::Db, who: &SignedIn) -> SignedIn {
-    let mut conn = db.conn().await.unwrap();
-    let job = store::practices::find_staff(&mut conn, who.user_id).await.unwrap();
-    SignedIn { staff: job.map(|j| StaffJob { practice: j.practice.id, practice_name: j.practice.name, job: j.job }), ..who.clone() }
-}
-
-async fn mail_token(db: &store::Db, to: &str, path: &str) -> String {
-    let mut conn = db.conn().await.unwrap();
-    let bodies: Vec<(String,)> =
-        sqlx::query_as("select body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
-    let body = bodies.iter().map(|b| b.0.clone()).rev().find(|b| b.contains(path)).expect("an email with the link");
-    body.split(path).nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
-}
-
-async fn mail_to(db: &store::Db, to: &str) -> String {
-    let mut conn = db.conn().await.unwrap();
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("select subject, body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
-    rows.into_iter().map(|(s, b)| format!("{s}\n{b}\n")).collect()
-}
-
-/// A practice with an administrator, a GP and a social care worker, each joined by their link.
-struct Practice {
-    id: PracticeId,
-    admin: SignedIn,
-    gp: SignedIn,
-    social: SignedIn,
-}
-
-async fn practice(db: &store::Db, s: &Services, name: &str, ods: &str) -> Practice {
-    let (admin, admin_email) = person(db, &format!("Jo Lee of {name}")).await;
-    let id = s.create_practice(name, ods, "Jo Lee", &admin_email).await.unwrap();
-    s.join_practice(&admin, &mail_token(db, &admin_email, "/practice/join/").await).await.unwrap();
-    let admin = fresh(db, &admin).await;
-    let mut joined = Vec::new();
-    for (who, job) in [("Dr Priya Shah", "gp"), ("Chris Morgan", "social-care")] {
-        let (p, email) = person(db, who).await;
-        let form = service::practices::StaffInviteForm { name: who.into(), email: email.clone(), job: job.into() };
-        s.invite_staff(&admin, &form).await.unwrap();
-        s.join_practice(&p, &mail_token(db, &email, "/practice/join/").await).await.unwrap();
-        joined.push(fresh(db, &p).await);
-    }
-    let social = joined.pop().unwrap();
-    let gp = joined.pop().unwrap();
-    Practice { id, admin, gp, social }
-}
-
-fn bp(s: u16, d: u16, at: &str) -> ReadingForm {
-    ReadingForm { kind: "blood-pressure".into(), value: s.to_string(), diastolic: Some(d.to_string()), pulse: None, occurred_at: at.into() }
-}
-
-fn shared(label: &str) -> PrivacyForm {
-    PrivacyForm { label: label.into(), share: true }
-}
-
-fn note(title: &str, text: &str) -> NoteForm {
-    NoteForm { title: title.into(), text: text.into(), tags: String::new(), occurred_at: "2026-11-21T09:00".into() }
-}
-
-/// A patient asks to link to the practice and the administrator accepts.
-async fn linked(db: &store::Db, s: &Services, p: &Practice, name: &str, nhs: &str) -> (SignedIn, String, PatientId) {
-    let (sam, sam_email) = person(db, name).await;
-    s.request_link(&sam, &p.id.to_string(), nhs).await.unwrap();
-    let home = s.staff_home(&p.admin).await.unwrap();
-    let patient = home.link_requests.iter().find(|r| r.name == name).expect("the request").patient_id;
-    s.decide_link(&p.admin, patient, true, "").await.unwrap();
-    (sam, sam_email, patient)
-}
 
 /// A week of home readings, twice a day, 14 Nov to 20 Nov.
 async fn week_of_bp(s: &Services, sam: &SignedIn) {

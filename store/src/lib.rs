@@ -7,6 +7,7 @@
 //! a transaction.
 
 pub mod audit;
+pub mod care_record;
 pub mod ceremonies;
 mod db;
 pub mod email_links;
@@ -23,6 +24,7 @@ pub mod practices;
 pub mod reviews;
 pub mod sessions;
 pub mod shared;
+pub mod synced;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;

@@ -3,10 +3,12 @@
 //! Reads use GET; every state change is a POST (checked for same origin by the server).
 
 mod carers;
+mod nhs_record;
 mod practice;
 mod record;
 
 pub use carers::*;
+pub use nhs_record::*;
 pub use practice::*;
 pub use record::*;
 
@@ -26,6 +28,7 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         StaffHome,
         InviteStaff,
         RemoveStaff,
+        RetryCareRecordSend,
         DecideLink,
         StaffInvitation,
         JoinPractice,
@@ -87,6 +90,8 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         DeleteEntry,
         RestoreEntry,
         SaveAboutMe,
+        NhsRecord,
+        UpdateNhsRecord,
         NowForForms,
     ]
 }

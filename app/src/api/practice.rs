@@ -72,6 +72,19 @@ pub async fn staff_home() -> Result<StaffHomeView, AppError> {
     respond(async move { Ok(services()?.staff_home(&signed_in()?).await?) }.await)
 }
 
+/// An administrator puts an entry the shared care record did not take back in the queue.
+#[server(prefix = "/api", endpoint = "practice/retry-send", input = PostUrl)]
+pub async fn retry_care_record_send(send: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.retry_care_record_send(&signed_in()?, send.trim()).await?;
+            leptos_axum::redirect("/practice?retried=1#care-record");
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// An administrator invites someone to the practice's staff.
 #[server(prefix = "/api", endpoint = "practice/invite", input = PostUrl)]
 pub async fn invite_staff(name: String, email: String, job: String) -> Result<(), AppError> {

@@ -5,9 +5,9 @@
 pub mod review;
 
 use super::record::load_problem;
-use crate::api::{staff_home, staff_invitation, DecideLink, InviteStaff, JoinPractice, RemoveStaff};
+use crate::api::{staff_home, staff_invitation, DecideLink, InviteStaff, JoinPractice, RemoveStaff, RetryCareRecordSend};
 use crate::components::{ErrorSummary, Field, Notice};
-use domain::practice_views::{LinkRequestView, StaffHomeView};
+use domain::practice_views::{CareRecordSendsView, LinkRequestView, StaffHomeView};
 use domain::practices::StaffRole;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -50,11 +50,68 @@ fn LinkRequest(r: LinkRequestView, decide: ServerAction<DecideLink>) -> impl Int
     }
 }
 
+/// What the practice accepted that has not reached the shared care record, with "Try again"
+/// on each one Carry stopped trying.
+fn care_record_part(v: &CareRecordSendsView, retry: ServerAction<RetryCareRecordSend>) -> AnyView {
+    let rows = v
+        .rows
+        .iter()
+        .map(|r| {
+            let state = if r.failed {
+                "Not sent: Carry stopped trying".to_owned()
+            } else {
+                match r.next_attempt_at {
+                    Some(t) if r.attempts > 0 => format!("Waiting: next try {}", t.to_uk_string()),
+                    _ => "Waiting to be sent".to_owned(),
+                }
+            };
+            let id = r.id.clone();
+            let who = r.patient_name.clone();
+            let action = r.failed.then(|| {
+                view! {
+                    <ActionForm action=retry>
+                        <input type="hidden" name="send" value=id/>
+                        <button type="submit" class="link-button">"Try again" <span class="visually-hidden">{format!(" for {who}")}</span></button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <tr>
+                    <td>{r.patient_name.clone()}</td>
+                    <td>{r.accepted_by.clone()} ", " {r.accepted_at.to_uk_string()}</td>
+                    <td>{state} {r.reason.clone().map(|why| format!(" ({why}; tried {} times)", r.attempts))}</td>
+                    <td>{action}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let empty = v.rows.is_empty();
+    view! {
+        <h2 id="care-record">"Sending to the shared care record"</h2>
+        {(!v.connected).then(|| view! {
+            <p>"No shared care record is connected to Carry, so accepted entries wait here until one is."</p>
+        })}
+        {if empty {
+            view! { <p>"Everything the practice accepted has reached the shared care record."</p> }.into_any()
+        } else {
+            view! {
+                <table>
+                    <caption>"Accepted entries not yet in the shared care record"</caption>
+                    <thead><tr><th>"Patient"</th><th>"Accepted by"</th><th>"State"</th><th><span class="visually-hidden">"Action"</span></th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+    .into_any()
+}
+
 fn admin_part(
     v: &StaffHomeView,
     decide: ServerAction<DecideLink>,
     invite: ServerAction<InviteStaff>,
     remove: ServerAction<RemoveStaff>,
+    retry: ServerAction<RetryCareRecordSend>,
 ) -> AnyView {
     let invite_error = Signal::derive(move || invite.value().get().and_then(Result::err));
     let field = move |f: &'static str| Signal::derive(move || invite_error.get().and_then(|e| e.field(f)));
@@ -85,6 +142,7 @@ fn admin_part(
         .map(|i| view! { <li>{i.name.clone()} " (" {i.email.clone()} "), " {i.job.words()} ", until " {i.expires_at.to_uk_date()}</li> })
         .collect_view();
     let jobs = StaffRole::ALL.into_iter().map(|j| view! { <option value=j.slug()>{j.words()}</option> }).collect_view();
+    let care_record = v.care_record.as_ref().map(|c| care_record_part(c, retry));
     view! {
         <h2>"Requests to link a record"</h2>
         {if no_requests { view! { <p>"No requests are waiting."</p> }.into_any() } else { requests.into_any() }}
@@ -103,6 +161,7 @@ fn admin_part(
             </div>
             <button type="submit" class="button">"Send the invitation"</button>
         </ActionForm>
+        {care_record}
     }
     .into_any()
 }
@@ -113,10 +172,21 @@ pub fn PracticePage() -> impl IntoView {
     let decide = ServerAction::<DecideLink>::new();
     let invite = ServerAction::<InviteStaff>::new();
     let remove = ServerAction::<RemoveStaff>::new();
-    let data = Resource::new(move || (decide.version().get(), invite.version().get(), remove.version().get()), |_| staff_home());
+    let retry = ServerAction::<RetryCareRecordSend>::new();
+    let data = Resource::new(
+        move || (decide.version().get(), invite.version().get(), remove.version().get(), retry.version().get()),
+        |_| staff_home(),
+    );
     let query = use_query_map();
     let flag = move |k: &str| query.read().get(k).is_some();
-    let error = Signal::derive(move || decide.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err)));
+    let error = Signal::derive(move || {
+        decide
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| remove.value().get().and_then(Result::err))
+            .or_else(|| retry.value().get().and_then(Result::err))
+    });
     view! {
         <Title text="Your practice"/>
         <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
@@ -138,7 +208,7 @@ pub fn PracticePage() -> impl IntoView {
                         <ul>{rows}</ul>
                     }
                 });
-                let admin = (v.job == StaffRole::Admin).then(|| admin_part(&v, decide, invite, remove));
+                let admin = (v.job == StaffRole::Admin).then(|| admin_part(&v, decide, invite, remove, retry));
                 view! {
                     <h1>{v.practice.name.clone()}</h1>
                     <p>"You are signed in as " {v.job.words().to_lowercase()} " at " {v.practice.name.clone()} " (" {v.practice.ods_code.clone()} ")."</p>
@@ -146,6 +216,7 @@ pub fn PracticePage() -> impl IntoView {
                     {flag("invited").then(|| view! { <Notice><p>"The invitation is on its way. It works for 7 days."</p></Notice> })}
                     {flag("linked").then(|| view! { <Notice><p>"The record is linked. The patient has been told."</p></Notice> })}
                     {flag("declined").then(|| view! { <Notice><p>"The request was declined. The patient has been told why."</p></Notice> })}
+                    {flag("retried").then(|| view! { <Notice><p>"Carry will try to send it again now."</p></Notice> })}
                     <ErrorSummary error=error/>
                     {needs_passkey.then(|| view! {
                         <div class="notice" role="status">

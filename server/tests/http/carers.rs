@@ -51,6 +51,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/record/notes/new", Class::Record),
     ("/record/entries/{id}", Class::Record),
     ("/record/charts", Class::Record),
+    ("/record/nhs", Class::Record),
     ("/record/charts/{kind}", Class::Record),
     ("/record/about-me", Class::OwnRecord),
     ("/record/entries/{id}/edit", Class::OwnRecord),
@@ -88,6 +89,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/practice/home", Class::Staff),
     ("/api/practice/invite", Class::Staff),
     ("/api/practice/remove-staff", Class::Staff),
+    ("/api/practice/retry-send", Class::Staff),
     ("/api/practice/decide-link", Class::Staff),
     ("/api/practice/inbox", Class::Staff),
     ("/api/practice/patient", Class::Staff),
@@ -115,6 +117,8 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/record/entry", Class::Record),
     ("/api/record/chart", Class::Record),
     ("/api/record/about-me", Class::Record),
+    ("/api/record/nhs", Class::Record),
+    ("/api/record/nhs/update", Class::Record),
     ("/api/record/context", Class::Record),
     ("/api/record/add-reading", Class::Record),
     ("/api/record/add-note", Class::Record),
@@ -219,8 +223,9 @@ both! {
     async fn the_matrix_holds_for_patient_carer_stranger_and_nobody(app) {
         let p = people(&app).await;
         let unknown = uuid::Uuid::new_v4().to_string();
-        let reads: [(&str, Vec<(&str, &str)>); 5] = [
+        let reads: [(&str, Vec<(&str, &str)>); 6] = [
             ("record/timeline", vec![]),
+            ("record/nhs", vec![]),
             ("record/entry", vec![("id", &p.general_id)]),
             ("record/chart", vec![("kind", "weight")]),
             ("record/about-me", vec![]),
@@ -240,6 +245,13 @@ both! {
             assert_eq!((eve, eve_body), (nobody, nobody_body), "{endpoint}: no access and no such record look the same");
             assert_eq!(json(&app, "GET", endpoint, &with("alex"), None).await.0, StatusCode::UNAUTHORIZED, "{endpoint} signed out");
         }
+        // Asking for the NHS record to be fetched again: the patient, a carer, never a stranger.
+        let update = |who: &str| [("patient", if who == "sam" { "" } else { p.patient.as_str() })];
+        assert_eq!(json(&app, "POST", "record/nhs/update", &update("sam"), Some(&p.sam)).await.0, StatusCode::OK);
+        assert_eq!(json(&app, "POST", "record/nhs/update", &update("alex"), Some(&p.alex)).await.0, StatusCode::OK);
+        assert_eq!(json(&app, "POST", "record/nhs/update", &update("eve"), Some(&p.eve)).await.0, StatusCode::FORBIDDEN);
+        let nhs_page = page(&app, "/record/nhs", Some(&p.sam)).await;
+        assert!(nhs_page.contains("Carry is not connected to a shared care record"), "{nhs_page}");
         // The carer's own record is empty, and theirs alone: Sam's entry is not in it.
         let (status, _) = json(&app, "GET", "record/entry", &[("id", &p.general_id)], Some(&p.alex)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -292,6 +304,7 @@ both! {
             format!("/record/entries/{}?{q}", p.hidden_id),
             format!("/record/entries/{}?{q}", p.general_id),
             format!("/record/charts/weight?{q}&period=all"),
+            format!("/record/nhs?{q}"),
             format!("/record/notes/new?{q}"),
             format!("/record/readings/new?kind=weight&{q}"),
             "/caring".to_owned(),

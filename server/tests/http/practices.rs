@@ -248,6 +248,15 @@ both! {
         for cookie in [&w.gp, &w.social, &w.sam, &w.stranger] {
             assert_eq!(json(&app, "POST", "practice/invite", &invite, cookie).await.0, StatusCode::FORBIDDEN);
         }
+        // Retrying a send to the shared care record: administrators only, and only their own
+        // practice's sends (another's, or none, is "not found").
+        let retry = [("send", unknown.as_str())];
+        for cookie in [&w.gp, &w.social, &w.sam, &w.stranger] {
+            assert_eq!(json(&app, "POST", "practice/retry-send", &retry, cookie).await.0, StatusCode::FORBIDDEN);
+        }
+        assert_eq!(json(&app, "POST", "practice/retry-send", &retry, &w.other_admin).await.0, StatusCode::NOT_FOUND);
+        let admin_home = page(&app, "/practice", &w.admin).await;
+        assert!(admin_home.contains("Sending to the shared care record") && admin_home.contains("No shared care record is connected"), "{admin_home}");
         // A GP signed in with a password alone is told to use a passkey, and sees nothing.
         let password_gp = app.sign_in("priya@example.org", PASSWORD).await.unwrap();
         let (status, body) = json(&app, "GET", "practice/inbox", &[], &password_gp).await;

@@ -151,6 +151,13 @@ impl Services {
         let reviews = crate::review::step_views(store::reviews::list_for_entry(&mut conn, id).await?);
         let question_waiting =
             store::reviews::find_inbox(&mut conn, id).await?.is_some_and(|i| i.state == domain::practices::InboxState::WaitingForPatient);
+        // The patient's own view only: a carer's view renumbers versions so hidden ones leave no
+        // trace, and a line per accepted version could count them.
+        let care_record = if own {
+            store::care_record::list_outbox_for_entry(&mut conn, patient, id).await?.iter().map(care_record_line).collect()
+        } else {
+            Vec::new()
+        };
         conn.commit().await?;
         Ok(EntryView {
             summary: summary_view(who.user_id, &access, &row),
@@ -160,6 +167,7 @@ impl Services {
             bmi,
             reviews,
             question_waiting,
+            care_record,
         })
     }
 
@@ -233,5 +241,16 @@ impl Services {
         let view = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
         conn.commit().await?;
         Ok(view)
+    }
+}
+
+/// How an accepted version's journey to the shared care record reads to the patient.
+fn care_record_line(r: &store::care_record::OutboxRow) -> String {
+    use store::care_record::OutboxStatus;
+    match (r.status, r.sent_at) {
+        (OutboxStatus::Sent, Some(at)) => format!("Sent to the shared care record on {}", at.to_uk_string()),
+        (OutboxStatus::Sent, None) => "Sent to the shared care record".to_owned(),
+        (OutboxStatus::Waiting, _) => "Waiting to go to the shared care record".to_owned(),
+        (OutboxStatus::Failed, _) => "Not yet in the shared care record: your GP practice has been told".to_owned(),
     }
 }

@@ -11,6 +11,7 @@ use domain::entries::{EntryBody, Snapshot, Source};
 use domain::practices::{review_message, InboxState, ReviewStep};
 use domain::{EntryId, Note, PatientId, PrivacyLabel, ValidationError};
 use store::audit;
+use store::care_record::{self, NewOutboxRow};
 use store::entries::{self, NewEntry};
 use store::reviews::{self, InboxRow, ReviewRow};
 
@@ -78,6 +79,24 @@ impl Services {
                 },
             )
             .await?;
+            if step == ReviewStep::Accepted && row.current.body.kind() != domain::entries::EntryKind::AboutMe {
+                // Filed for the shared care record in the same transaction: an acceptance is
+                // never recorded without its send, nor a send without its acceptance.
+                care_record::insert_outbox(
+                    &mut tx,
+                    &NewOutboxRow {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        entry_id: *id,
+                        entry_version: row.version,
+                        patient_id: patient,
+                        practice_id: practice,
+                        accepted_by: who.user_id,
+                        accepted_by_name: who.display_name.clone(),
+                    },
+                    now,
+                )
+                .await?;
+            }
             let next = InboxRow { state: step.inbox_state(), ..inbox };
             reviews::upsert_inbox(&mut tx, *id, patient, &next, now).await?;
             audit::append(&mut tx, &self.staff_event(who, patient, Action::Review, &Touch::item(Category::Entry, id))).await?;
@@ -96,6 +115,9 @@ impl Services {
         }
         tx.commit().await?;
         self.wake_mailer();
+        if step == ReviewStep::Accepted {
+            self.wake_care_record();
+        }
         Ok(chosen.len())
     }
 

@@ -116,7 +116,7 @@ pub fn EntryPage() -> impl IntoView {
                         ". Entered by " {s.entered_by.clone()}
                         {match s.source { Source::Carry => " in Carry.", Source::Sync => ", from your NHS record." }}
                     </p>
-                    <super::practice::ReviewSection steps=v.reviews.clone() question_waiting=v.question_waiting id=s.id patient=patient.clone()/>
+                    <super::practice::ReviewSection steps=v.reviews.clone() question_waiting=v.question_waiting id=s.id patient=patient.clone() care_record=v.care_record.clone()/>
                     {if !own {
                         // Only the patient changes, relabels, deletes or restores entries.
                         ().into_any()

@@ -5,6 +5,7 @@ pub mod add;
 pub mod charts;
 pub mod deleted;
 pub mod entry;
+pub mod nhs;
 pub mod practice;
 
 use crate::api::{patient_query, record_scope, timeline};
@@ -286,6 +287,8 @@ pub fn RecordPage() -> impl IntoView {
                         <Notice><p>"The entry was deleted. You can restore it from " <a href="/record/deleted">"recently deleted entries"</a> " for 30 days."</p></Notice>
                     })}
                     {error.is_none().then(|| view! { <AboutMePanel about=about own=own/> })}
+                    <p><a href=on_record("/record/nhs", &patient)>{if own { "Your NHS record" } else { "Their NHS record" }}</a>
+                       ": problems, medicines, allergies, results and letters from the shared care record."</p>
                     {if ctx.can_add {
                         view! {
                             <h2>{if own { "Add to your record" } else { "Add to their record" }}</h2>

@@ -13,7 +13,15 @@ use leptos_router::hooks::use_query_map;
 
 /// What the practice did with an entry, and the answer form when it asked a question.
 #[component]
-pub fn ReviewSection(steps: Vec<ReviewStepView>, question_waiting: bool, id: EntryId, patient: Option<String>) -> impl IntoView {
+pub fn ReviewSection(
+    steps: Vec<ReviewStepView>,
+    question_waiting: bool,
+    id: EntryId,
+    patient: Option<String>,
+    /// Where each accepted version stands with the shared care record.
+    #[prop(optional)]
+    care_record: Vec<String>,
+) -> impl IntoView {
     let answer = ServerAction::<AnswerQuestion>::new();
     let error = Signal::derive(move || answer.value().get().and_then(Result::err));
     let answer_error = Signal::derive(move || error.get().and_then(|e| e.field("answer")));
@@ -34,11 +42,12 @@ pub fn ReviewSection(steps: Vec<ReviewStepView>, question_waiting: bool, id: Ent
             view! { <li><p>{s.patient_line()}</p>{words.map(|w| view! { <p class="pre">{w}</p> })}</li> }
         })
         .collect_view();
+    let sent = care_record.into_iter().map(|line| view! { <li><p>{line}</p></li> }).collect_view();
     view! {
         <section class="review" aria-labelledby="review-heading">
             <h2 id="review-heading">"Your GP practice"</h2>
             {move || answered().then(|| view! { <Notice><p>"Your answer has gone to your GP practice."</p></Notice> })}
-            <ul class="review-steps">{lines}</ul>
+            <ul class="review-steps">{lines}{sent}</ul>
             {move || {
                 let (id_value, patient_value) = (id_text.clone(), patient_text.clone());
                 (question_waiting && !answered() && answer.version().get() == 0).then(move || view! {

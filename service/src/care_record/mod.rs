@@ -1,0 +1,98 @@
+//! The shared care record: the client that signs in there, the outbox worker that sends what
+//! practices accepted, and the dead-letter list practice administrators see and retry.
+
+mod client;
+pub mod pull;
+pub mod push;
+mod views;
+
+pub(crate) use client::CareRecordClient;
+
+use crate::authz::Touch;
+use crate::error::{ServiceError, ServiceResult};
+use crate::{Services, SignedIn};
+use domain::access::Action;
+use domain::audit::Category;
+use domain::practice_views::{CareRecordSendView, CareRecordSendsView};
+use domain::practices::StaffRole;
+use store::care_record::{self as outbox, OutboxStatus};
+use store::patients;
+
+/// Rows shown on an administrator's list.
+const UNSENT_SHOWN: i64 = 50;
+
+/// Checks that the configured key suits its algorithm (for a start-up error naming the setting).
+pub fn check_key(config: &crate::CareRecordConfig) -> Result<(), String> {
+    client::signing_key(config).map(|_| ())
+}
+
+impl Services {
+    pub(crate) fn care_record_client(&self) -> Option<&CareRecordClient> {
+        self.inner.care_record.as_ref()
+    }
+
+    pub(crate) fn inner_care_record_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.inner.care_record_wakeup.clone()
+    }
+
+    /// Tells the outbox worker that an entry was accepted.
+    pub(crate) fn wake_care_record(&self) {
+        self.inner.care_record_wakeup.notify_one();
+    }
+
+    /// Whether a shared care record is configured.
+    pub fn care_record_connected(&self) -> bool {
+        self.care_record_client().is_some()
+    }
+
+    /// What the caller's practice has accepted but not yet got into the shared care record
+    /// (administrators): the dead-letter list first, then what waits. No clinical content: the
+    /// patient, who accepted it and when, and why it has not gone. Each row shown is in that
+    /// patient's access log.
+    pub async fn care_record_sends(&self, who: &SignedIn) -> ServiceResult<CareRecordSendsView> {
+        let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
+        let mut conn = self.db().conn().await?;
+        let rows = outbox::list_unsent_outbox(&mut conn, job.practice, UNSENT_SHOWN).await?;
+        let mut view = CareRecordSendsView { connected: self.care_record_connected(), rows: Vec::with_capacity(rows.len()) };
+        let mut events = Vec::new();
+        for r in rows {
+            let name = patients::find_patient(&mut conn, r.patient_id).await?.map(|p| p.name).unwrap_or_default();
+            events.push(self.staff_event(who, r.patient_id, Action::VerifyLink, &Touch::item(Category::Entry, r.entry_id)));
+            view.rows.push(CareRecordSendView {
+                id: r.id,
+                patient_name: name,
+                accepted_by: r.accepted_by_name,
+                accepted_at: r.accepted_at,
+                failed: r.status == OutboxStatus::Failed,
+                attempts: r.attempts,
+                next_attempt_at: (r.status == OutboxStatus::Waiting).then_some(r.next_attempt_at),
+                reason: r.last_error,
+            });
+        }
+        drop(conn);
+        self.log_all(events).await?;
+        Ok(view)
+    }
+
+    /// Puts a row of the dead-letter list back in the queue, due now (administrators). When
+    /// it was held over the patient's match, the match is looked up afresh.
+    pub async fn retry_care_record_send(&self, who: &SignedIn, id: &str) -> ServiceResult<()> {
+        let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
+        let mut tx = self.db().begin().await?;
+        let row = outbox::find_outbox(&mut tx, id).await?.filter(|r| r.practice_id == job.practice).ok_or(ServiceError::NotFound)?;
+        if !outbox::update_outbox_retry_now(&mut tx, job.practice, id, self.now()).await? {
+            return Err(domain::ValidationError::field("send", "This one is already waiting to be sent.").into());
+        }
+        if outbox::find_care_record_patient(&mut tx, row.patient_id).await?.is_some_and(|p| p.quarantine_reason.is_some()) {
+            outbox::delete_care_record_patient(&mut tx, row.patient_id).await?;
+        }
+        store::audit::append(
+            &mut tx,
+            &self.staff_event(who, row.patient_id, Action::VerifyLink, &Touch::item(Category::Entry, row.entry_id)),
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake_care_record();
+        Ok(())
+    }
+}

@@ -1,0 +1,291 @@
+//! Sending accepted entries to the shared care record: the outbox worker.
+//!
+//! A row is claimed with a lease, its entry's accepted version is read, the record's Patient
+//! there is found (or checked), and one idempotent transaction is sent (see `fhir::push`).
+//! Whatever happens to the answer, a retry can never duplicate the entry there. Failures back
+//! off exponentially with jitter; after [`MAX_ATTEMPTS`] (or at once, for an answer that a
+//! retry cannot change) the row goes to the dead-letter list. Nothing is ever dropped.
+
+use super::client::{CareRecordClient, RemoteError};
+use crate::error::ServiceResult;
+use crate::Services;
+use domain::access::{Action, Role};
+use domain::audit::{AuditEvent, Category, Door};
+use domain::{PatientId, PrivacyLabel, Span};
+use fhir::patient::Match;
+use fhir::push::{EnteredBy, PushEntry};
+use rand::Rng;
+use std::time::Duration;
+use store::care_record::{self as outbox, CareRecordPatientRow, OutboxRow};
+use store::links::LinkRow;
+use store::{entries, grants, links, patients};
+
+/// How long a claimed row stays reserved for the worker that claimed it.
+pub const LEASE: Span = Span::seconds(60);
+/// Tries before a row goes to the dead-letter list.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// The longest wait between tries.
+const MAX_BACKOFF: Span = Span::hours(1);
+
+/// What became of one try.
+enum Outcome {
+    Sent(Option<String>),
+    Retry(String, Option<Duration>),
+    Fail(String),
+}
+
+impl Services {
+    /// Sends every outbox row that is due now, one at a time. Returns how many were sent.
+    /// Without a shared care record configured it does nothing (rows wait).
+    pub async fn send_due_to_care_record(&self) -> ServiceResult<usize> {
+        let Some(client) = self.care_record_client() else { return Ok(0) };
+        let mut sent = 0;
+        loop {
+            let now = self.now();
+            let claimed = {
+                let mut tx = self.db().begin().await?;
+                let row = outbox::claim_due_outbox(&mut tx, now, now.plus(LEASE)).await?;
+                tx.commit().await?;
+                row
+            };
+            let Some(row) = claimed else { return Ok(sent) };
+            let outcome = self.push_one(client, &row).await?;
+            let mut tx = self.db().begin().await?;
+            let now = self.now();
+            match outcome {
+                Outcome::Sent(remote) => {
+                    outbox::update_outbox_sent(&mut tx, &row.id, remote.as_deref(), now).await?;
+                    store::audit::append(&mut tx, &sent_event(&row, now)).await?;
+                    sent += 1;
+                }
+                Outcome::Retry(error, _) if row.attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!(outbox_id = %row.id, attempts = row.attempts, "care record send gave up; in the dead-letter list");
+                    outbox::update_outbox_failed(&mut tx, &row.id, &error, now).await?;
+                }
+                Outcome::Retry(error, asked) => {
+                    let next = now.plus(backoff(row.attempts, asked));
+                    tracing::info!(outbox_id = %row.id, attempts = row.attempts, "care record send failed; will retry");
+                    outbox::update_outbox_retry(&mut tx, &row.id, &error, next, now).await?;
+                }
+                Outcome::Fail(error) => {
+                    tracing::warn!(outbox_id = %row.id, "care record send refused; in the dead-letter list");
+                    outbox::update_outbox_failed(&mut tx, &row.id, &error, now).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+    }
+
+    /// Runs the care record worker until the task is dropped: sends what is due, pulls the
+    /// records that are due, then sleeps until woken (an acceptance, a patient asking for an
+    /// update) or for a few seconds (retries, other servers' rows).
+    pub async fn run_care_record_worker(self) {
+        if self.care_record_client().is_none() {
+            return;
+        }
+        let wakeup = self.inner_care_record_wakeup();
+        loop {
+            if let Err(e) = self.send_due_to_care_record().await {
+                tracing::error!(error = %e, "care record send pass failed");
+            }
+            if let Err(e) = self.pull_due_from_care_record().await {
+                tracing::error!(error = %e, "care record pull pass failed");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), wakeup.notified()).await;
+        }
+    }
+
+    async fn push_one(&self, client: &CareRecordClient, row: &OutboxRow) -> ServiceResult<Outcome> {
+        let mut conn = self.db().conn().await?;
+        let versions = entries::list_versions(&mut conn, row.patient_id, &PrivacyLabel::ALL, row.entry_id).await?;
+        let Some(version) = versions.into_iter().find(|v| v.version == row.entry_version) else {
+            return Ok(Outcome::Fail("the accepted version of the entry is missing".to_owned()));
+        };
+        let Some(entry) = entries::find_entry(&mut conn, row.patient_id, &PrivacyLabel::ALL, row.entry_id).await? else {
+            return Ok(Outcome::Fail("the entry is missing".to_owned()));
+        };
+        let patient = match self.remote_patient(client, &mut conn, row).await? {
+            Ok(id) => id,
+            Err(outcome) => return Ok(outcome),
+        };
+        let owner = patients::find_patient(&mut conn, row.patient_id).await?.and_then(|p| p.user_id);
+        let entered_by = if Some(entry.entered_by) == owner {
+            EnteredBy::Patient
+        } else {
+            let held = grants::held_on_record(&mut conn, row.patient_id, entry.entered_by).await?;
+            match held.first() {
+                Some(g) => EnteredBy::Carer {
+                    key: g.id.to_string(),
+                    name: entry.entered_by_name.clone(),
+                    relationship: g.relationship.code().to_owned(),
+                },
+                // Neither the owner nor a carer (a parent's record for a child before the young
+                // person took it): the person who entered it is still a related person.
+                None => EnteredBy::Patient,
+            }
+        };
+        drop(conn);
+        let entry_system = self.config().identifier_system("entry");
+        let carer_system = self.config().identifier_system("carer");
+        let bundle = match fhir::push::transaction(&PushEntry {
+            entry_system: &entry_system,
+            carer_system: &carer_system,
+            entry_id: row.entry_id,
+            first: !row.earlier_sent,
+            version: row.entry_version,
+            patient_id: &patient,
+            body: &version.state.body,
+            occurred_at: version.state.occurred_at,
+            entered_by: &entered_by,
+            accepted_by: &row.accepted_by_name,
+            accepted_at: row.accepted_at,
+        }) {
+            Ok(b) => b,
+            Err(e) => return Ok(Outcome::Fail(e.to_string())),
+        };
+        let main = bundle.entry.iter().position(|e| e.full_url.as_deref() == Some(&format!("urn:uuid:{}", row.entry_id)));
+        Ok(match client.transaction(&bundle).await {
+            Ok(body) => match fhir::response::read_transaction_response(&body, bundle.entry.len()) {
+                Ok(refs) => Outcome::Sent(main.and_then(|i| refs.get(i).cloned().flatten())),
+                // A 200 whose body is not the answer it should be: the server may or may not have
+                // committed. A retry is safe either way.
+                Err(e) => Outcome::Retry(e.to_string(), None),
+            },
+            Err(RemoteError::Transient(e, wait)) => Outcome::Retry(e, wait),
+            Err(RemoteError::Permanent(e)) => Outcome::Fail(e),
+        })
+    }
+
+    /// The record's Patient id on the shared care record, for a send of `row`'s practice.
+    async fn remote_patient(
+        &self,
+        client: &CareRecordClient,
+        conn: &mut store::Conn,
+        row: &OutboxRow,
+    ) -> ServiceResult<Result<String, Outcome>> {
+        let link = links::find_link(conn, row.patient_id)
+            .await?
+            .filter(|l| l.practice.id == row.practice_id && l.status == domain::practices::LinkStatus::Linked);
+        let Some(link) = link else {
+            return Ok(Err(Outcome::Fail("the record is no longer linked to this practice".to_owned())));
+        };
+        Ok(match self.match_remote_patient(client, row.patient_id, &link).await? {
+            MatchOutcome::Matched(id) => Ok(id),
+            MatchOutcome::Retry(e, wait) => Err(Outcome::Retry(e, wait)),
+            MatchOutcome::Held(reason) => Err(Outcome::Fail(reason)),
+        })
+    }
+
+    /// The record's Patient id on the shared care record: known, or found now by NHS number
+    /// and checked on name and date of birth. A match in doubt is quarantined: nothing is sent
+    /// or pulled for that record until a person has resolved it.
+    pub(crate) async fn match_remote_patient(
+        &self,
+        client: &CareRecordClient,
+        patient: PatientId,
+        link: &LinkRow,
+    ) -> ServiceResult<MatchOutcome> {
+        {
+            let mut conn = self.db().conn().await?;
+            if let Some(known) = outbox::find_care_record_patient(&mut conn, patient).await?.filter(|k| k.nhs_number == link.nhs_number) {
+                return Ok(match (known.remote_id, known.quarantine_reason) {
+                    (Some(id), None) => MatchOutcome::Matched(id),
+                    (_, reason) => MatchOutcome::Held(format!("held for a person to check: {}", reason.unwrap_or_default())),
+                });
+            }
+        }
+        let search = format!("Patient?identifier={}|{}", fhir::NHS_NUMBER, link.nhs_number);
+        let bundle = match client.get(&search).await {
+            Ok(json) => match serde_json::from_value::<fhir::model::Bundle>(json) {
+                Ok(b) => b,
+                Err(_) => return Ok(MatchOutcome::Retry("the patient search answer is not a Bundle".to_owned(), None)),
+            },
+            Err(RemoteError::Transient(e, wait)) => return Ok(MatchOutcome::Retry(e, wait)),
+            Err(RemoteError::Permanent(e)) => return Ok(MatchOutcome::Held(e)),
+        };
+        let now = self.now();
+        let mut record = CareRecordPatientRow {
+            patient_id: patient,
+            nhs_number: link.nhs_number.clone(),
+            remote_id: None,
+            quarantine_reason: None,
+            checked_at: now,
+        };
+        let mut conn = self.db().conn().await?;
+        match fhir::patient::match_patient(&bundle, &link.nhs_number, &link.patient_name, link.born_on.as_deref()) {
+            Match::Same { id } => {
+                record.remote_id = Some(id.clone());
+                outbox::upsert_care_record_patient(&mut conn, &record, now).await?;
+                Ok(MatchOutcome::Matched(id))
+            }
+            Match::Quarantined { reason } => {
+                tracing::warn!(patient_id = %patient, "shared care record match quarantined");
+                record.quarantine_reason = Some(reason.clone());
+                outbox::upsert_care_record_patient(&mut conn, &record, now).await?;
+                Ok(MatchOutcome::Held(format!("held for a person to check: {reason}")))
+            }
+            // Not there yet (a new registration can take a while to reach it): keep trying.
+            Match::NotFound => Ok(MatchOutcome::Retry("no patient with this NHS number in the shared care record yet".to_owned(), None)),
+        }
+    }
+}
+
+/// What looking up a record's Patient on the shared care record gave.
+pub(crate) enum MatchOutcome {
+    /// The Patient's id there.
+    Matched(String),
+    /// Not now (the network, the server, or no such patient yet): try again later.
+    Retry(String, Option<Duration>),
+    /// Held for a person (the match is in doubt).
+    Held(String),
+}
+
+/// 2^attempts seconds (at most an hour), or what the server asked for if longer, with up to a
+/// quarter more at random so that many rows failing together do not retry together.
+fn backoff(attempts: i64, asked: Option<Duration>) -> Span {
+    let exp = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
+    let base = Span::seconds(1i64 << exp).min(MAX_BACKOFF);
+    let asked = asked.map_or(Span::millis(0), |d| Span::millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).min(MAX_BACKOFF));
+    let base = base.max(asked);
+    let jitter = rand::thread_rng().gen_range(0..=base.as_millis() / 4);
+    Span::millis(base.as_millis() + jitter)
+}
+
+/// The patient's access log row for a sent entry: the regional care record system received it.
+fn sent_event(row: &OutboxRow, at: domain::Timestamp) -> AuditEvent {
+    AuditEvent {
+        at,
+        actor: None,
+        actor_name: "The regional care record system".to_owned(),
+        role: Role::SystemClient,
+        on_behalf_of: None,
+        patient: Some(row.patient_id),
+        category: Category::Entry,
+        item: Some(row.entry_id.to_string()),
+        action: Action::ReadEntries,
+        door: Door::Sync,
+        refused: None,
+        request_id: format!("care-record-outbox:{}", row.id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour_with_at_most_a_quarter_of_jitter() {
+        for attempts in 0..20 {
+            let exp = attempts.min(12);
+            let base = (1000i64 << exp).min(3_600_000);
+            let wait = backoff(attempts, None).as_millis();
+            assert!(wait >= base && wait <= base + base / 4, "attempt {attempts}: {wait} ms");
+        }
+    }
+
+    #[test]
+    fn backoff_waits_at_least_as_long_as_the_server_asked() {
+        let wait = backoff(0, Some(Duration::from_secs(120))).as_millis();
+        assert!((120_000..=150_000).contains(&wait), "{wait}");
+    }
+}

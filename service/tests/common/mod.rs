@@ -1,0 +1,115 @@
+//! What the service tests share: services on a test clock, people, practices joined by their
+//! emailed links, linked patients, and the forms they fill in.
+#![allow(dead_code)]
+
+use domain::{PatientId, PracticeId, SessionId, Timestamp, UserId};
+use service::{MailTransportConfig, ManualClock, NoteForm, PrivacyForm, ReadingForm, ServiceConfig, Services, SignedIn, StaffJob};
+use std::sync::Arc;
+use store::users;
+use uuid::Uuid;
+
+// 2026-11-22 10:00 UTC.
+pub const NOW: Timestamp = Timestamp::from_millis(1_795_341_600_000);
+pub const CANARY: &str = "CANARY-41c9-not-shared";
+pub const VALID_NHS: &str = "943 476 5919";
+pub const KIM_NHS: &str = "9434765870";
+
+pub fn services(db: &store::Db) -> (Services, Arc<ManualClock>) {
+    services_with(db, |_| {})
+}
+
+/// Services whose settings `change` adjusts first.
+pub fn services_with(db: &store::Db, change: impl FnOnce(&mut ServiceConfig)) -> (Services, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let dir = std::env::temp_dir().join(format!("carry-mail-{}", Uuid::new_v4().simple()));
+    let mut config = ServiceConfig::for_tests(MailTransportConfig::Folder { path: dir });
+    change(&mut config);
+    (Services::new(db.clone(), clock.clone(), config).unwrap(), clock)
+}
+
+pub async fn person(db: &store::Db, name: &str) -> (SignedIn, String) {
+    let id = UserId::from_uuid(Uuid::new_v4());
+    let mut conn = db.conn().await.unwrap();
+    let email = format!("{}@example.com", id.as_uuid().simple());
+    users::insert_user(&mut conn, id, &email, &email, name, NOW).await.unwrap();
+    let who = SignedIn {
+        user_id: id,
+        display_name: name.to_owned(),
+        session_id: SessionId::from_uuid(Uuid::new_v4()),
+        authenticated_at: NOW,
+        passkey: true,
+        staff: None,
+        request: Default::default(),
+    };
+    (who, email)
+}
+
+/// The person as a request sees them now (their job looked up afresh, as the server does).
+pub async fn fresh(db: &store::Db, who: &SignedIn) -> SignedIn {
+    let mut conn = db.conn().await.unwrap();
+    let job = store::practices::find_staff(&mut conn, who.user_id).await.unwrap();
+    SignedIn { staff: job.map(|j| StaffJob { practice: j.practice.id, practice_name: j.practice.name, job: j.job }), ..who.clone() }
+}
+
+pub async fn mail_token(db: &store::Db, to: &str, path: &str) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let bodies: Vec<(String,)> =
+        sqlx::query_as("select body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
+    let body = bodies.iter().map(|b| b.0.clone()).rev().find(|b| b.contains(path)).expect("an email with the link");
+    body.split(path).nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+pub async fn mail_to(db: &store::Db, to: &str) -> String {
+    let mut conn = db.conn().await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select subject, body_text from mail_outbox where to_address = $1").bind(to).fetch_all(&mut *conn).await.unwrap();
+    rows.into_iter().map(|(s, b)| format!("{s}\n{b}\n")).collect()
+}
+
+/// A practice with an administrator, a GP and a social care worker, each joined by their link.
+pub struct Practice {
+    pub id: PracticeId,
+    pub admin: SignedIn,
+    pub gp: SignedIn,
+    pub social: SignedIn,
+}
+
+pub async fn practice(db: &store::Db, s: &Services, name: &str, ods: &str) -> Practice {
+    let (admin, admin_email) = person(db, &format!("Jo Lee of {name}")).await;
+    let id = s.create_practice(name, ods, "Jo Lee", &admin_email).await.unwrap();
+    s.join_practice(&admin, &mail_token(db, &admin_email, "/practice/join/").await).await.unwrap();
+    let admin = fresh(db, &admin).await;
+    let mut joined = Vec::new();
+    for (who, job) in [("Dr Priya Shah", "gp"), ("Chris Morgan", "social-care")] {
+        let (p, email) = person(db, who).await;
+        let form = service::practices::StaffInviteForm { name: who.into(), email: email.clone(), job: job.into() };
+        s.invite_staff(&admin, &form).await.unwrap();
+        s.join_practice(&p, &mail_token(db, &email, "/practice/join/").await).await.unwrap();
+        joined.push(fresh(db, &p).await);
+    }
+    let social = joined.pop().unwrap();
+    let gp = joined.pop().unwrap();
+    Practice { id, admin, gp, social }
+}
+
+pub fn bp(s: u16, d: u16, at: &str) -> ReadingForm {
+    ReadingForm { kind: "blood-pressure".into(), value: s.to_string(), diastolic: Some(d.to_string()), pulse: None, occurred_at: at.into() }
+}
+
+pub fn shared(label: &str) -> PrivacyForm {
+    PrivacyForm { label: label.into(), share: true }
+}
+
+pub fn note(title: &str, text: &str) -> NoteForm {
+    NoteForm { title: title.into(), text: text.into(), tags: String::new(), occurred_at: "2026-11-21T09:00".into() }
+}
+
+/// A patient asks to link to the practice and the administrator accepts.
+pub async fn linked(db: &store::Db, s: &Services, p: &Practice, name: &str, nhs: &str) -> (SignedIn, String, PatientId) {
+    let (sam, sam_email) = person(db, name).await;
+    s.request_link(&sam, &p.id.to_string(), nhs).await.unwrap();
+    let home = s.staff_home(&p.admin).await.unwrap();
+    let patient = home.link_requests.iter().find(|r| r.name == name).expect("the request").patient_id;
+    s.decide_link(&p.admin, patient, true, "").await.unwrap();
+    (sam, sam_email, patient)
+}
