@@ -55,8 +55,17 @@ impl Services {
         let rows = outbox::list_unsent_outbox(&mut conn, job.practice, UNSENT_SHOWN).await?;
         let mut view = CareRecordSendsView { connected: self.care_record_connected(), rows: Vec::with_capacity(rows.len()) };
         let mut events = Vec::new();
+        // Several rows are often one patient's: each name is read once.
+        let mut names = std::collections::HashMap::new();
         for r in rows {
-            let name = patients::find_patient(&mut conn, r.patient_id).await?.map(|p| p.name).unwrap_or_default();
+            let name = match names.get(&r.patient_id) {
+                Some(n) => String::clone(n),
+                None => {
+                    let n = patients::find_patient(&mut conn, r.patient_id).await?.map(|p| p.name).unwrap_or_default();
+                    names.insert(r.patient_id, n.clone());
+                    n
+                }
+            };
             events.push(self.staff_event(who, r.patient_id, Action::VerifyLink, &Touch::item(Category::Entry, r.entry_id)));
             view.rows.push(CareRecordSendView {
                 id: r.id,
