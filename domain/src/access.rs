@@ -372,13 +372,13 @@ pub fn grant_in_force(
 /// Decides a request. Deny by default. The owner may do everything with every label (except
 /// the practice's own work); a carer what their grants in force allow (the union of their
 /// labels); practice staff what their job allows on records linked to their practice; system
-/// clients nothing yet.
+/// clients (the shared care record, through Carry's FHIR API) only what the patient shared with
+/// the practice their record is linked to.
 pub fn decide(req: &AccessRequest<'_>) -> Decision {
     let user = match req.actor {
         Actor::Person(user) => user,
         Actor::Staff { practice, job, passkey, .. } => return decide_for_staff(req, practice, job, passkey),
-        // System clients get their rows with the FHIR issue.
-        Actor::System => return Decision::Deny { reason: DenyReason::RoleNotEnabled },
+        Actor::System => return decide_for_system(req),
     };
     if req.record_owner == Some(user) {
         if req.action.is_practice_work() {
@@ -407,6 +407,21 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
     match basis {
         Some(basis) => Decision::Allow { labels: PrivacyLabel::ALL.into_iter().filter(|l| allowed.contains(l)).collect(), basis },
         None => Decision::Deny { reason: refusal },
+    }
+}
+
+/// A system client reads what the patient shared with their practice, once the practice has
+/// verified the link (sharing with the practice is the patient's consent to the shared care
+/// record having it), and does nothing else. Every label is allowed here; the service narrows
+/// them to the labels the client is registered for (by default `general` only).
+fn decide_for_system(req: &AccessRequest<'_>) -> Decision {
+    let Some(link) = req.link else { return Decision::Deny { reason: DenyReason::NoRelationship } };
+    if link.status != LinkStatus::Linked {
+        return Decision::Deny { reason: DenyReason::NotLinked };
+    }
+    match req.action {
+        Action::ReadShared => Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::Practice(link.practice) },
+        _ => Decision::Deny { reason: DenyReason::ActionNotGranted },
     }
 }
 
@@ -539,7 +554,7 @@ mod tests {
             for job in StaffRole::ALL {
                 rows.push(("staff, no link", staff(job), None, action, Err(DenyReason::NoRelationship)));
             }
-            rows.push(("system", Actor::System, None, action, Err(DenyReason::RoleNotEnabled)));
+            rows.push(("system, no link", Actor::System, None, action, Err(DenyReason::NoRelationship)));
             let carer = Actor::Person(user(CARER));
             let in_force = |can_add: bool| match action {
                 ReadEntries => Ok(SHARED.to_vec()),
@@ -634,6 +649,35 @@ mod tests {
         assert!(ask_staff(StaffRole::Gp, true, Some((1, LinkStatus::Linked)), ReadEntries).is_err());
         assert_eq!(ask_staff(StaffRole::SocialCare, true, Some((1, LinkStatus::Linked)), ReadShared), Ok(social));
         assert_eq!(ask_staff(StaffRole::Admin, false, Some((1, LinkStatus::Requested)), VerifyLink), Ok(Vec::new()));
+    }
+
+    /// A system client (the shared care record): what the patient shared, once the link is verified.
+    #[test]
+    fn the_system_client_matrix() {
+        let ask_system = |link: Option<LinkStatus>, action| {
+            decide(&AccessRequest {
+                actor: Actor::System,
+                record_owner: Some(user(ME)),
+                born_on: None,
+                link: link.map(|status| PracticeLink { practice: practice(1), status }),
+                grants: &[grant(State::Active)],
+                action,
+                now: now(),
+                age_rules: AgeRules::default(),
+            })
+        };
+        for action in Action::ALL {
+            assert_eq!(ask_system(None, action), Decision::Deny { reason: DenyReason::NoRelationship }, "{action:?}");
+            for status in [LinkStatus::Requested, LinkStatus::Declined] {
+                assert_eq!(ask_system(Some(status), action), Decision::Deny { reason: DenyReason::NotLinked }, "{action:?}");
+            }
+            let expected = if action == Action::ReadShared {
+                Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::Practice(practice(1)) }
+            } else {
+                Decision::Deny { reason: DenyReason::ActionNotGranted }
+            };
+            assert_eq!(ask_system(Some(LinkStatus::Linked), action), expected, "{action:?}");
+        }
     }
 
     #[test]

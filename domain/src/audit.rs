@@ -33,6 +33,10 @@ pub enum Category {
     PracticeLink,
     /// The record the NHS holds (synced from the shared care record).
     NhsRecord,
+    /// Readings of every kind (a system client's search of Observations).
+    AllReadings,
+    /// Who entered and changed the entries, and when (Provenance).
+    EntryHistory,
 }
 
 impl Category {
@@ -51,6 +55,8 @@ impl Category {
             Category::Shared => "shared".to_owned(),
             Category::PracticeLink => "practice-link".to_owned(),
             Category::NhsRecord => "nhs-record".to_owned(),
+            Category::AllReadings => "all-readings".to_owned(),
+            Category::EntryHistory => "entry-history".to_owned(),
         }
     }
 
@@ -68,6 +74,8 @@ impl Category {
             "shared" => Category::Shared,
             "practice-link" => Category::PracticeLink,
             "nhs-record" => Category::NhsRecord,
+            "all-readings" => Category::AllReadings,
+            "entry-history" => Category::EntryHistory,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -87,6 +95,8 @@ impl Category {
             Category::Shared => "what you shared with your GP practice".to_owned(),
             Category::PracticeLink => "your request to link your record to the practice".to_owned(),
             Category::NhsRecord => "your NHS record".to_owned(),
+            Category::AllReadings => "your readings".to_owned(),
+            Category::EntryHistory => "who entered your entries and when".to_owned(),
         }
     }
 }
@@ -191,7 +201,8 @@ pub fn describe(
         (_, Role::PracticeClinician) => actor_name.to_owned(),
         (_, Role::PracticeAdmin) => format!("{actor_name} (practice administrator)"),
         (_, Role::SocialCareWorker) => format!("{actor_name} (social care)"),
-        (_, Role::SystemClient) => "The regional care record system".to_owned(),
+        // A system client's registered name ("The regional care record system").
+        (_, Role::SystemClient) => actor_name.to_owned(),
         (_, Role::Patient | Role::Nobody) => actor_name.to_owned(),
     };
     let what = category.words();
@@ -271,6 +282,19 @@ mod tests {
     }
 
     #[test]
+    fn a_system_client_is_named_as_registered() {
+        let name = "The regional care record system";
+        assert_eq!(
+            describe(None, None, name, Role::SystemClient, Category::AllReadings, Action::ReadShared, None),
+            "The regional care record system viewed your readings"
+        );
+        assert_eq!(
+            describe(None, None, name, Role::SystemClient, Category::Notes, Action::ReadShared, Some(DenyReason::NotLinked)),
+            format!("The regional care record system tried to view your journal notes and was refused: {}", DenyReason::NotLinked.words())
+        );
+    }
+
+    #[test]
     fn slugs_round_trip() {
         for c in [
             Category::Timeline,
@@ -285,6 +309,8 @@ mod tests {
             Category::Shared,
             Category::PracticeLink,
             Category::NhsRecord,
+            Category::AllReadings,
+            Category::EntryHistory,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

@@ -4,6 +4,7 @@
 //! Pure: no I/O, no clock. The service layer does the HTTP and decides what to do with the
 //! outcomes this crate reads.
 
+pub mod api;
 pub mod model;
 pub mod patient;
 pub mod pull;

@@ -68,12 +68,19 @@ impl Identifier {
     }
 }
 
-/// `Reference`: a literal reference (`Patient/123`, `urn:uuid:...`) with an optional display.
+/// `Reference`: a literal reference (`Patient/123`, `urn:uuid:...`), or a logical one (a type
+/// and a business identifier, such as an NHS number), with an optional display.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Reference {
     /// The literal reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The type of what is referred to, for a logical reference.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub ref_type: Option<String>,
+    /// The business identifier of what is referred to, for a logical reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<Identifier>,
     /// Text for the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
@@ -82,7 +89,12 @@ pub struct Reference {
 impl Reference {
     /// A reference to `target`.
     pub fn to(target: impl Into<String>) -> Self {
-        Self { reference: Some(target.into()), display: None }
+        Self { reference: Some(target.into()), ..Default::default() }
+    }
+
+    /// A logical reference: the `resource_type` with this identifier.
+    pub fn by_identifier(resource_type: &str, identifier: Identifier) -> Self {
+        Self { ref_type: Some(resource_type.to_owned()), identifier: Some(identifier), ..Default::default() }
     }
 }
 

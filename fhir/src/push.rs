@@ -19,8 +19,8 @@ pub const LOINC: &str = "http://loinc.org";
 /// UCUM's system URI.
 pub const UCUM: &str = "http://unitsofmeasure.org";
 const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
-const DATA_OPERATION: &str = "http://terminology.hl7.org/CodeSystem/v3-DataOperation";
-const PARTICIPANT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
+pub(crate) const DATA_OPERATION: &str = "http://terminology.hl7.org/CodeSystem/v3-DataOperation";
+pub(crate) const PARTICIPANT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
 const ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
 
 /// Who entered the entry.
@@ -105,36 +105,14 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
                 }),
                 response: None,
             });
-            Reference { reference: Some(url), display: Some(name.clone()) }
+            Reference { reference: Some(url), display: Some(name.clone()), ..Default::default() }
         }
     };
 
     let identifier = vec![Identifier::new(p.entry_system, &p.entry_id.to_string())];
-    let (resource_type, resource) = match p.body {
-        EntryBody::Reading(r) => ("Observation", to_json(&observation(p, r, identifier, &patient, &author))),
-        EntryBody::Note(n) => {
-            let doc = DocumentReference {
-                resource_type: "DocumentReference".into(),
-                identifier,
-                status: "current".into(),
-                doc_type: Some(CodeableConcept::of(Coding::new(LOINC, "51855-5", "Patient Note"))),
-                subject: Some(Reference::to(patient.clone())),
-                date: Some(instant(p.occurred_at)),
-                author: vec![author.clone()],
-                description: Some(n.title.clone()),
-                content: vec![DocumentContent {
-                    attachment: Attachment {
-                        content_type: Some("text/plain; charset=utf-8".into()),
-                        data: Some(base64(n.text.as_bytes())),
-                        title: Some(n.title.clone()),
-                    },
-                }],
-                id: None,
-            };
-            ("DocumentReference", to_json(&doc))
-        }
-        EntryBody::AboutMe(_) => return Err(PushError::NotClinical),
-    };
+    let status = if p.first { "final" } else { "amended" };
+    let (resource_type, resource) = entry_resource(p.body, status, identifier, &Reference::to(patient.clone()), &author, p.occurred_at)
+        .ok_or(PushError::NotClinical)?;
     let search = format!("identifier={}|{}", p.entry_system, p.entry_id);
     let request = if p.first {
         BundleRequest { method: "POST".into(), url: resource_type.into(), if_none_exist: Some(search) }
@@ -151,7 +129,7 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
     }];
     agents.push(ProvenanceAgent {
         agent_type: Some(CodeableConcept::of(Coding::new(PARTICIPANT_TYPE, "verifier", "Verifier"))),
-        who: Reference { reference: None, display: Some(p.accepted_by.to_owned()) },
+        who: Reference { display: Some(p.accepted_by.to_owned()), ..Default::default() },
         on_behalf_of: None,
     });
     let (op, op_display) = if p.first { ("CREATE", "create") } else { ("UPDATE", "revise") };
@@ -186,7 +164,52 @@ fn carer_uuid(entry: EntryId) -> String {
     format!("{first}{}", &text[1..])
 }
 
-fn observation(p: &PushEntry<'_>, r: &Reading, identifier: Vec<Identifier>, patient: &str, author: &Reference) -> Observation {
+/// The resource for an entry's content: an Observation for a reading, a DocumentReference for a
+/// note (none for "about me", which is not clinical). `status` is the Observation's (`final`,
+/// `amended`). Carry's own FHIR API serves the same resources it sends.
+pub(crate) fn entry_resource(
+    body: &EntryBody,
+    status: &str,
+    identifier: Vec<Identifier>,
+    subject: &Reference,
+    author: &Reference,
+    occurred_at: Timestamp,
+) -> Option<(&'static str, serde_json::Value)> {
+    match body {
+        EntryBody::Reading(r) => Some(("Observation", to_json(&observation(status, occurred_at, r, identifier, subject, author)))),
+        EntryBody::Note(n) => {
+            let doc = DocumentReference {
+                resource_type: "DocumentReference".into(),
+                identifier,
+                status: "current".into(),
+                doc_type: Some(CodeableConcept::of(Coding::new(LOINC, "51855-5", "Patient Note"))),
+                subject: Some(subject.clone()),
+                date: Some(instant(occurred_at)),
+                author: vec![author.clone()],
+                description: Some(n.title.clone()),
+                content: vec![DocumentContent {
+                    attachment: Attachment {
+                        content_type: Some("text/plain; charset=utf-8".into()),
+                        data: Some(base64(n.text.as_bytes())),
+                        title: Some(n.title.clone()),
+                    },
+                }],
+                id: None,
+            };
+            Some(("DocumentReference", to_json(&doc)))
+        }
+        EntryBody::AboutMe(_) => None,
+    }
+}
+
+fn observation(
+    status: &str,
+    occurred_at: Timestamp,
+    r: &Reading,
+    identifier: Vec<Identifier>,
+    subject: &Reference,
+    author: &Reference,
+) -> Observation {
     let kind = r.kind();
     let quantity = |value: f64, k: ReadingKind| Quantity {
         value: Some(value),
@@ -221,11 +244,11 @@ fn observation(p: &PushEntry<'_>, r: &Reading, identifier: Vec<Identifier>, pati
         id: None,
         meta: None,
         identifier,
-        status: if p.first { "final".into() } else { "amended".into() },
+        status: status.to_owned(),
         category: vec![CodeableConcept::of(Coding::new(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs"))],
         code,
-        subject: Some(Reference::to(patient)),
-        effective_date_time: Some(instant(p.occurred_at)),
+        subject: Some(subject.clone()),
+        effective_date_time: Some(instant(occurred_at)),
         performer: vec![author.clone()],
         value_quantity: value,
         component,
@@ -246,14 +269,14 @@ pub fn loinc_display(kind: ReadingKind) -> &'static str {
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     // Serialising these plain structs cannot fail (no maps with non-string keys, no NaN:
     // readings are checked finite when parsed).
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
 /// Standard base64 with padding (FHIR's base64Binary).
-fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

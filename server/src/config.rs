@@ -158,6 +158,10 @@ impl Settings {
             mail_from,
             age_rules: age_rules(&get)?,
             care_record: care_record(&get, production)?,
+            fhir_clients: match get("CARRY_FHIR_CLIENTS_FILE") {
+                Some(path) => crate::fhir::read_clients(&path).map_err(|problem| err("CARRY_FHIR_CLIENTS_FILE", problem))?,
+                None => Vec::new(),
+            },
         };
         Ok(Settings { mode, listen, database_url, database_max_connections, site_root, json_logs, trust_forwarded_for, service })
     }

@@ -1,6 +1,7 @@
 //! The Carry server: builds the router around the Leptos app, runs the workers, serves.
 
 pub mod config;
+pub mod fhir;
 mod routes;
 pub mod telemetry;
 mod web;
@@ -109,6 +110,8 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         .layer(axum::middleware::from_fn(web::mark_unknown_fields))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::resolve_caller))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::require_same_origin))
+        // The FHIR API authenticates machines with bearer tokens: no cookies, no same-origin rule.
+        .merge(fhir::router())
         .layer(Extension(services.clone()))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::security_headers))
@@ -191,6 +194,7 @@ fn page_routes() -> &'static [AxumRouteListing] {
 /// authorisation matrix test reads this, so a route added without a row in the matrix fails it.
 pub fn route_inventory() -> Vec<String> {
     let mut paths: Vec<String> = ["/health", "/dev/outbox", "/pkg/*"].into_iter().map(str::to_owned).collect();
+    paths.extend(fhir::PATHS.iter().map(|p| (*p).to_owned()));
     paths.extend(page_routes().iter().map(|r| r.path().to_owned()));
     paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_owned()));
     paths.sort();

@@ -116,6 +116,35 @@ pub struct ServiceConfig {
     pub age_rules: domain::grants::AgeRules,
     /// The shared care record, when one is connected (sync is off without it).
     pub care_record: Option<CareRecordConfig>,
+    /// The system clients registered for Carry's own FHIR API (none: it refuses every token).
+    pub fhir_clients: Vec<FhirClientConfig>,
+}
+
+/// A system client of Carry's FHIR API (the shared care record), registered by its operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirClientConfig {
+    /// Its client id (the `iss` and `sub` of its assertions).
+    pub client_id: String,
+    /// Its name, as patients read it in their access log ("The regional care record system").
+    pub name: String,
+    /// The public keys its assertions may be signed with (several during a key rotation).
+    pub keys: Vec<FhirClientKey>,
+    /// The scopes it may be granted (`system/Observation.rs ...`); a token gets those it asks
+    /// for that are also here.
+    pub scope: String,
+    /// The privacy labels it may see. Sensitive labels are never shared by default: `general`.
+    pub labels: Vec<domain::PrivacyLabel>,
+}
+
+/// One public key of a system client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirClientKey {
+    /// The algorithm its assertions use.
+    pub alg: AssertionAlg,
+    /// Its id (`kid`), when the client names its keys.
+    pub kid: Option<String>,
+    /// The public key, PEM (`-----BEGIN PUBLIC KEY-----`).
+    pub public_key_pem: String,
 }
 
 /// How Carry signs its SMART Backend Services client assertions.
@@ -130,6 +159,15 @@ pub enum AssertionAlg {
 }
 
 impl AssertionAlg {
+    /// The name JWTs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Es384 => "ES384",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+        }
+    }
+
     /// Reads `ES384`, `RS384` or `RS512`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -207,6 +245,7 @@ impl ServiceConfig {
             mail_from: "Carry <no-reply@localhost>".to_owned(),
             age_rules: domain::grants::AgeRules::default(),
             care_record: None,
+            fhir_clients: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod config;
 pub mod cookie;
 mod demo;
 pub mod error;
+pub mod fhir_api;
 pub mod handover;
 pub mod links;
 pub mod mail;
@@ -29,7 +30,10 @@ pub use access_log::AccessLogQuery;
 pub use authz::RecordRef;
 pub use carers::{InviteForm, ScopeForm};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Argon2Params, AssertionAlg, CareRecordConfig, MailTransportConfig, PrivateKeyPem, ServiceConfig, ThrottleConfig};
+pub use config::{
+    Argon2Params, AssertionAlg, CareRecordConfig, FhirClientConfig, FhirClientKey, MailTransportConfig, PrivateKeyPem, ServiceConfig,
+    ThrottleConfig,
+};
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
 pub use records::{NoteForm, PrivacyForm, ReadingForm, TimelineQuery};
@@ -58,6 +62,7 @@ struct Inner {
     audit: audit_queue::AuditQueue,
     care_record: Option<care_record::CareRecordClient>,
     care_record_wakeup: Arc<Notify>,
+    fhir_clients: fhir_api::Clients,
 }
 
 impl Services {
@@ -67,6 +72,8 @@ impl Services {
         let passkeys = Passkeys::new(&config.public_url)?;
         let transport = mail::Transport::new(&config.mail)?;
         let care_record = config.care_record.as_ref().map(care_record::CareRecordClient::new).transpose()?;
+        let fhir_clients = fhir_api::Clients::new(&config.fhir_clients)
+            .map_err(|e| ServiceError::internal(&format!("a FHIR API client's key cannot be used: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -79,6 +86,7 @@ impl Services {
                 audit: Default::default(),
                 care_record,
                 care_record_wakeup: Arc::new(Notify::new()),
+                fhir_clients,
             }),
         })
     }

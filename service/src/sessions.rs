@@ -222,6 +222,7 @@ impl Services {
         store::throttle::delete_stale_failures(&mut conn, now.minus(Span::days(1)), self.config().throttle.hard_stop_failures).await?;
         store::email_links::delete_expired_links(&mut conn, now.minus(Span::days(1))).await?;
         store::mail::delete_sent_mail(&mut conn, now.minus(Span::days(30))).await?;
+        store::fhir_api::delete_expired(&mut conn, now).await?;
         Ok(())
     }
 }

@@ -24,6 +24,9 @@ enum Class {
     OwnRecord,
     /// Practice staff only, for records linked to their own practice (tests in practices.rs).
     Staff,
+    /// Carry's FHIR API: discovery for anyone, data for system clients with a bearer token
+    /// (tests in fhir.rs).
+    Fhir,
 }
 
 /// Every path the server answers, with its class. A new route must be added here, or the
@@ -135,6 +138,11 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/access/revoke", Class::OwnRecord),
     ("/api/access/confirm", Class::OwnRecord),
     ("/api/access/log", Class::OwnRecord),
+    ("/fhir/metadata", Class::Fhir),
+    ("/fhir/.well-known/smart-configuration", Class::Fhir),
+    ("/fhir/auth/token", Class::Fhir),
+    ("/fhir/{type}", Class::Fhir),
+    ("/fhir/{type}/{id}", Class::Fhir),
 ];
 
 #[tokio::test]

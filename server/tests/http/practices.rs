@@ -16,11 +16,11 @@ const CANARY: &str = "CANARY-5d0e-unshared";
 const SOCIAL: &str = "Help with shopping";
 
 /// A page's HTML without Leptos's hydration markers.
-async fn page(app: &TestApp, path: &str, cookie: &str) -> String {
+pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> String {
     app.get(path, Some(cookie)).await.text().await.unwrap().replace("<!>", "")
 }
 
-async fn json(app: &TestApp, method: &str, endpoint: &str, fields: &[(&str, &str)], cookie: &str) -> (StatusCode, String) {
+pub(crate) async fn json(app: &TestApp, method: &str, endpoint: &str, fields: &[(&str, &str)], cookie: &str) -> (StatusCode, String) {
     let res = if method == "GET" {
         let req = app.client.get(app.url(&format!("/api/{endpoint}"))).query(fields).header(ACCEPT, "application/json");
         req.header(COOKIE, cookie).send().await.unwrap()
@@ -74,11 +74,11 @@ async fn staff(app: &TestApp, admin: &str, name: &str, email: &str, job: &str) -
     cookie
 }
 
-struct World {
-    sam: String,
-    patient: String,
+pub(crate) struct World {
+    pub sam: String,
+    pub patient: String,
     gp: String,
-    admin: String,
+    pub admin: String,
     social: String,
     other_gp: String,
     other_admin: String,
@@ -89,7 +89,7 @@ struct World {
 
 /// Riverside (administrator, GP, social care worker) and Hillside (administrator, GP); Sam
 /// links to Riverside and shares a note and a social-care note, keeping a canary unshared.
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let (riverside, admin) = practice(app, "Riverside Practice", "A81001", "Jo Lee").await;
     let gp = staff(app, &admin, "Dr Priya Shah", "priya@example.org", "gp").await;
     let social = staff(app, &admin, "Chris Morgan", "chris@example.org", "social-care").await;

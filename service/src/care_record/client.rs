@@ -36,6 +36,9 @@ pub(crate) struct CareRecordClient {
     key: EncodingKey,
     token_url: Mutex<Option<Url>>,
     token: Mutex<Option<(String, Instant)>>,
+    /// Time spent waiting for the other server's answers (request sent to body read), in
+    /// nanoseconds since start: what Carry's own share of a pull is measured against.
+    remote_nanos: std::sync::atomic::AtomicU64,
 }
 
 impl CareRecordClient {
@@ -48,7 +51,14 @@ impl CareRecordClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ServiceError::internal(&e))?;
-        Ok(Self { http, config: config.clone(), key, token_url: Mutex::new(config.token_url.clone()), token: Mutex::new(None) })
+        Ok(Self {
+            http,
+            config: config.clone(),
+            key,
+            token_url: Mutex::new(config.token_url.clone()),
+            token: Mutex::new(None),
+            remote_nanos: Default::default(),
+        })
     }
 
     /// The FHIR base URL, without a trailing slash.
@@ -170,11 +180,25 @@ impl CareRecordClient {
         .await
     }
 
+    /// Adds the time since `started` to the time spent waiting on the other server.
+    fn waited<T>(&self, started: Instant, result: T) -> T {
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.remote_nanos.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+
+    /// Time spent waiting for the other server's answers since start.
+    pub(crate) fn remote_time(&self) -> Duration {
+        Duration::from_nanos(self.remote_nanos.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Sends with the access token; a 401 drops the token and tries once more with a new one.
     async fn send(&self, build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder) -> Result<Vec<u8>, RemoteError> {
         for attempt in 0..2 {
             let token = self.access_token().await?;
-            let response = build(&self.http, &token).header("accept", FHIR_JSON).send().await.map_err(network)?;
+            let started = Instant::now();
+            let response = build(&self.http, &token).header("accept", FHIR_JSON).send().await;
+            let response = self.waited(started, response).map_err(network)?;
             let status = response.status().as_u16();
             if status == 401 && attempt == 0 {
                 self.forget_token().await;
@@ -186,7 +210,9 @@ impl CareRecordClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(|s| Duration::from_secs(s.min(3600)));
-            let body = response.bytes().await.map_err(network)?.to_vec();
+            let started = Instant::now();
+            let body = response.bytes().await;
+            let body = self.waited(started, body).map_err(network)?.to_vec();
             return match status {
                 200..=299 => Ok(body),
                 401 | 403 | 408 | 429 | 500..=599 => {

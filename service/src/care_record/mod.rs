@@ -31,6 +31,12 @@ impl Services {
         self.inner.care_record.as_ref()
     }
 
+    /// How long Carry has spent waiting for the shared care record's answers since it started
+    /// (zero without one): a pull's own cost is its duration less this.
+    pub fn care_record_remote_time(&self) -> std::time::Duration {
+        self.care_record_client().map(|c| c.remote_time()).unwrap_or_default()
+    }
+
     pub(crate) fn inner_care_record_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {
         self.inner.care_record_wakeup.clone()
     }

@@ -1,0 +1,148 @@
+//! Carry's FHIR API over HTTP on both databases: discovery, a system client obtaining its own
+//! token with a signed assertion (no cookie, no Origin), searches and reads with it, and
+//! OperationOutcome for every error. The rows for `/fhir/...` in the route matrix point here.
+
+use crate::harness::TestApp;
+use crate::practices::{json, page, world};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use service::Clock;
+use std::path::PathBuf;
+use store::Backend;
+
+const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number|9434765919";
+
+fn keys() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../service/tests/fhir_api")
+}
+
+/// A clients file registering "The regional care record system" with the tests' ES384 key.
+fn clients_file() -> String {
+    let dir = std::env::temp_dir().join(format!("carry-fhir-clients-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(keys().join("client-es384.pub.pem"), dir.join("regional.pub.pem")).unwrap();
+    let file = json!({"clients": [{
+        "client_id": "regional-record", "name": "The regional care record system",
+        "keys": [{"alg": "ES384", "kid": "es-1", "public_key_file": "regional.pub.pem"}],
+        "scope": "system/*.rs", "labels": ["general"]
+    }]});
+    let path = dir.join("clients.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn assertion(app: &TestApp, aud: &str) -> String {
+    let now = app.clock.now().as_millis() / 1000;
+    let claims =
+        json!({"iss": "regional-record", "sub": "regional-record", "aud": aud, "exp": now + 240, "jti": uuid::Uuid::new_v4().to_string()});
+    let mut header = Header::new(Algorithm::ES384);
+    header.kid = Some("es-1".into());
+    let key = EncodingKey::from_ec_pem(std::fs::read(keys().join("client-es384.pem")).unwrap().as_slice()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+async fn token(app: &TestApp, token_url: &str, assertion: &str) -> reqwest::Response {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "system/DocumentReference.rs system/Provenance.rs"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", assertion),
+    ];
+    app.client.post(token_url).form(&form).send().await.unwrap()
+}
+
+async fn run(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("CARRY_FHIR_CLIENTS_FILE", &clients_file())]).await;
+    let w = world(&app).await;
+    let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("decision", "accept")], Some(&w.admin)).await;
+    assert!(res.status().is_redirection());
+
+    // Discovery needs no token.
+    let res = app.client.get(app.url("/fhir/metadata")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/fhir+json"));
+    let metadata: Value = res.json().await.unwrap();
+    assert_eq!((metadata["resourceType"].as_str(), metadata["fhirVersion"].as_str()), (Some("CapabilityStatement"), Some("4.0.1")));
+    let smart: Value = app.client.get(app.url("/fhir/.well-known/smart-configuration")).send().await.unwrap().json().await.unwrap();
+    let token_url = smart["token_endpoint"].as_str().unwrap().to_owned();
+    assert_eq!(token_url, app.url("/fhir/auth/token"));
+
+    // The client gets its own token: a form post with no cookie and no Origin.
+    let res = token(&app, &token_url, &assertion(&app, &token_url)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[CACHE_CONTROL].to_str().unwrap().contains("no-store"));
+    let issued: Value = res.json().await.unwrap();
+    assert_eq!(issued["token_type"], "bearer");
+    let bearer = format!("Bearer {}", issued["access_token"].as_str().unwrap());
+    // An assertion for another audience is refused, as OAuth words it.
+    let res = token(&app, &token_url, &assertion(&app, &app.url("/fhir"))).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let refused: Value = res.json().await.unwrap();
+    assert_eq!(refused["error"], "invalid_client");
+    let res = app.client.post(&token_url).body("{}").header(CONTENT_TYPE, "application/json").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // A search with the token: what Sam shared, within the client's labels.
+    let search = |t: &str, auth: Option<&str>| {
+        let mut req = app.client.get(app.url(&format!("/fhir/{t}"))).query(&[("patient:identifier", NHS)]);
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a);
+        }
+        req.send()
+    };
+    let res = search("DocumentReference", Some(&bearer)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bundle: Value = res.json().await.unwrap();
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    let doc = &bundle["entry"][0]["resource"];
+    assert_eq!(doc["description"], "Dizzy spells");
+    let text = bundle.to_string();
+    assert!(!text.contains("CANARY") && !text.contains("Help with shopping"), "unshared and social-care notes stay out: {text}");
+    let id = doc["id"].as_str().unwrap();
+    let res = app.client.get(app.url(&format!("/fhir/DocumentReference/{id}"))).header(AUTHORIZATION, &bearer).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Errors are OperationOutcomes with the right status.
+    let outcome = |res: reqwest::Response| async move {
+        let status = res.status();
+        let www = res.headers().get(WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+        (status, body["issue"][0]["code"].as_str().unwrap().to_owned(), www)
+    };
+    let (status, code, www) = outcome(search("DocumentReference", None).await.unwrap()).await;
+    assert_eq!((status, code.as_str(), www.as_deref()), (StatusCode::UNAUTHORIZED, "login", Some("Bearer")));
+    let (status, code, _) = outcome(search("DocumentReference", Some("Bearer made-up")).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "login"));
+    let (status, code, _) = outcome(search("Observation", Some(&bearer)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "the token has no Observation scope");
+    let (status, code, _) = outcome(search("Patient", Some(&bearer)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "not-supported"));
+    let res = app.client.get(app.url("/fhir/DocumentReference?patient=Patient/1")).header(AUTHORIZATION, &bearer).send().await.unwrap();
+    let (status, code, _) = outcome(res).await;
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid"));
+    let res = app.client.get(app.url("/fhir/DocumentReference/not-an-id")).header(AUTHORIZATION, &bearer).send().await.unwrap();
+    assert_eq!(outcome(res).await.0, StatusCode::NOT_FOUND);
+    let res = app.client.get(app.url("/fhir/a/b/c")).send().await.unwrap();
+    assert_eq!(outcome(res).await.0, StatusCode::NOT_FOUND);
+    let res = app.client.post(app.url("/fhir/DocumentReference")).header(AUTHORIZATION, &bearer).body("{}").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "the API is read-only");
+
+    // Sam reads who looked, in plain words.
+    let log = page(&app, "/record/access-log", &w.sam).await;
+    assert!(log.contains("The regional care record system viewed your journal notes"), "{log}");
+    let (_, log_json) = json(&app, "GET", "access/log", &[], &w.sam).await;
+    assert!(log_json.contains("The regional care record system"), "{log_json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_client_gets_its_own_token_and_reads_over_http_on_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_client_gets_its_own_token_and_reads_over_http_on_postgres() {
+    run(Backend::Postgres).await;
+}

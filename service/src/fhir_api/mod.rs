@@ -1,0 +1,347 @@
+//! Carry's own FHIR API, the second door: registered system clients (the shared care record)
+//! sign in with SMART Backend Services and read what patients shared with their practice:
+//! readings (Observation), notes (DocumentReference), "about me" (QuestionnaireResponse) and who
+//! entered them (Provenance), one patient at a time, found by NHS number.
+//!
+//! The same policy decides as for people (`domain::access::decide` with `Actor::System`), and
+//! every read, allowed or refused, is in the patient's access log under the client's name
+//! before anything is answered.
+
+mod token;
+
+pub use token::{IssuedToken, TokenError, TokenRequest, TOKEN_LIFETIME_SECONDS};
+
+use crate::config::FhirClientConfig;
+use crate::Services;
+use domain::access::{decide, AccessRequest, Action, Actor, Decision, DenyReason, PracticeLink, Role};
+use domain::audit::{AuditEvent, Category, Door};
+use domain::practices::LinkStatus;
+use domain::{EntryId, PatientId, PrivacyLabel};
+use fhir::api::{Author, Perms, Scopes, Search, Served, ServedEntry};
+use serde_json::Value;
+use store::entries::EntryRow;
+use store::fhir_api::{LinkByNhs, ServedQuery};
+
+/// A registered client with its keys read.
+pub(crate) struct RegisteredClient {
+    config: FhirClientConfig,
+    keys: Vec<token::ClientKey>,
+    scopes: Scopes,
+}
+
+/// The registered clients.
+#[derive(Default)]
+pub(crate) struct Clients(Vec<RegisteredClient>);
+
+impl Clients {
+    pub(crate) fn new(configs: &[FhirClientConfig]) -> Result<Self, String> {
+        configs.iter().map(token::registered).collect::<Result<Vec<_>, _>>().map(Clients)
+    }
+
+    fn find(&self, client_id: &str) -> Option<&RegisteredClient> {
+        self.0.iter().find(|c| c.config.client_id == client_id)
+    }
+}
+
+/// A system client with a valid access token, for one request.
+#[derive(Debug, Clone)]
+pub struct SystemCaller {
+    client_id: String,
+    name: String,
+    scopes: Scopes,
+    labels: Vec<PrivacyLabel>,
+    request_id: String,
+}
+
+/// A FHIR API refusal or failure: the HTTP status and an OperationOutcome's issue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {diagnostics}")]
+pub struct FhirError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The issue type code (`login`, `forbidden`, `not-found`, `invalid`, `not-supported`, `exception`).
+    pub code: &'static str,
+    /// What is wrong, for the client's developers. Never personal data.
+    pub diagnostics: String,
+}
+
+impl FhirError {
+    fn new(status: u16, code: &'static str, diagnostics: impl Into<String>) -> Self {
+        Self { status, code, diagnostics: diagnostics.into() }
+    }
+
+    /// The OperationOutcome to answer with.
+    pub fn outcome(&self) -> Value {
+        fhir::api::outcome(self.code, &self.diagnostics)
+    }
+
+    fn not_found() -> Self {
+        Self::new(404, "not-found", "no such resource")
+    }
+}
+
+impl From<crate::ServiceError> for FhirError {
+    fn from(e: crate::ServiceError) -> Self {
+        match e {
+            crate::ServiceError::Internal { incident } => Self::new(500, "exception", format!("internal error, incident {incident}")),
+            other => Self::new(500, "exception", other.to_string()),
+        }
+    }
+}
+
+impl From<store::StoreError> for FhirError {
+    fn from(e: store::StoreError) -> Self {
+        crate::ServiceError::from(e).into()
+    }
+}
+
+/// The record a request is about, and the policy's answer.
+struct Subject {
+    patient: PatientId,
+    owner: Option<domain::UserId>,
+    nhs_number: String,
+    outcome: Result<Vec<PrivacyLabel>, DenyReason>,
+}
+
+fn category(t: Served) -> Category {
+    match t {
+        Served::Observation => Category::AllReadings,
+        Served::DocumentReference => Category::Notes,
+        Served::QuestionnaireResponse => Category::AboutMe,
+        Served::Provenance => Category::EntryHistory,
+    }
+}
+
+impl Services {
+    /// The FHIR API's base URL.
+    pub fn fhir_base(&self) -> String {
+        self.config().link("/fhir")
+    }
+
+    /// The CapabilityStatement (`GET /fhir/metadata`).
+    pub fn fhir_capability_statement(&self) -> Value {
+        fhir::api::capability_statement(&self.fhir_base(), &self.fhir_token_url(), env!("CARGO_PKG_VERSION"), "2026-12-06")
+    }
+
+    /// The SMART configuration (`GET /fhir/.well-known/smart-configuration`).
+    pub fn fhir_smart_configuration(&self) -> Value {
+        fhir::api::smart_configuration(&self.fhir_token_url())
+    }
+
+    /// The system client a bearer token was issued to, if the token is current and the client
+    /// is still registered.
+    pub async fn fhir_caller(&self, bearer: Option<&str>, request_id: &str) -> Result<SystemCaller, FhirError> {
+        let login = || FhirError::new(401, "login", format!("give a current bearer token from {}", self.fhir_token_url()));
+        let presented = bearer.filter(|b| !b.is_empty() && b.len() <= 200).ok_or_else(login)?;
+        let found = {
+            let mut conn = self.db().conn().await?;
+            store::fhir_api::find_token(&mut conn, &token::token_hash(presented), self.now()).await?
+        };
+        let (client_id, scope) = found.ok_or_else(login)?;
+        let client = self.inner_fhir_clients().find(&client_id).ok_or_else(login)?;
+        let scopes = Scopes::parse(&scope).map_err(|_| login())?.intersect(&client.scopes);
+        Ok(SystemCaller {
+            client_id,
+            name: client.config.name.clone(),
+            scopes,
+            labels: client.config.labels.clone(),
+            request_id: request_id.to_owned(),
+        })
+    }
+
+    /// A search of one served type for one patient (`GET /fhir/{type}?patient:identifier=...`).
+    /// A patient Carry does not hold, or one the client may not read, gives an empty page: from
+    /// outside, forbidden and not found look the same.
+    pub async fn fhir_search(&self, caller: &SystemCaller, type_name: &str, query: &[(String, String)]) -> Result<Value, FhirError> {
+        let t = served_type(type_name)?;
+        let search = Search::parse(query).map_err(|e| FhirError::new(400, "invalid", e.to_string()))?;
+        let self_url =
+            format!("{}/{}?{}", self.fhir_base(), t.name(), fhir::api::url_form(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        let empty = || fhir::api::searchset(&self_url, None, 0, &self.fhir_base(), Vec::new());
+        let mut tx = self.db().begin_read().await?;
+        let links = store::fhir_api::links_by_nhs_number(&mut tx, &search.nhs_number).await?;
+        let Some(subject) = self.subject(&mut tx, &links, &search.nhs_number, caller).await? else {
+            drop(tx);
+            return if caller.scopes.on(t).search { Ok(empty()) } else { Err(scope_refusal(t, "search")) };
+        };
+        if let Err(refusal) = self.allowed(caller, t, Perms { read: false, search: true }, &subject, None).await {
+            return refusal;
+        }
+        let labels = subject.outcome.clone().unwrap_or_default();
+        let q = ServedQuery { patient: subject.patient, kinds: t.kinds(), labels: &labels, since: search.since, before: search.before };
+        let total = store::fhir_api::count_served(&mut tx, &q).await?;
+        let mut rows = store::fhir_api::list_served(&mut tx, &q, search.after, i64::from(search.count) + 1).await?;
+        drop(tx);
+        let next = if rows.len() > search.count as usize {
+            rows.truncate(search.count as usize);
+            rows.last().map(|last| format!("{}/{}?{}", self.fhir_base(), t.name(), search.next_query(query, (last.updated_at, last.id))))
+        } else {
+            None
+        };
+        let resources: Vec<Value> = rows.iter().filter_map(|row| self.served(t, row, &subject)).collect();
+        self.log(self.fhir_event(caller, subject.patient, t, None, None)).await?;
+        Ok(fhir::api::searchset(&self_url, next.as_deref(), u64::try_from(total).unwrap_or(0), &self.fhir_base(), resources))
+    }
+
+    /// A read by id (`GET /fhir/{type}/{id}`).
+    pub async fn fhir_read(&self, caller: &SystemCaller, type_name: &str, id: &str) -> Result<Value, FhirError> {
+        let t = served_type(type_name)?;
+        let (entry, version) = match t {
+            Served::Provenance => {
+                let rest = id.strip_prefix("carry-").ok_or_else(FhirError::not_found)?;
+                let (entry, version) = rest.rsplit_once('-').ok_or_else(FhirError::not_found)?;
+                (entry.parse::<EntryId>().ok(), version.parse::<i64>().ok())
+            }
+            _ => (id.parse::<EntryId>().ok(), None),
+        };
+        let entry = entry.ok_or_else(FhirError::not_found)?;
+        let mut tx = self.db().begin_read().await?;
+        let Some(patient) = store::fhir_api::entry_patient(&mut tx, entry).await? else { return Err(FhirError::not_found()) };
+        let Some(link) = store::links::find_link(&mut tx, patient).await? else { return Err(FhirError::not_found()) };
+        let links = [LinkByNhs { patient_id: link.patient_id, practice_id: link.practice.id, status: link.status }];
+        let Some(subject) = self.subject(&mut tx, &links, &link.nhs_number, caller).await? else { return Err(FhirError::not_found()) };
+        if self.allowed(caller, t, Perms { read: true, search: false }, &subject, Some(id)).await.is_err() {
+            return Err(if caller.scopes.on(t).read { FhirError::not_found() } else { scope_refusal(t, "read") });
+        }
+        let labels = subject.outcome.clone().unwrap_or_default();
+        let q = ServedQuery { patient, kinds: t.kinds(), labels: &labels, since: None, before: None };
+        let row = store::fhir_api::find_served(&mut tx, &q, entry).await?;
+        drop(tx);
+        let resource = row.filter(|r| version.is_none_or(|v| v == r.version)).and_then(|row| self.served(t, &row, &subject));
+        let Some(resource) = resource else {
+            self.log(self.fhir_event(caller, patient, t, Some(id), Some(DenyReason::ItemNotVisible))).await?;
+            return Err(FhirError::not_found());
+        };
+        self.log(self.fhir_event(caller, patient, t, Some(id), None)).await?;
+        Ok(resource)
+    }
+
+    /// Finds the one record this NHS number names and asks the policy. `None` when Carry holds
+    /// no such record, or two records claim the NHS number (never guess between them).
+    async fn subject(
+        &self,
+        conn: &mut store::Conn,
+        links: &[LinkByNhs],
+        nhs: &str,
+        caller: &SystemCaller,
+    ) -> Result<Option<Subject>, FhirError> {
+        let linked: Vec<&LinkByNhs> = links.iter().filter(|l| l.status == LinkStatus::Linked).collect();
+        let link = match (linked.as_slice(), links.first()) {
+            ([one], _) => *one,
+            ([], Some(first)) if links.iter().all(|l| l.patient_id == first.patient_id) => first,
+            ([], _) => return Ok(None),
+            (_, _) => {
+                tracing::warn!(client = %caller.client_id, "two records are linked with one NHS number; the FHIR API serves neither");
+                return Ok(None);
+            }
+        };
+        let Some(row) = store::patients::find_patient(conn, link.patient_id).await? else { return Ok(None) };
+        let req = AccessRequest {
+            actor: Actor::System,
+            record_owner: row.user_id,
+            born_on: None,
+            link: Some(PracticeLink { practice: link.practice_id, status: link.status }),
+            grants: &[],
+            action: Action::ReadShared,
+            now: self.now(),
+            age_rules: self.config().age_rules,
+        };
+        let outcome = match decide(&req) {
+            Decision::Allow { labels, .. } => {
+                let labels: Vec<PrivacyLabel> = labels.into_iter().filter(|l| caller.labels.contains(l)).collect();
+                if labels.is_empty() {
+                    Err(DenyReason::NoLabelsLeft)
+                } else {
+                    Ok(labels)
+                }
+            }
+            Decision::Deny { reason } => Err(reason),
+        };
+        Ok(Some(Subject { patient: row.id, owner: row.user_id, nhs_number: nhs.to_owned(), outcome }))
+    }
+
+    /// Refuses (and logs the refusal) when the policy or the token's scope does not allow this.
+    /// A refused search answers an empty page unless only the scope was missing (403).
+    async fn allowed(
+        &self,
+        caller: &SystemCaller,
+        t: Served,
+        need: Perms,
+        subject: &Subject,
+        item: Option<&str>,
+    ) -> Result<(), Result<Value, FhirError>> {
+        let have = caller.scopes.on(t);
+        let scope_ok = (!need.read || have.read) && (!need.search || have.search);
+        let reason = match (&subject.outcome, scope_ok) {
+            (Err(reason), _) => *reason,
+            (Ok(_), false) => DenyReason::ActionNotGranted,
+            (Ok(_), true) => return Ok(()),
+        };
+        tracing::info!(client = %caller.client_id, reason = reason.slug(), resource = t.name(), "FHIR API read refused");
+        if let Err(e) = self.log(self.fhir_event(caller, subject.patient, t, item, Some(reason))).await {
+            return Err(Err(e.into()));
+        }
+        if !scope_ok {
+            return Err(Err(scope_refusal(t, if need.read { "read" } else { "search" })));
+        }
+        Err(Ok(fhir::api::searchset(&format!("{}/{}", self.fhir_base(), t.name()), None, 0, &self.fhir_base(), Vec::new())))
+    }
+
+    fn served(&self, t: Served, row: &EntryRow, subject: &Subject) -> Option<Value> {
+        let author = if Some(row.entered_by) == subject.owner { Author::Patient } else { Author::Carer(&row.entered_by_name) };
+        let entry_system = self.config().identifier_system("entry");
+        fhir::api::resource(
+            t,
+            &ServedEntry {
+                entry_system: &entry_system,
+                entry_id: row.id,
+                version: row.version,
+                body: &row.current.body,
+                occurred_at: row.current.occurred_at,
+                updated_at: row.updated_at,
+                author,
+                nhs_number: &subject.nhs_number,
+            },
+        )
+    }
+
+    fn fhir_event(
+        &self,
+        caller: &SystemCaller,
+        patient: PatientId,
+        t: Served,
+        item: Option<&str>,
+        refused: Option<DenyReason>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: None,
+            actor_name: caller.name.clone(),
+            role: Role::SystemClient,
+            on_behalf_of: None,
+            patient: Some(patient),
+            category: category(t),
+            item: item.map(|i| format!("{}/{i}", t.name())),
+            action: Action::ReadShared,
+            door: Door::Fhir,
+            refused,
+            request_id: caller.request_id.clone(),
+        }
+    }
+}
+
+/// Checks registered clients' keys and scopes as start-up will read them; the error names the
+/// client.
+pub fn check_clients(configs: &[FhirClientConfig]) -> Result<(), String> {
+    Clients::new(configs).map(|_| ())
+}
+
+fn served_type(name: &str) -> Result<Served, FhirError> {
+    Served::parse(name).ok_or_else(|| {
+        FhirError::new(404, "not-supported", "Carry serves Observation, DocumentReference, QuestionnaireResponse and Provenance only")
+    })
+}
+
+fn scope_refusal(t: Served, what: &str) -> FhirError {
+    FhirError::new(403, "forbidden", format!("the token's scope does not allow {what} of {}", t.name()))
+}

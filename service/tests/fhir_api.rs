@@ -1,0 +1,258 @@
+//! Carry's own FHIR API on both databases: a system client signs its own assertion, gets a
+//! token, and reads what a linked patient shared, by NHS number and `_lastUpdated`, page by
+//! page; nothing unshared, outside its labels or of another patient ever reaches it; every
+//! bad assertion is refused with its reason; every read and refusal is in the patient's log.
+//! What Carry serves passes the independent validator.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "care_record/peer.rs"]
+mod peer;
+
+use common::*;
+use domain::{PrivacyLabel, Span};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use service::fhir_api::{SystemCaller, TokenRequest};
+use service::{AccessLogQuery, AssertionAlg, FhirClientConfig, FhirClientKey, RecordRef, Services};
+use store::conformance;
+
+const ALL_READS: &str = "system/Observation.rs system/DocumentReference.rs system/QuestionnaireResponse.rs system/Provenance.rs";
+const NHS_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
+
+fn key(name: &str) -> String {
+    std::fs::read_to_string(peer::workspace().join("service/tests/fhir_api").join(name)).unwrap()
+}
+
+/// The regional care record system, registered with an ES384 key and an RS384 one.
+fn client() -> FhirClientConfig {
+    FhirClientConfig {
+        client_id: "regional-record".into(),
+        name: "The regional care record system".into(),
+        keys: vec![
+            FhirClientKey { alg: AssertionAlg::Es384, kid: Some("es-1".into()), public_key_pem: key("client-es384.pub.pem") },
+            FhirClientKey { alg: AssertionAlg::Rs384, kid: None, public_key_pem: key("client-rs384.pub.pem") },
+        ],
+        scope: "system/*.rs".into(),
+        labels: vec![PrivacyLabel::General],
+    }
+}
+
+/// A client assertion, as the client makes it: `claims` changes the standard ones.
+fn assertion(s: &Services, private: &str, alg: Algorithm, change: impl FnOnce(&mut Value)) -> String {
+    let now = s.current_time().as_millis() / 1000;
+    let mut claims = json!({
+        "iss": "regional-record", "sub": "regional-record", "aud": s.fhir_token_url(),
+        "exp": now + 240, "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    change(&mut claims);
+    let mut header = Header::new(alg);
+    header.typ = Some("JWT".into());
+    let pem = key(private);
+    let key = match alg {
+        Algorithm::ES384 => EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+        _ => EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    };
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+fn token_form(assertion: String, scope: &str) -> TokenRequest {
+    TokenRequest {
+        grant_type: Some("client_credentials".into()),
+        scope: Some(scope.into()),
+        client_assertion_type: Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
+        client_assertion: Some(assertion),
+    }
+}
+
+async fn sign_in(s: &Services, scope: &str) -> SystemCaller {
+    let issued = s.fhir_token(&token_form(assertion(s, "client-es384.pem", Algorithm::ES384, |_| {}), scope)).await.unwrap();
+    assert_eq!(issued.expires_in, 300);
+    s.fhir_caller(Some(&issued.access_token), "test-request").await.unwrap()
+}
+
+fn by_nhs(nhs: &str) -> Vec<(String, String)> {
+    vec![("patient:identifier".into(), format!("{NHS_SYSTEM}|{}", nhs.replace(' ', "")))]
+}
+
+/// Every resource of every page, following `next` links as a client would.
+async fn all_pages(s: &Services, caller: &SystemCaller, t: &str, mut query: Vec<(String, String)>) -> (Vec<Value>, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    loop {
+        let bundle = s.fhir_search(caller, t, &query).await.unwrap();
+        pages += 1;
+        out.extend(bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()));
+        let Some(next) = bundle["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next") else { break };
+        let url = url::Url::parse(next["url"].as_str().unwrap()).unwrap();
+        assert!(url.as_str().starts_with(&format!("{}/{t}?", s.fhir_base())));
+        query = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    }
+    (out, pages)
+}
+
+conformance! {
+    async fn a_system_client_with_its_own_token_reads_what_the_patient_shared_page_by_page(db) {
+        let (s, clock) = services_with(db, |c| c.fhir_clients = vec![client()]);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", VALID_NHS).await;
+        let (kim, _, _) = linked(db, &s, &p, "Kim Okafor", KIM_NHS).await;
+        for (i, at) in ["2026-11-20T08:00", "2026-11-20T20:00", "2026-11-21T08:00"].into_iter().enumerate() {
+            s.add_reading(&sam, RecordRef::Own, &bp(130 + i as u16, 85, at), &shared("general")).await.unwrap();
+        }
+        let weight = ReadingFormExt::weight("2026-11-21T09:00");
+        let unshared = s.add_reading(&sam, RecordRef::Own, &weight, &service::PrivacyForm { label: "general".into(), share: false }).await.unwrap();
+        let hidden = s.add_note(&sam, RecordRef::Own, &note(CANARY, CANARY), &shared("mental-health")).await.unwrap();
+        s.add_note(&sam, RecordRef::Own, &note("Sleep", "Slept better this week"), &shared("general")).await.unwrap();
+        let about = domain::about_me::AboutMeInput { preferred_name: "Sam".into(), goals: "Walk to the shops".into(), ..Default::default() };
+        s.save_about_me(&sam, RecordRef::Own, &about, &shared("general"), None).await.unwrap();
+        let kims = s.add_reading(&kim, RecordRef::Own, &bp(CANARY_SYSTOLIC, 80, "2026-11-21T09:00"), &shared("general")).await.unwrap();
+
+        let caller = sign_in(&s, ALL_READS).await;
+        let mut query = by_nhs(VALID_NHS);
+        query.push(("_count".into(), "2".into()));
+        let (readings, pages) = all_pages(&s, &caller, "Observation", query).await;
+        assert_eq!((readings.len(), pages), (3, 2), "three shared readings, two to a page");
+        assert!(readings.iter().all(|r| r["subject"]["identifier"]["value"] == "9434765919"));
+        assert!(readings.iter().all(|r| r["code"]["coding"][0]["code"] == "85354-9"));
+        let (notes, _) = all_pages(&s, &caller, "DocumentReference", by_nhs(VALID_NHS)).await;
+        assert_eq!(notes.len(), 1, "the mental health note is outside the client's labels");
+        let (answers, _) = all_pages(&s, &caller, "QuestionnaireResponse", by_nhs(VALID_NHS)).await;
+        assert_eq!(answers[0]["item"][1]["answer"][0]["valueString"], "Walk to the shops");
+        let (provenance, _) = all_pages(&s, &caller, "Provenance", by_nhs(VALID_NHS)).await;
+        assert_eq!(provenance.len(), 5);
+        let everything = json!([readings, notes, answers, provenance]).to_string();
+        assert!(!everything.contains(CANARY) && !everything.contains(&kims.to_string()), "{everything}");
+        assert!(!everything.contains(&unshared.to_string()), "an entry not shared with the practice is never served");
+
+        // What Carry serves passes the independent validator.
+        let bundle = s.fhir_search(&caller, "Observation", &by_nhs(VALID_NHS)).await.unwrap();
+        let docs = s.fhir_search(&caller, "DocumentReference", &by_nhs(VALID_NHS)).await.unwrap();
+        let qr = s.fhir_search(&caller, "QuestionnaireResponse", &by_nhs(VALID_NHS)).await.unwrap();
+        let prov = s.fhir_search(&caller, "Provenance", &by_nhs(VALID_NHS)).await.unwrap();
+        assert_eq!(bundle["total"], 3);
+        peer::validate(&[bundle, docs, qr, prov].iter().map(|b| b.to_string().into_bytes()).collect::<Vec<_>>());
+
+        // Incremental: only what changed since the client last asked.
+        clock.advance(Span::hours(1));
+        let since = fhir::instant(s.current_time());
+        let added = s.add_reading(&sam, RecordRef::Own, &bp(128, 82, "2026-11-22T10:30"), &shared("general")).await.unwrap();
+        let mut incremental = by_nhs(VALID_NHS);
+        incremental.push(("_lastUpdated".into(), format!("ge{since}")));
+        let (changed, _) = all_pages(&s, &caller, "Observation", incremental).await;
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0]["id"], added.to_string());
+
+        // Reads by id: shared and visible only; another patient's is not found.
+        let read = s.fhir_read(&caller, "Observation", &added.to_string()).await.unwrap();
+        assert_eq!(read["meta"]["versionId"], "1");
+        for (t, id) in [("Observation", unshared.to_string()), ("DocumentReference", hidden.to_string()), ("DocumentReference", added.to_string()),
+                        ("Observation", uuid::Uuid::new_v4().to_string()), ("Observation", "not-an-id".into())] {
+            let e = s.fhir_read(&caller, t, &id).await.unwrap_err();
+            assert_eq!((e.status, e.code), (404, "not-found"), "{t}/{id}");
+        }
+        let provenance_id = format!("carry-{added}-1");
+        assert_eq!(s.fhir_read(&caller, "Provenance", &provenance_id).await.unwrap()["id"], provenance_id);
+        assert_eq!(s.fhir_read(&caller, "Provenance", &format!("carry-{added}-2")).await.unwrap_err().status, 404);
+
+        // Searching another patient by NHS number finds only theirs; an unknown one finds nothing.
+        let (kim_readings, _) = all_pages(&s, &caller, "Observation", by_nhs(KIM_NHS)).await;
+        assert_eq!(kim_readings.len(), 1);
+        let (nobody, _) = all_pages(&s, &caller, "Observation", by_nhs(&peer::nhs_number())).await;
+        assert!(nobody.is_empty());
+
+        // Every read is in the patient's log under the client's name, and the refusals too.
+        let log = s.access_log(&fresh(db, &sam).await, &AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.starts_with("The regional care record system viewed your readings")), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("The regional care record system viewed your journal notes")), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("The regional care record system viewed who entered your entries and when")), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("The regional care record system tried to view your journal notes and was refused")), "{words:?}");
+        let kim_log = s.access_log(&fresh(db, &kim).await, &AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        assert!(kim_log.rows.iter().any(|r| r.words.starts_with("The regional care record system viewed your readings")));
+    }
+}
+
+/// Kim's reading (another patient's, which a search for Sam must never return).
+const CANARY_SYSTOLIC: u16 = 187;
+
+struct ReadingFormExt;
+impl ReadingFormExt {
+    fn weight(at: &str) -> service::ReadingForm {
+        service::ReadingForm { kind: "weight".into(), value: "70.5".into(), diastolic: None, pulse: None, occurred_at: at.into() }
+    }
+}
+
+conformance! {
+    async fn the_token_endpoint_refuses_every_bad_assertion_with_its_reason(db) {
+        let (s, clock) = services_with(db, |c| c.fhir_clients = vec![client()]);
+        let es = |change: fn(&mut Value)| assertion(&s, "client-es384.pem", Algorithm::ES384, change);
+        let refused = |form: TokenRequest| {
+            let s = s.clone();
+            async move { s.fhir_token(&form).await.unwrap_err() }
+        };
+        let cases: Vec<(TokenRequest, &str, &str)> = vec![
+            (token_form(es(|c| c["aud"] = json!("http://localhost:3000/fhir")), ALL_READS), "invalid_client", "aud"),
+            (token_form(es(|c| c["exp"] = json!(c["exp"].as_i64().unwrap() + 360)), ALL_READS), "invalid_client", "5 minutes"),
+            (token_form(es(|c| c["exp"] = json!(c["exp"].as_i64().unwrap() - 600)), ALL_READS), "invalid_client", "expired"),
+            (token_form(es(|c| { c.as_object_mut().unwrap().remove("jti"); }), ALL_READS), "invalid_client", "jti"),
+            (token_form(es(|c| c["iss"] = json!("someone-else")), ALL_READS), "invalid_client", "iss"),
+            (token_form(es(|c| c["sub"] = json!("someone-else")), ALL_READS), "invalid_client", "sub"),
+            (token_form(assertion(&s, "other-es384.pem", Algorithm::ES384, |_| {}), ALL_READS), "invalid_client", "signature"),
+            (token_form("not.a.jwt".into(), ALL_READS), "invalid_client", "JWT"),
+            (token_form(es(|_| {}), "system/Patient.rs system/Observation.cud"), "invalid_scope", "scopes"),
+            (token_form(es(|_| {}), "system/Observation"), "invalid_scope", "system/Observation"),
+            (TokenRequest { grant_type: Some("password".into()), ..token_form(es(|_| {}), ALL_READS) }, "unsupported_grant_type", "client_credentials"),
+            (TokenRequest { scope: None, ..token_form(es(|_| {}), ALL_READS) }, "invalid_request", "scope"),
+            (TokenRequest { client_assertion_type: None, ..token_form(es(|_| {}), ALL_READS) }, "invalid_request", "client_assertion_type"),
+        ];
+        for (form, error, names) in cases {
+            let e = refused(form).await;
+            assert_eq!(e.error, error, "{e}");
+            assert!(e.description.contains(names), "{e}");
+        }
+
+        // The RS384 key works too; a replayed assertion is refused the second time.
+        let rs = assertion(&s, "client-rs384.pem", Algorithm::RS384, |_| {});
+        let issued = s.fhir_token(&token_form(rs.clone(), "system/Observation.read")).await.unwrap();
+        assert_eq!(issued.scope, "system/Observation.rs");
+        let replay = s.fhir_token(&token_form(rs, "system/Observation.read")).await.unwrap_err();
+        assert!(replay.description.contains("replay"), "{replay}");
+
+        // A token lasts five minutes and allows only its scope.
+        let caller = s.fhir_caller(Some(&issued.access_token), "r").await.unwrap();
+        let e = s.fhir_search(&caller, "DocumentReference", &by_nhs(VALID_NHS)).await.unwrap_err();
+        assert_eq!((e.status, e.code), (403, "forbidden"));
+        let e = s.fhir_search(&caller, "Patient", &by_nhs(VALID_NHS)).await.unwrap_err();
+        assert_eq!((e.status, e.code), (404, "not-supported"));
+        let e = s.fhir_search(&caller, "Observation", &[("code".into(), "8867-4".into())]).await.unwrap_err();
+        assert_eq!((e.status, e.code), (400, "invalid"));
+        assert!(e.diagnostics.starts_with("code:"), "{e}");
+        clock.advance(Span::minutes(6));
+        let e = s.fhir_caller(Some(&issued.access_token), "r").await.unwrap_err();
+        assert_eq!((e.status, e.code), (401, "login"));
+        assert_eq!(s.fhir_caller(Some("made-up"), "r").await.unwrap_err().status, 401);
+        assert_eq!(s.fhir_caller(None, "r").await.unwrap_err().status, 401);
+        // Expired tokens and spent assertions are swept.
+        s.sweep_expired().await.unwrap();
+    }
+}
+
+conformance! {
+    async fn a_record_whose_link_is_not_verified_gives_nothing_and_the_refusal_is_logged(db) {
+        let (s, _) = services_with(db, |c| c.fhir_clients = vec![client()]);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _) = person(db, "Sam Patel").await;
+        s.add_reading(&sam, RecordRef::Own, &bp(130, 85, "2026-11-20T08:00"), &shared("general")).await.unwrap();
+        s.request_link(&sam, &p.id.to_string(), VALID_NHS).await.unwrap();
+        let caller = sign_in(&s, ALL_READS).await;
+        let bundle = s.fhir_search(&caller, "Observation", &by_nhs(VALID_NHS)).await.unwrap();
+        assert_eq!(bundle["total"], 0);
+        let log = s.access_log(&fresh(db, &sam).await, &AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        assert!(
+            log.rows.iter().any(|r| r.words.starts_with("The regional care record system tried to view your readings and was refused")),
+            "{:?}",
+            log.rows.iter().map(|r| &r.words).collect::<Vec<_>>()
+        );
+    }
+}
