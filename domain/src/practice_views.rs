@@ -206,6 +206,22 @@ pub struct CareRecordSendsView {
     pub connected: bool,
     /// The dead-letter list first, then what waits, oldest first.
     pub rows: Vec<CareRecordSendView>,
+    /// Linked records whose match in the shared care record is held for a person to check:
+    /// nothing is pulled or sent for them until then.
+    pub held: Vec<HeldMatchView>,
+}
+
+/// A linked record the shared care record could not match with certainty. No clinical content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldMatchView {
+    /// The record (what "Check again" names).
+    pub patient_id: PatientId,
+    /// The patient's name in Carry.
+    pub patient_name: String,
+    /// Why the match is in doubt, in words.
+    pub reason: String,
+    /// When it was last looked up.
+    pub checked_at: Timestamp,
 }
 
 /// One accepted entry not yet in the shared care record. No clinical content.

@@ -34,12 +34,28 @@ async function fhir(request) {
       expect(r.status()).toBe(201);
       return (await r.json()).id;
     },
+    async put(path, body) {
+      const r = await request.put(`${root()}/fhir/${path}`, { headers, data: body });
+      expect(r.status()).toBeLessThan(300);
+    },
     async search(query) {
       const r = await request.get(`${root()}/fhir/${query}`, { headers });
       expect(r.status()).toBe(200);
       return r.json();
     },
   };
+}
+
+/** The patient asks the practice to link their record by NHS number; its administrator accepts. */
+async function linkRecord(page, adminPage, practice, ods, nhs, name) {
+  await open(page, "/record/practice");
+  await page.getByLabel("Your GP practice", { exact: true }).selectOption({ label: `${practice} (${ods})` });
+  await page.getByLabel("Your NHS number").fill(nhs);
+  await page.getByRole("button", { name: "Ask to link" }).click();
+  await expect(page.getByText(`You asked ${practice} to link your record`)).toBeVisible();
+  await open(adminPage, "/practice");
+  await adminPage.getByRole("button", { name: `Accept: this is our patient ${name}` }).click();
+  await expect(adminPage.getByText("The record is linked.")).toBeVisible();
 }
 
 test("a linked patient reads their NHS record with its sources; a reading the GP accepts reaches it once", async ({ page, browser, baseURL, request }) => {
@@ -84,14 +100,7 @@ test("a linked patient reads their NHS record with its sources; a reading the GP
   await registerWithPassword(page, "Kim Okafor", patientEmail, PASSWORD);
   await open(page, "/record/nhs");
   await expect(page.getByText(/once your GP practice has linked your record/)).toBeVisible();
-  await open(page, "/record/practice");
-  await page.getByLabel("Your GP practice", { exact: true }).selectOption({ label: `${practice} (${ods})` });
-  await page.getByLabel("Your NHS number").fill(nhs);
-  await page.getByRole("button", { name: "Ask to link" }).click();
-  await expect(page.getByText(`You asked ${practice} to link your record`)).toBeVisible();
-  await open(admin.page, "/practice");
-  await admin.page.getByRole("button", { name: "Accept: this is our patient Kim Okafor" }).click();
-  await expect(admin.page.getByText("The record is linked.")).toBeVisible();
+  await linkRecord(page, admin.page, practice, ods, nhs, "Kim Okafor");
 
   // The patient's NHS record arrives (the worker pulls it at once); "Update now" asks again.
   await open(page, "/record");
@@ -145,4 +154,51 @@ test("a linked patient reads their NHS record with its sources; a reading the GP
   await expect(page.getByText("The regional care record system added to your NHS record").first()).toBeVisible();
 
   for (const c of [admin, gp]) await c.context.close();
+});
+
+test("a record whose name differs on the shared care record is held for the practice to check, then matched", async ({ page, browser, baseURL, request }) => {
+  test.setTimeout(180_000);
+  const tag = `${jsOn() ? "js" : "nojs"}${Math.floor(Math.random() * 1e5)}`;
+  const practice = `Brookside Surgery ${tag}`;
+  const ods = `H${String(Math.floor(Math.random() * 1e5)).padStart(5, "0")}`;
+  const adminEmail = uniqueEmail("admin");
+  const nhs = nhsNumber();
+  const remote = await fhir(request);
+  const patientResource = (family) => ({
+    resourceType: "Patient", identifier: [{ system: "https://fhir.nhs.uk/Id/nhs-number", value: nhs }],
+    name: [{ family, given: ["Ola"] }], birthDate: "1968-02-11",
+  });
+  const id = await remote.post("Patient", patientResource("Adeyemo"));
+  await remote.post("Condition", { resourceType: "Condition", subject: { reference: `Patient/${id}` }, code: { text: "Gout" },
+    onsetDateTime: "2015-07-01", recorder: { display: "Brookside Surgery" } });
+
+  createPractice(practice, ods, "Jo Lee", adminEmail, baseURL);
+  const admin = await person(browser, baseURL);
+  await registerInvited(admin.page, "Jo Lee", adminEmail);
+  await join(admin.page, adminEmail, practice);
+  await registerWithPassword(page, "Ola Adeyemi", uniqueEmail("patient"), PASSWORD);
+  await linkRecord(page, admin.page, practice, ods, nhs, "Ola Adeyemi");
+
+  // The family name differs there: held, never merged; the administrator sees why.
+  const held = admin.page.getByRole("table", { name: "Records held for a person to check" });
+  await expect(async () => {
+    await open(admin.page, "/practice");
+    await expect(held.getByRole("cell", { name: "Ola Adeyemi", exact: true })).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(held.getByText("the name in the shared care record is different")).toBeVisible();
+  await expectAccessible(admin.page);
+  await open(page, "/record/nhs");
+  await expect(page.getByText("Gout")).toHaveCount(0);
+
+  // Corrected there, the administrator has it checked again: matched, and the record arrives.
+  await remote.put(`Patient/${id}`, { ...patientResource("Adeyemi"), id });
+  await admin.page.getByRole("button", { name: "Check again for Ola Adeyemi" }).click();
+  await expect(admin.page.getByText("Carry will look the record up in the shared care record again now.")).toBeVisible();
+  await expect(async () => {
+    await open(page, "/record/nhs");
+    await expect(page.getByText("Gout")).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+  await open(admin.page, "/practice");
+  await expect(held).toHaveCount(0);
+  await admin.context.close();
 });

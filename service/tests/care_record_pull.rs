@@ -179,12 +179,42 @@ conformance! {
         let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&remote.base(), AssertionAlg::Es384)));
         let p = practice(db, &s, "Riverside Practice", "A81001").await;
         let nhs = peer::nhs_number();
-        seed(&remote, &nhs, "Alex", "Smyth").await;
-        let (alex, _, _) = linked(db, &s, &p, "Alex Smith", &nhs).await;
+        let (remote_patient, _, _) = seed(&remote, &nhs, "Alex", "Smyth").await;
+        let (alex, _, patient) = linked(db, &s, &p, "Alex Smith", &nhs).await;
         s.pull_due_from_care_record().await.unwrap();
         let v = s.nhs_record(&alex, RecordRef::Own).await.unwrap();
         assert_eq!(v.status, SyncStatus::Held);
         assert!(v.sections.iter().all(|s| s.items.is_empty()));
+
+        // The practice's administrators see it held, with why, and no clinical content.
+        let sends = s.care_record_sends(&p.admin).await.unwrap();
+        assert_eq!(sends.held.len(), 1);
+        assert_eq!((sends.held[0].patient_id, sends.held[0].patient_name.as_str()), (patient, "Alex Smith"));
+        assert!(sends.held[0].reason.contains("name in the shared care record is different"), "{:?}", sends.held);
+        // Nobody else may have it looked up again, and a record that is not held cannot be.
+        assert!(s.recheck_care_record_match(&p.gp, &patient.to_string()).await.is_err());
+        let other = practice(db, &s, "Hillside Surgery", "B82002").await;
+        assert!(s.recheck_care_record_match(&other.admin, &patient.to_string()).await.is_err());
+        // Checking again while the details still differ holds it again.
+        s.recheck_care_record_match(&p.admin, &patient.to_string()).await.unwrap();
+        s.pull_due_from_care_record().await.unwrap();
+        assert_eq!(s.nhs_record(&alex, RecordRef::Own).await.unwrap().status, SyncStatus::Held);
+        // Someone corrects the name there; checking again matches and pulls the record.
+        remote
+            .put(
+                &format!("Patient/{remote_patient}"),
+                &json!({"resourceType": "Patient", "id": remote_patient,
+                    "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs}],
+                    "name": [{"family": "Smith", "given": ["Alex"]}], "birthDate": "1980-04-02"}),
+            )
+            .await;
+        s.recheck_care_record_match(&p.admin, &patient.to_string()).await.unwrap();
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 1);
+        let v = s.nhs_record(&alex, RecordRef::Own).await.unwrap();
+        assert!(matches!(v.status, SyncStatus::On { .. }), "{:?}", v.status);
+        assert!(!titles(&v, Section::Problems).is_empty());
+        assert!(s.care_record_sends(&p.admin).await.unwrap().held.is_empty());
+        assert!(s.recheck_care_record_match(&p.admin, &patient.to_string()).await.is_err(), "no longer held");
     }
 }
 

@@ -301,6 +301,58 @@ pub async fn update_outbox_retry_now(conn: &mut Conn, practice: PracticeId, id: 
     Ok(done.rows_affected() == 1)
 }
 
+/// Puts every row of a record that Carry stopped trying back in the queue, due now (after a
+/// person resolved its held match). Returns how many.
+pub async fn update_outbox_retry_patient(conn: &mut Conn, practice: PracticeId, patient: PatientId, now: Timestamp) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "update care_record_outbox set status = 'waiting', attempts = 0, next_attempt_at = $1, lease_until = null, updated_at = $1 \
+         where patient_id = $2 and practice_id = $3 and status = 'failed'",
+    )
+    .bind(now.as_millis())
+    .bind(patient.to_string())
+    .bind(practice.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A record linked to a practice whose match in the shared care record is held for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldMatchRow {
+    /// The record.
+    pub patient_id: PatientId,
+    /// The patient's name in Carry.
+    pub patient_name: String,
+    /// Why the match is in doubt.
+    pub reason: String,
+    /// When it was last looked up.
+    pub checked_at: Timestamp,
+}
+
+/// The practice's linked records whose match is held, longest held first, at most `limit`.
+pub async fn list_held_matches(conn: &mut Conn, practice: PracticeId, limit: i64) -> StoreResult<Vec<HeldMatchRow>> {
+    let rows: Vec<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        "select c.patient_id, coalesce(u.display_name, pt.display_name), c.reason, c.checked_at from care_record_patients c \
+         join practice_links l on l.patient_id = c.patient_id join patients pt on pt.id = c.patient_id \
+         left join users u on u.id = pt.user_id \
+         where l.practice_id = $1 and l.status = 'linked' and c.status = 'quarantined' order by c.checked_at, c.patient_id limit $2",
+    )
+    .bind(practice.to_string())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(patient, name, reason, checked)| {
+            Ok(HeldMatchRow {
+                patient_id: crate::error::parse_id("care_record_patients.patient_id", &patient)?,
+                patient_name: name.unwrap_or_default(),
+                reason: reason.unwrap_or_default(),
+                checked_at: Timestamp::from_millis(checked),
+            })
+        })
+        .collect()
+}
+
 /// A practice's rows that are not sent (failed first, then waiting), oldest first, at most `limit`.
 pub async fn list_unsent_outbox(conn: &mut Conn, practice: PracticeId, limit: i64) -> StoreResult<Vec<OutboxRow>> {
     let rows: Vec<RawOutbox> = sqlx::query_as(concat!(

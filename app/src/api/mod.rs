@@ -29,6 +29,7 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         InviteStaff,
         RemoveStaff,
         RetryCareRecordSend,
+        RecheckCareRecordMatch,
         DecideLink,
         StaffInvitation,
         JoinPractice,

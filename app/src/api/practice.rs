@@ -85,6 +85,19 @@ pub async fn retry_care_record_send(send: String) -> Result<(), AppError> {
     )
 }
 
+/// An administrator asks Carry to look a held match in the shared care record up again.
+#[server(prefix = "/api", endpoint = "practice/recheck-match", input = PostUrl)]
+pub async fn recheck_care_record_match(patient: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.recheck_care_record_match(&signed_in()?, &patient).await?;
+            leptos_axum::redirect("/practice?rechecked=1#care-record");
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// An administrator invites someone to the practice's staff.
 #[server(prefix = "/api", endpoint = "practice/invite", input = PostUrl)]
 pub async fn invite_staff(name: String, email: String, job: String) -> Result<(), AppError> {

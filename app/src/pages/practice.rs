@@ -5,7 +5,9 @@
 pub mod review;
 
 use super::record::load_problem;
-use crate::api::{staff_home, staff_invitation, DecideLink, InviteStaff, JoinPractice, RemoveStaff, RetryCareRecordSend};
+use crate::api::{
+    staff_home, staff_invitation, DecideLink, InviteStaff, JoinPractice, RecheckCareRecordMatch, RemoveStaff, RetryCareRecordSend,
+};
 use crate::components::{ErrorSummary, Field, Notice};
 use domain::practice_views::{CareRecordSendsView, LinkRequestView, StaffHomeView};
 use domain::practices::StaffRole;
@@ -52,7 +54,43 @@ fn LinkRequest(r: LinkRequestView, decide: ServerAction<DecideLink>) -> impl Int
 
 /// What the practice accepted that has not reached the shared care record, with "Try again"
 /// on each one Carry stopped trying.
-fn care_record_part(v: &CareRecordSendsView, retry: ServerAction<RetryCareRecordSend>) -> AnyView {
+fn care_record_part(
+    v: &CareRecordSendsView,
+    retry: ServerAction<RetryCareRecordSend>,
+    recheck: ServerAction<RecheckCareRecordMatch>,
+) -> AnyView {
+    let held = v
+        .held
+        .iter()
+        .map(|h| {
+            let id = h.patient_id.to_string();
+            let who = h.patient_name.clone();
+            view! {
+                <tr>
+                    <td>{h.patient_name.clone()}</td>
+                    <td>{h.reason.clone()}</td>
+                    <td>{h.checked_at.to_uk_string()}</td>
+                    <td>
+                        <ActionForm action=recheck>
+                            <input type="hidden" name="patient" value=id/>
+                            <button type="submit" class="link-button">"Check again" <span class="visually-hidden">{format!(" for {who}")}</span></button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let held_part = (!v.held.is_empty()).then(|| {
+        view! {
+            <h3 id="held-matches">"Records held for a person to check"</h3>
+            <p>"The shared care record has a patient with each of these NHS numbers, but their details there differ from Carry's, so Carry has not matched them: nothing is pulled or sent for them. Check the patient's name and date of birth with them and with the shared care record, have the wrong one corrected, then choose \u{201c}Check again\u{201d}."</p>
+            <table>
+                <caption>"Records held for a person to check"</caption>
+                <thead><tr><th>"Patient"</th><th>"Why it is held"</th><th>"Last checked"</th><th><span class="visually-hidden">"Action"</span></th></tr></thead>
+                <tbody>{held}</tbody>
+            </table>
+        }
+    });
     let rows = v
         .rows
         .iter()
@@ -88,6 +126,7 @@ fn care_record_part(v: &CareRecordSendsView, retry: ServerAction<RetryCareRecord
     let empty = v.rows.is_empty();
     view! {
         <h2 id="care-record">"Sending to the shared care record"</h2>
+        {held_part}
         {(!v.connected).then(|| view! {
             <p>"No shared care record is connected to Carry, so accepted entries wait here until one is."</p>
         })}
@@ -112,6 +151,7 @@ fn admin_part(
     invite: ServerAction<InviteStaff>,
     remove: ServerAction<RemoveStaff>,
     retry: ServerAction<RetryCareRecordSend>,
+    recheck: ServerAction<RecheckCareRecordMatch>,
 ) -> AnyView {
     let invite_error = Signal::derive(move || invite.value().get().and_then(Result::err));
     let field = move |f: &'static str| Signal::derive(move || invite_error.get().and_then(|e| e.field(f)));
@@ -142,7 +182,7 @@ fn admin_part(
         .map(|i| view! { <li>{i.name.clone()} " (" {i.email.clone()} "), " {i.job.words()} ", until " {i.expires_at.to_uk_date()}</li> })
         .collect_view();
     let jobs = StaffRole::ALL.into_iter().map(|j| view! { <option value=j.slug()>{j.words()}</option> }).collect_view();
-    let care_record = v.care_record.as_ref().map(|c| care_record_part(c, retry));
+    let care_record = v.care_record.as_ref().map(|c| care_record_part(c, retry, recheck));
     view! {
         <h2>"Requests to link a record"</h2>
         {if no_requests { view! { <p>"No requests are waiting."</p> }.into_any() } else { requests.into_any() }}
@@ -173,8 +213,9 @@ pub fn PracticePage() -> impl IntoView {
     let invite = ServerAction::<InviteStaff>::new();
     let remove = ServerAction::<RemoveStaff>::new();
     let retry = ServerAction::<RetryCareRecordSend>::new();
+    let recheck = ServerAction::<RecheckCareRecordMatch>::new();
     let data = Resource::new(
-        move || (decide.version().get(), invite.version().get(), remove.version().get(), retry.version().get()),
+        move || (decide.version().get(), invite.version().get(), remove.version().get(), retry.version().get(), recheck.version().get()),
         |_| staff_home(),
     );
     let query = use_query_map();
@@ -186,6 +227,7 @@ pub fn PracticePage() -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| remove.value().get().and_then(Result::err))
             .or_else(|| retry.value().get().and_then(Result::err))
+            .or_else(|| recheck.value().get().and_then(Result::err))
     });
     view! {
         <Title text="Your practice"/>
@@ -208,7 +250,7 @@ pub fn PracticePage() -> impl IntoView {
                         <ul>{rows}</ul>
                     }
                 });
-                let admin = (v.job == StaffRole::Admin).then(|| admin_part(&v, decide, invite, remove, retry));
+                let admin = (v.job == StaffRole::Admin).then(|| admin_part(&v, decide, invite, remove, retry, recheck));
                 view! {
                     <h1>{v.practice.name.clone()}</h1>
                     <p>"You are signed in as " {v.job.words().to_lowercase()} " at " {v.practice.name.clone()} " (" {v.practice.ods_code.clone()} ")."</p>
@@ -217,6 +259,7 @@ pub fn PracticePage() -> impl IntoView {
                     {flag("linked").then(|| view! { <Notice><p>"The record is linked. The patient has been told."</p></Notice> })}
                     {flag("declined").then(|| view! { <Notice><p>"The request was declined. The patient has been told why."</p></Notice> })}
                     {flag("retried").then(|| view! { <Notice><p>"Carry will try to send it again now."</p></Notice> })}
+                    {flag("rechecked").then(|| view! { <Notice><p>"Carry will look the record up in the shared care record again now. If the details still differ, it will be held again."</p></Notice> })}
                     <ErrorSummary error=error/>
                     {needs_passkey.then(|| view! {
                         <div class="notice" role="status">

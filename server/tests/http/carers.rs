@@ -93,6 +93,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/practice/invite", Class::Staff),
     ("/api/practice/remove-staff", Class::Staff),
     ("/api/practice/retry-send", Class::Staff),
+    ("/api/practice/recheck-match", Class::Staff),
     ("/api/practice/decide-link", Class::Staff),
     ("/api/practice/inbox", Class::Staff),
     ("/api/practice/patient", Class::Staff),

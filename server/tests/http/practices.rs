@@ -255,6 +255,17 @@ both! {
             assert_eq!(json(&app, "POST", "practice/retry-send", &retry, cookie).await.0, StatusCode::FORBIDDEN);
         }
         assert_eq!(json(&app, "POST", "practice/retry-send", &retry, &w.other_admin).await.0, StatusCode::NOT_FOUND);
+        // Looking a held match up again: administrators only; a record not held (Sam's, or none
+        // at all, or another practice's) is "not found".
+        for patient in [w.patient.as_str(), unknown.as_str()] {
+            let recheck = [("patient", patient)];
+            for cookie in [&w.gp, &w.social, &w.sam, &w.stranger] {
+                assert_eq!(json(&app, "POST", "practice/recheck-match", &recheck, cookie).await.0, StatusCode::FORBIDDEN);
+            }
+            for cookie in [&w.admin, &w.other_admin] {
+                assert_eq!(json(&app, "POST", "practice/recheck-match", &recheck, cookie).await.0, StatusCode::NOT_FOUND);
+            }
+        }
         let admin_home = page(&app, "/practice", &w.admin).await;
         assert!(admin_home.contains("Sending to the shared care record") && admin_home.contains("No shared care record is connected"), "{admin_home}");
         // A GP signed in with a password alone is told to use a passkey, and sees nothing.

@@ -13,7 +13,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::Action;
 use domain::audit::Category;
-use domain::practice_views::{CareRecordSendView, CareRecordSendsView};
+use domain::practice_views::{CareRecordSendView, CareRecordSendsView, HeldMatchView};
 use domain::practices::StaffRole;
 use store::care_record::{self as outbox, OutboxStatus};
 use store::patients;
@@ -59,8 +59,19 @@ impl Services {
         let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
         let mut conn = self.db().conn().await?;
         let rows = outbox::list_unsent_outbox(&mut conn, job.practice, UNSENT_SHOWN).await?;
-        let mut view = CareRecordSendsView { connected: self.care_record_connected(), rows: Vec::with_capacity(rows.len()) };
+        let held = outbox::list_held_matches(&mut conn, job.practice, UNSENT_SHOWN).await?;
+        let mut view =
+            CareRecordSendsView { connected: self.care_record_connected(), rows: Vec::with_capacity(rows.len()), held: Vec::new() };
         let mut events = Vec::new();
+        for h in held {
+            events.push(self.staff_event(who, h.patient_id, Action::VerifyLink, &Touch::of(Category::NhsRecord)));
+            view.held.push(HeldMatchView {
+                patient_id: h.patient_id,
+                patient_name: h.patient_name,
+                reason: h.reason,
+                checked_at: h.checked_at,
+            });
+        }
         // Several rows are often one patient's: each name is read once.
         let mut names = std::collections::HashMap::new();
         for r in rows {
@@ -87,6 +98,31 @@ impl Services {
         drop(conn);
         self.log_all(events).await?;
         Ok(view)
+    }
+
+    /// Looks a held match up afresh (administrators), once someone has checked the patient's
+    /// details here and in the shared care record: the match is forgotten, the record's pull is
+    /// due now, and what Carry stopped trying to send for it goes back in the queue. If the
+    /// details still differ, the match is held again.
+    pub async fn recheck_care_record_match(&self, who: &SignedIn, patient: &str) -> ServiceResult<()> {
+        let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
+        let patient: domain::PatientId = patient.trim().parse().map_err(|_| ServiceError::NotFound)?;
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let linked = store::links::find_link(&mut tx, patient)
+            .await?
+            .is_some_and(|l| l.practice.id == job.practice && l.status == domain::practices::LinkStatus::Linked);
+        let held = outbox::find_care_record_patient(&mut tx, patient).await?.is_some_and(|p| p.quarantine_reason.is_some());
+        if !linked || !held {
+            return Err(ServiceError::NotFound);
+        }
+        outbox::delete_care_record_patient(&mut tx, patient).await?;
+        store::synced::request_sync(&mut tx, patient, now).await?;
+        outbox::update_outbox_retry_patient(&mut tx, job.practice, patient, now).await?;
+        store::audit::append(&mut tx, &self.staff_event(who, patient, Action::VerifyLink, &Touch::of(Category::NhsRecord))).await?;
+        tx.commit().await?;
+        self.wake_care_record();
+        Ok(())
     }
 
     /// Puts a row of the dead-letter list back in the queue, due now (administrators). When
