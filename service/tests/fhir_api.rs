@@ -223,6 +223,9 @@ conformance! {
         let caller = s.fhir_caller(Some(&issued.access_token), "r").await.unwrap();
         let e = s.fhir_search(&caller, "DocumentReference", &by_nhs(VALID_NHS)).await.unwrap_err();
         assert_eq!((e.status, e.code), (403, "forbidden"));
+        // Outside the scope the answer is the same whatever id is asked for (no way to learn what exists).
+        let e = s.fhir_read(&caller, "DocumentReference", &uuid::Uuid::new_v4().to_string()).await.unwrap_err();
+        assert_eq!((e.status, e.code), (403, "forbidden"));
         let e = s.fhir_search(&caller, "Patient", &by_nhs(VALID_NHS)).await.unwrap_err();
         assert_eq!((e.status, e.code), (404, "not-supported"));
         let e = s.fhir_search(&caller, "Observation", &[("code".into(), "8867-4".into())]).await.unwrap_err();
@@ -234,7 +237,15 @@ conformance! {
         assert_eq!(s.fhir_caller(Some("made-up"), "r").await.unwrap_err().status, 401);
         assert_eq!(s.fhir_caller(None, "r").await.unwrap_err().status, 401);
         // Expired tokens and spent assertions are swept.
+        let count = |table: &'static str| async move {
+            let mut conn = db.conn().await.unwrap();
+            let sql = if table == "tokens" { "select count(*) from fhir_tokens" } else { "select count(*) from fhir_assertions" };
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut *conn).await.unwrap();
+            n
+        };
+        assert_eq!((count("tokens").await, count("assertions").await), (1, 1));
         s.sweep_expired().await.unwrap();
+        assert_eq!((count("tokens").await, count("assertions").await), (0, 0));
     }
 }
 

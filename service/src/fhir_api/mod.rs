@@ -135,7 +135,7 @@ impl Services {
         let presented = bearer.filter(|b| !b.is_empty() && b.len() <= 200).ok_or_else(login)?;
         let found = {
             let mut conn = self.db().conn().await?;
-            store::fhir_api::find_token(&mut conn, &token::token_hash(presented), self.now()).await?
+            store::fhir_api::find_token(&mut conn, &crate::tokens::Token::from_presented(presented).hash(), self.now()).await?
         };
         let (client_id, scope) = found.ok_or_else(login)?;
         let client = self.inner_fhir_clients().find(&client_id).ok_or_else(login)?;
@@ -154,20 +154,15 @@ impl Services {
     /// outside, forbidden and not found look the same.
     pub async fn fhir_search(&self, caller: &SystemCaller, type_name: &str, query: &[(String, String)]) -> Result<Value, FhirError> {
         let t = served_type(type_name)?;
+        require_scope(caller, t, Perms { read: false, search: true })?;
         let search = Search::parse(query).map_err(|e| FhirError::new(400, "invalid", e.to_string()))?;
         let self_url =
             format!("{}/{}?{}", self.fhir_base(), t.name(), fhir::api::url_form(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
         let empty = || fhir::api::searchset(&self_url, None, 0, &self.fhir_base(), Vec::new());
         let mut tx = self.db().begin_read().await?;
         let links = store::fhir_api::links_by_nhs_number(&mut tx, &search.nhs_number).await?;
-        let Some(subject) = self.subject(&mut tx, &links, &search.nhs_number, caller).await? else {
-            drop(tx);
-            return if caller.scopes.on(t).search { Ok(empty()) } else { Err(scope_refusal(t, "search")) };
-        };
-        if let Err(refusal) = self.allowed(caller, t, Perms { read: false, search: true }, &subject, None).await {
-            return refusal;
-        }
-        let labels = subject.outcome.clone().unwrap_or_default();
+        let Some(subject) = self.subject(&mut tx, &links, &search.nhs_number, caller).await? else { return Ok(empty()) };
+        let Some(labels) = self.labels_or_log_refusal(caller, t, &subject, None).await? else { return Ok(empty()) };
         let q = ServedQuery { patient: subject.patient, kinds: t.kinds(), labels: &labels, since: search.since, before: search.before };
         let total = store::fhir_api::count_served(&mut tx, &q).await?;
         let mut rows = store::fhir_api::list_served(&mut tx, &q, search.after, i64::from(search.count) + 1).await?;
@@ -178,7 +173,8 @@ impl Services {
         } else {
             None
         };
-        let resources: Vec<Value> = rows.iter().filter_map(|row| self.served(t, row, &subject)).collect();
+        let entry_system = self.config().identifier_system("entry");
+        let resources: Vec<Value> = rows.iter().filter_map(|row| served(t, row, &subject, &entry_system)).collect();
         self.log(self.fhir_event(caller, subject.patient, t, None, None)).await?;
         Ok(fhir::api::searchset(&self_url, next.as_deref(), u64::try_from(total).unwrap_or(0), &self.fhir_base(), resources))
     }
@@ -186,6 +182,7 @@ impl Services {
     /// A read by id (`GET /fhir/{type}/{id}`).
     pub async fn fhir_read(&self, caller: &SystemCaller, type_name: &str, id: &str) -> Result<Value, FhirError> {
         let t = served_type(type_name)?;
+        require_scope(caller, t, Perms { read: true, search: false })?;
         let (entry, version) = match t {
             Served::Provenance => {
                 let rest = id.strip_prefix("carry-").ok_or_else(FhirError::not_found)?;
@@ -200,14 +197,13 @@ impl Services {
         let Some(link) = store::links::find_link(&mut tx, patient).await? else { return Err(FhirError::not_found()) };
         let links = [LinkByNhs { patient_id: link.patient_id, practice_id: link.practice.id, status: link.status }];
         let Some(subject) = self.subject(&mut tx, &links, &link.nhs_number, caller).await? else { return Err(FhirError::not_found()) };
-        if self.allowed(caller, t, Perms { read: true, search: false }, &subject, Some(id)).await.is_err() {
-            return Err(if caller.scopes.on(t).read { FhirError::not_found() } else { scope_refusal(t, "read") });
-        }
-        let labels = subject.outcome.clone().unwrap_or_default();
+        let Some(labels) = self.labels_or_log_refusal(caller, t, &subject, Some(id)).await? else { return Err(FhirError::not_found()) };
         let q = ServedQuery { patient, kinds: t.kinds(), labels: &labels, since: None, before: None };
         let row = store::fhir_api::find_served(&mut tx, &q, entry).await?;
         drop(tx);
-        let resource = row.filter(|r| version.is_none_or(|v| v == r.version)).and_then(|row| self.served(t, &row, &subject));
+        let resource = row
+            .filter(|r| version.is_none_or(|v| v == r.version))
+            .and_then(|row| served(t, &row, &subject, &self.config().identifier_system("entry")));
         let Some(resource) = resource else {
             self.log(self.fhir_event(caller, patient, t, Some(id), Some(DenyReason::ItemNotVisible))).await?;
             return Err(FhirError::not_found());
@@ -260,49 +256,23 @@ impl Services {
         Ok(Some(Subject { patient: row.id, owner: row.user_id, nhs_number: nhs.to_owned(), outcome }))
     }
 
-    /// Refuses (and logs the refusal) when the policy or the token's scope does not allow this.
-    /// A refused search answers an empty page unless only the scope was missing (403).
-    async fn allowed(
+    /// The labels the client may see in this record, or `None` when the policy refuses it (the
+    /// refusal is logged to the patient first).
+    async fn labels_or_log_refusal(
         &self,
         caller: &SystemCaller,
         t: Served,
-        need: Perms,
         subject: &Subject,
         item: Option<&str>,
-    ) -> Result<(), Result<Value, FhirError>> {
-        let have = caller.scopes.on(t);
-        let scope_ok = (!need.read || have.read) && (!need.search || have.search);
-        let reason = match (&subject.outcome, scope_ok) {
-            (Err(reason), _) => *reason,
-            (Ok(_), false) => DenyReason::ActionNotGranted,
-            (Ok(_), true) => return Ok(()),
-        };
-        tracing::info!(client = %caller.client_id, reason = reason.slug(), resource = t.name(), "FHIR API read refused");
-        if let Err(e) = self.log(self.fhir_event(caller, subject.patient, t, item, Some(reason))).await {
-            return Err(Err(e.into()));
+    ) -> Result<Option<Vec<PrivacyLabel>>, FhirError> {
+        match &subject.outcome {
+            Ok(labels) => Ok(Some(labels.clone())),
+            Err(reason) => {
+                tracing::info!(client = %caller.client_id, reason = reason.slug(), resource = t.name(), "FHIR API read refused");
+                self.log(self.fhir_event(caller, subject.patient, t, item, Some(*reason))).await?;
+                Ok(None)
+            }
         }
-        if !scope_ok {
-            return Err(Err(scope_refusal(t, if need.read { "read" } else { "search" })));
-        }
-        Err(Ok(fhir::api::searchset(&format!("{}/{}", self.fhir_base(), t.name()), None, 0, &self.fhir_base(), Vec::new())))
-    }
-
-    fn served(&self, t: Served, row: &EntryRow, subject: &Subject) -> Option<Value> {
-        let author = if Some(row.entered_by) == subject.owner { Author::Patient } else { Author::Carer(&row.entered_by_name) };
-        let entry_system = self.config().identifier_system("entry");
-        fhir::api::resource(
-            t,
-            &ServedEntry {
-                entry_system: &entry_system,
-                entry_id: row.id,
-                version: row.version,
-                body: &row.current.body,
-                occurred_at: row.current.occurred_at,
-                updated_at: row.updated_at,
-                author,
-                nhs_number: &subject.nhs_number,
-            },
-        )
     }
 
     fn fhir_event(
@@ -342,6 +312,32 @@ fn served_type(name: &str) -> Result<Served, FhirError> {
     })
 }
 
-fn scope_refusal(t: Served, what: &str) -> FhirError {
-    FhirError::new(403, "forbidden", format!("the token's scope does not allow {what} of {}", t.name()))
+/// Refuses (403) what the token's scope does not cover, before any record is looked at: the
+/// answer is the same whichever patient or id was asked for.
+fn require_scope(caller: &SystemCaller, t: Served, need: Perms) -> Result<(), FhirError> {
+    let have = caller.scopes.on(t);
+    if (need.read && !have.read) || (need.search && !have.search) {
+        tracing::info!(client = %caller.client_id, resource = t.name(), "FHIR API request outside the token's scope refused");
+        let what = if need.read { "read" } else { "search" };
+        return Err(FhirError::new(403, "forbidden", format!("the token's scope does not allow {what} of {}", t.name())));
+    }
+    Ok(())
+}
+
+/// The resource of type `t` for an entry of the subject's record.
+fn served(t: Served, row: &EntryRow, subject: &Subject, entry_system: &str) -> Option<Value> {
+    let author = if Some(row.entered_by) == subject.owner { Author::Patient } else { Author::Carer(&row.entered_by_name) };
+    fhir::api::resource(
+        t,
+        &ServedEntry {
+            entry_system,
+            entry_id: row.id,
+            version: row.version,
+            body: &row.current.body,
+            occurred_at: row.current.occurred_at,
+            updated_at: row.updated_at,
+            author,
+            nhs_number: &subject.nhs_number,
+        },
+    )
 }

@@ -5,7 +5,7 @@
 
 use super::{Clients, RegisteredClient};
 use crate::config::{AssertionAlg, FhirClientConfig};
-use crate::tokens::{hash_text, Token};
+use crate::tokens::Token;
 use crate::Services;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -235,11 +235,6 @@ impl Services {
     pub(crate) fn inner_fhir_clients(&self) -> &Clients {
         &self.inner.fhir_clients
     }
-}
-
-/// A token's hash, for looking it up.
-pub(crate) fn token_hash(presented: &str) -> String {
-    hash_text(presented)
 }
 
 /// Reads the clients' keys and scopes once, at start-up.
