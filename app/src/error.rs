@@ -24,8 +24,9 @@ pub enum AppError {
     /// Nothing here (or not yours).
     #[error("We could not find that.")]
     NotFound,
-    /// Someone (perhaps this person in another tab) changed it first; nothing was overwritten.
-    #[error("This entry was changed after you opened it, so your change was not saved. Open it again to see the latest version, then make your change.")]
+    /// Someone (perhaps this person in another tab, or the patient asking again) changed it
+    /// first; nothing was overwritten or decided.
+    #[error("This was changed after you opened it, so nothing was saved. Open it again to see it as it is now, then try again.")]
     Conflict,
     /// Something broke on the server.
     #[error("Something went wrong on our side. If it keeps happening, contact support and quote incident {0}.")]

@@ -34,6 +34,9 @@ pub struct MyLinkView {
     pub practice: PracticeChoice,
     /// The NHS number they gave, spaced ("943 476 5919").
     pub nhs_number: String,
+    /// The date of birth they gave ("2 Apr 1980"); None for a link verified before Carry asked
+    /// for one (the page asks for it: nothing is pulled or sent until it is given).
+    pub born_on: Option<String>,
     /// Where it stands.
     pub status: LinkStatus,
     /// When they asked.
@@ -81,12 +84,16 @@ pub struct LinkRequestView {
     pub patient_id: PatientId,
     /// The patient's name.
     pub name: String,
-    /// Their date of birth ("4 Mar 1961"), when the record has one.
+    /// The date of birth they gave ("4 Mar 1961"); None only for a request made before Carry
+    /// asked for one.
     pub born_on: Option<String>,
     /// The NHS number they gave, spaced.
     pub nhs_number: String,
     /// When they asked.
     pub requested_at: Timestamp,
+    /// A fingerprint of exactly these details, which the accept and decline forms send back:
+    /// if the patient asks again meanwhile, the decision is refused and the new request shown.
+    pub seen: String,
 }
 
 /// One of a practice's staff.

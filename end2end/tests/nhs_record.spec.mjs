@@ -46,11 +46,12 @@ async function fhir(request) {
   };
 }
 
-/** The patient asks the practice to link their record by NHS number; its administrator accepts. */
-async function linkRecord(page, adminPage, practice, ods, nhs, name) {
+/** The patient asks the practice to link their record by NHS number and date of birth; its administrator accepts. */
+async function linkRecord(page, adminPage, practice, ods, nhs, name, born) {
   await open(page, "/record/practice");
   await page.getByLabel("Your GP practice", { exact: true }).selectOption({ label: `${practice} (${ods})` });
   await page.getByLabel("Your NHS number").fill(nhs);
+  await page.getByLabel("Your date of birth").fill(born);
   await page.getByRole("button", { name: "Ask to link" }).click();
   await expect(page.getByText(`You asked ${practice} to link your record`)).toBeVisible();
   await open(adminPage, "/practice");
@@ -100,7 +101,7 @@ test("a linked patient reads their NHS record with its sources; a reading the GP
   await registerWithPassword(page, "Kim Okafor", patientEmail, PASSWORD);
   await open(page, "/record/nhs");
   await expect(page.getByText(/once your GP practice has linked your record/)).toBeVisible();
-  await linkRecord(page, admin.page, practice, ods, nhs, "Kim Okafor");
+  await linkRecord(page, admin.page, practice, ods, nhs, "Kim Okafor", "1975-09-30");
 
   // The patient's NHS record arrives (the worker pulls it at once); "Update now" asks again.
   await open(page, "/record");
@@ -177,7 +178,7 @@ test("a record whose name differs on the shared care record is held for the prac
   await registerInvited(admin.page, "Jo Lee", adminEmail);
   await join(admin.page, adminEmail, practice);
   await registerWithPassword(page, "Ola Adeyemi", uniqueEmail("patient"), PASSWORD);
-  await linkRecord(page, admin.page, practice, ods, nhs, "Ola Adeyemi");
+  await linkRecord(page, admin.page, practice, ods, nhs, "Ola Adeyemi", "1968-02-11");
 
   // The family name differs there: held, never merged; the administrator sees why.
   const held = admin.page.getByRole("table", { name: "Records held for a person to check" });

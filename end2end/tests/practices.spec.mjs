@@ -46,18 +46,37 @@ test("a patient links to a practice; the GP reviews their shared readings and no
   await open(page, "/record/practice");
   await page.getByLabel("Your GP practice", { exact: true }).selectOption({ label: `${practice} (${ods})` });
   await page.getByLabel("Your NHS number").fill("943 476 5918");
+  await page.getByLabel("Your date of birth").fill("1980-04-02");
   await page.getByRole("button", { name: "Ask to link" }).click();
   await expect(page.getByText("That is not a valid NHS number").first()).toBeVisible();
   // With JavaScript off the refused form comes back empty (as every form in Carry does today).
   await page.getByLabel("Your GP practice", { exact: true }).selectOption({ label: `${practice} (${ods})` });
-  await page.getByLabel("Your NHS number").fill("943 476 5919");
+  await page.getByLabel("Your NHS number").fill("943 476 5870");
+  await page.getByLabel("Your date of birth").fill("1980-04-02");
   await page.getByRole("button", { name: "Ask to link" }).click();
   await expect(page.getByText(`You asked ${practice} to link your record`)).toBeVisible();
   await expectAccessible(page);
 
-  // The administrator checks and accepts.
+  // The administrator opens the request; meanwhile the patient asks again with another NHS
+  // number. Accepting what was on screen decides nothing: the new request is shown to check.
+  await open(admin.page, "/practice");
+  await expect(admin.page.getByText("943 476 5870")).toBeVisible();
+  await expect(admin.page.getByText("2 Apr 1980")).toBeVisible();
+  await open(page, "/record/practice");
+  await page.getByLabel("Your GP practice", { exact: true }).selectOption({ label: `${practice} (${ods})` });
+  await page.getByLabel("Your NHS number").fill("943 476 5919");
+  await page.getByLabel("Your date of birth").fill("1980-04-02");
+  await page.getByRole("button", { name: "Ask to link" }).click();
+  await expect(page.getByText("with NHS number 943 476 5919")).toBeVisible();
+  await admin.page.getByRole("button", { name: "Accept: this is our patient Sam Patel" }).click();
+  await expect(admin.page.getByText("This was changed after you opened it").first()).toBeVisible();
+  await open(page, "/record/practice");
+  await expect(page.getByText(`You asked ${practice} to link your record`)).toBeVisible();
+
+  // The administrator checks the request as it is now, and accepts.
   await open(admin.page, "/practice");
   await expect(admin.page.getByText("943 476 5919")).toBeVisible();
+  await expect(admin.page.getByText("943 476 5870")).toHaveCount(0);
   await admin.page.getByRole("button", { name: "Accept: this is our patient Sam Patel" }).click();
   await expect(admin.page.getByText("The record is linked.")).toBeVisible();
   await open(page, "/record/practice");

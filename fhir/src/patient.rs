@@ -22,9 +22,9 @@ pub enum Match {
     NotFound,
 }
 
-/// Compares the search result with what Carry knows of the patient (their name, and their date
-/// of birth `YYYY-MM-DD` when known).
-pub fn match_patient(bundle: &Bundle, nhs_number: &str, name: &str, born_on: Option<&str>) -> Match {
+/// Compares the search result with what Carry knows of the patient: NHS number, full name and
+/// date of birth (`YYYY-MM-DD`), all three, never fewer.
+pub fn match_patient(bundle: &Bundle, nhs_number: &str, name: &str, born_on: &str) -> Match {
     let patients: Vec<Patient> = bundle
         .entry
         .iter()
@@ -44,12 +44,10 @@ pub fn match_patient(bundle: &Bundle, nhs_number: &str, name: &str, born_on: Opt
     if !same_name(patient, name) {
         return Match::Quarantined { reason: "the name in the shared care record is different".into() };
     }
-    match (born_on, patient.birth_date.as_deref()) {
-        (Some(ours), Some(theirs)) if ours != theirs => {
-            Match::Quarantined { reason: "the date of birth in the shared care record is different".into() }
-        }
-        (Some(_), None) => Match::Quarantined { reason: "the shared care record has no date of birth to check".into() },
-        _ => Match::Same { id },
+    match patient.birth_date.as_deref() {
+        Some(theirs) if theirs == born_on => Match::Same { id },
+        Some(_) => Match::Quarantined { reason: "the date of birth in the shared care record is different".into() },
+        None => Match::Quarantined { reason: "the shared care record has no date of birth to check".into() },
     }
 }
 
@@ -103,29 +101,37 @@ mod tests {
     #[test]
     fn one_patient_with_the_same_name_and_birth_date_matches() {
         let b = search(vec![patient("p1", "Sam", "Patel", "1980-04-02")]);
-        assert_eq!(match_patient(&b, "9434765919", "Sam Patel", Some("1980-04-02")), Match::Same { id: "p1".into() });
-        assert_eq!(match_patient(&b, "9434765919", "sam  PATEL", None), Match::Same { id: "p1".into() });
+        assert_eq!(match_patient(&b, "9434765919", "Sam Patel", "1980-04-02"), Match::Same { id: "p1".into() });
+        assert_eq!(match_patient(&b, "9434765919", "sam  PATEL", "1980-04-02"), Match::Same { id: "p1".into() });
     }
 
     #[test]
     fn a_different_name_or_birth_date_is_quarantined_never_merged() {
         let b = search(vec![patient("p1", "Sam", "Shah", "1980-04-02")]);
-        assert!(matches!(match_patient(&b, "9434765919", "Sam Patel", Some("1980-04-02")), Match::Quarantined { .. }));
+        assert!(matches!(match_patient(&b, "9434765919", "Sam Patel", "1980-04-02"), Match::Quarantined { .. }));
         let b = search(vec![patient("p1", "Sam", "Patel", "1981-04-02")]);
-        let Match::Quarantined { reason } = match_patient(&b, "9434765919", "Sam Patel", Some("1980-04-02")) else { panic!() };
+        let Match::Quarantined { reason } = match_patient(&b, "9434765919", "Sam Patel", "1980-04-02") else { panic!() };
         assert!(reason.contains("date of birth"));
+        // A partial date of birth there is not the same date: held, never guessed.
+        let b = search(vec![patient("p1", "Sam", "Patel", "1980")]);
+        assert!(matches!(match_patient(&b, "9434765919", "Sam Patel", "1980-04-02"), Match::Quarantined { .. }));
+        // The name alone never matches.
+        let mut p = patient("p1", "Sam", "Patel", "1980-04-02");
+        p.as_object_mut().unwrap().remove("birthDate");
+        let Match::Quarantined { reason } = match_patient(&search(vec![p]), "9434765919", "Sam Patel", "1980-04-02") else { panic!() };
+        assert!(reason.contains("no date of birth"));
     }
 
     #[test]
     fn two_patients_with_one_nhs_number_are_quarantined() {
         let b = search(vec![patient("p1", "Sam", "Patel", "1980-04-02"), patient("p2", "Sam", "Patel", "1980-04-02")]);
-        assert!(matches!(match_patient(&b, "9434765919", "Sam Patel", None), Match::Quarantined { .. }));
+        assert!(matches!(match_patient(&b, "9434765919", "Sam Patel", "1980-04-02"), Match::Quarantined { .. }));
     }
 
     #[test]
     fn a_patient_without_that_nhs_number_is_not_a_match() {
         let b = search(vec![patient("p1", "Sam", "Patel", "1980-04-02")]);
-        assert_eq!(match_patient(&b, "9990000018", "Sam Patel", None), Match::NotFound);
-        assert_eq!(match_patient(&search(vec![]), "9434765919", "Sam Patel", None), Match::NotFound);
+        assert_eq!(match_patient(&b, "9990000018", "Sam Patel", "1980-04-02"), Match::NotFound);
+        assert_eq!(match_patient(&search(vec![]), "9434765919", "Sam Patel", "1980-04-02"), Match::NotFound);
     }
 }

@@ -132,6 +132,7 @@ impl Services {
             for l in links::list_links(&mut tx, practice.id, LinkStatus::Requested, LINK_REQUESTS_SHOWN).await? {
                 events.push(self.staff_event(who, l.patient_id, Action::VerifyLink, &Touch::of(Category::PracticeLink)));
                 view.link_requests.push(LinkRequestView {
+                    seen: crate::links::link_fingerprint(&l),
                     patient_id: l.patient_id,
                     name: l.patient_name,
                     born_on: l.born_on.as_deref().and_then(domain::Timestamp::parse_uk_date).map(domain::Timestamp::to_uk_date),

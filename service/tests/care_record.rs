@@ -25,8 +25,15 @@ fn entry_system() -> String {
 
 /// A linked patient who added a blood pressure reading and a note and shared both; the GP
 /// accepts them. Returns the patient, their record and the two entries' ids.
-async fn accepted_pair(db: &store::Db, s: &Services, p: &Practice, name: &str, nhs: &str) -> (SignedIn, PatientId, Vec<String>) {
-    let (sam, _, patient) = linked(db, s, p, name, nhs).await;
+async fn accepted_pair(
+    db: &store::Db,
+    s: &Services,
+    p: &Practice,
+    name: &str,
+    nhs: &str,
+    born: &str,
+) -> (SignedIn, PatientId, Vec<String>) {
+    let (sam, _, patient) = linked_born(db, s, p, name, nhs, born).await;
     let reading = s.add_reading(&sam, RecordRef::Own, &bp(150, 95, "2026-11-21T08:00"), &shared("general")).await.unwrap();
     let note = s.add_note(&sam, RecordRef::Own, &note("Headaches", "Mornings, since the new tablets"), &shared("general")).await.unwrap();
     let form = ReviewForm { entries: vec![format!("{reading}:1"), format!("{note}:1")], decision: "accept".into(), message: String::new() };
@@ -71,7 +78,7 @@ conformance! {
         for f in [Fault::ServerError, Fault::TooMany, Fault::LoseAnswer, Fault::LoseAnswer] {
             proxy.then(f);
         }
-        let (_, patient, ids) = accepted_pair(db, &s, &p, "Sam Patel", &nhs).await;
+        let (_, patient, ids) = accepted_pair(db, &s, &p, "Sam Patel", &nhs, "1980-04-02").await;
         let (waiting, sent, failed) = quiesce(db, &s, &clock, 10).await;
         assert_eq!((waiting, sent, failed), (0, 2, 0));
         assert!(proxy.forwarded() >= 4, "the lost answers reached the server: {}", proxy.forwarded());
@@ -117,7 +124,7 @@ conformance! {
         // The worker dies while the server holds its answer: the server has the entry, Carry
         // does not know it, and the row stays leased.
         proxy.then(Fault::Hold(Duration::from_secs(3)));
-        let (_, _, ids) = accepted_pair(db, &s, &p, "Kim Okafor", &nhs).await;
+        let (_, _, ids) = accepted_pair(db, &s, &p, "Kim Okafor", &nhs, "1975-09-30").await;
         let worker = tokio::spawn({
             let s = s.clone();
             async move { s.send_due_to_care_record().await }
@@ -156,7 +163,7 @@ conformance! {
         let nhs = peer::nhs_number();
         // The shared care record spells the family name differently: never merged.
         let remote_patient = remote.add_patient(&nhs, "Alex", "Smyth", "1990-01-15").await;
-        let (_, _, ids) = accepted_pair(db, &s, &p, "Alex Smith", &nhs).await;
+        let (_, _, ids) = accepted_pair(db, &s, &p, "Alex Smith", &nhs, "1990-01-15").await;
         assert_eq!(quiesce(db, &s, &clock, 3).await, (0, 0, 2));
         assert_eq!(proxy.forwarded(), 0, "nothing was sent for a doubtful match");
         let sends = s.care_record_sends(&p.admin).await.unwrap();
@@ -203,7 +210,7 @@ conformance! {
     async fn without_a_care_record_accepted_entries_wait_and_say_so(db) {
         let (s, _) = services(db);
         let p = practice(db, &s, "Riverside Practice", "A81001").await;
-        accepted_pair(db, &s, &p, "Sam Patel", &peer::nhs_number()).await;
+        accepted_pair(db, &s, &p, "Sam Patel", &peer::nhs_number(), BORN).await;
         assert_eq!(s.send_due_to_care_record().await.unwrap(), 0);
         let sends = s.care_record_sends(&p.admin).await.unwrap();
         assert!(!sends.connected);

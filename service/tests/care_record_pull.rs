@@ -230,3 +230,63 @@ conformance! {
         assert_eq!(s.nhs_record(&sam, RecordRef::Own).await.unwrap().status, SyncStatus::NotLinked);
     }
 }
+
+conformance! {
+    async fn a_link_verified_without_a_date_of_birth_waits_for_one_and_is_matched_again(db) {
+        let remote = Sekmet::start("ES384").await;
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&remote.base(), AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        seed(&remote, &nhs, "Sam", "Patel").await;
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 1);
+        // As the migration leaves an installation from before Carry asked for a date of birth:
+        // the link is verified but has none, and its match was made without one.
+        let mut conn = db.conn().await.unwrap();
+        for table in ["practice_links", "care_record_patients"] {
+            let sql = format!("update {table} set born_on = null where patient_id = $1");
+            sqlx::query(&sql).bind(patient.to_string()).execute(&mut *conn).await.unwrap();
+        }
+        drop(conn);
+        let mine = s.my_practice(&sam).await.unwrap().link.unwrap();
+        assert_eq!((mine.status, mine.born_on), (domain::practices::LinkStatus::Linked, None));
+        // The next pull is held: the name and NHS number alone never match.
+        s.update_nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 0);
+        match s.nhs_record(&sam, RecordRef::Own).await.unwrap().status {
+            SyncStatus::On { last_error: Some(e), .. } => assert!(e.contains("date of birth"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        // The patient gives it (a bad date is refused, naming the field); the match is made
+        // again with it, and the pull goes ahead.
+        assert!(matches!(s.give_birth_date(&sam, "yesterday").await,
+            Err(service::ServiceError::Validation(v)) if v.0[0].field == "birth_date"));
+        s.give_birth_date(&sam, "1980-04-02").await.unwrap();
+        assert_eq!(s.my_practice(&sam).await.unwrap().link.unwrap().born_on.as_deref(), Some("2 Apr 1980"));
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 1);
+        assert!(matches!(s.nhs_record(&sam, RecordRef::Own).await.unwrap().status, SyncStatus::On { last_error: None, .. }));
+        let mut conn = db.conn().await.unwrap();
+        let matched = store::care_record::find_care_record_patient(&mut conn, patient).await.unwrap().unwrap();
+        assert_eq!(matched.born_on.as_deref(), Some("1980-04-02"));
+        drop(conn);
+        // Once given, it changes only by asking to link again (a new request, a new look).
+        assert!(matches!(s.give_birth_date(&sam, "1980-04-02").await, Err(service::ServiceError::Validation(_))));
+    }
+}
+
+conformance! {
+    async fn a_date_of_birth_the_shared_care_record_does_not_have_is_held(db) {
+        let remote = Sekmet::start("ES384").await;
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&remote.base(), AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        seed(&remote, &nhs, "Sam", "Patel").await;
+        // Same NHS number and name, another date of birth: never matched on the name alone.
+        let (sam, _, _) = linked_born(db, &s, &p, "Sam Patel", &nhs, "1981-04-02").await;
+        s.pull_due_from_care_record().await.unwrap();
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(v.status, SyncStatus::Held);
+        assert!(v.sections.iter().all(|s| s.items.is_empty()));
+        assert!(s.care_record_sends(&p.admin).await.unwrap().held[0].reason.contains("date of birth"));
+    }
+}

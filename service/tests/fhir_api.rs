@@ -255,7 +255,7 @@ conformance! {
         let p = practice(db, &s, "Riverside Practice", "A81001").await;
         let (sam, _) = person(db, "Sam Patel").await;
         s.add_reading(&sam, RecordRef::Own, &bp(130, 85, "2026-11-20T08:00"), &shared("general")).await.unwrap();
-        s.request_link(&sam, &p.id.to_string(), VALID_NHS).await.unwrap();
+        s.request_link(&sam, &p.id.to_string(), VALID_NHS, BORN).await.unwrap();
         let caller = sign_in(&s, ALL_READS).await;
         let bundle = s.fhir_search(&caller, "Observation", &by_nhs(VALID_NHS)).await.unwrap();
         assert_eq!(bundle["total"], 0);

@@ -35,11 +35,11 @@ conformance! {
         let p = practice(db, &s, "Riverside Practice", "A81001").await;
         let (sam, sam_email) = person(db, "Sam Patel").await;
         // A wrong check digit is refused, naming the field.
-        match s.request_link(&sam, &p.id.to_string(), "943 476 5918").await {
+        match s.request_link(&sam, &p.id.to_string(), "943 476 5918", BORN).await {
             Err(ServiceError::Validation(v)) => assert_eq!(v.0[0].field, "nhs_number"),
             other => panic!("{other:?}"),
         }
-        s.request_link(&sam, &p.id.to_string(), VALID_NHS).await.unwrap();
+        s.request_link(&sam, &p.id.to_string(), VALID_NHS, BORN).await.unwrap();
         let patient = s.staff_home(&p.admin).await.unwrap().link_requests[0].patient_id;
         // Until the practice accepts, its clinicians see nothing.
         s.add_note(&sam, RecordRef::Own, &note("Early note", "shared before the link"), &shared("general")).await.unwrap();
@@ -47,7 +47,7 @@ conformance! {
         assert!(s.inbox(&p.gp, "").await.unwrap().patients.is_empty());
         // The administrator sees no clinical content.
         assert!(matches!(s.shared_record(&p.admin, patient).await, Err(ServiceError::Forbidden)));
-        s.decide_link(&p.admin, patient, true, "").await.unwrap();
+        s.decide_link(&p.admin, patient, &seen(&s, &p, patient).await, true, "").await.unwrap();
         assert_eq!(s.my_practice(&sam).await.unwrap().link.unwrap().status, domain::practices::LinkStatus::Linked);
         assert!(mail_to(db, &sam_email).await.contains("There is an update in Carry"));
 
@@ -161,7 +161,7 @@ conformance! {
         }
         assert!(s.inbox(&other.gp, "").await.unwrap().patients.is_empty());
         assert!(s.staff_home(&other.social).await.unwrap().care_patients.is_empty());
-        assert!(matches!(s.decide_link(&other.admin, patient, false, "not ours").await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.decide_link(&other.admin, patient, "", false, "not ours").await, Err(ServiceError::Forbidden)));
         let form = ReviewForm { entries: vec![], decision: "accept".into(), message: String::new() };
         assert!(matches!(s.review_entries(&other.gp, patient, &ReviewForm { entries: vec![format!("{}:1", Uuid::new_v4())], ..form }).await, Err(ServiceError::Forbidden)));
         // Sam stops sharing with the practice: at once its staff see nothing.
@@ -217,7 +217,7 @@ conformance! {
         drop(conn);
         // Asking to link elsewhere takes everything out of the old practice's inbox at once.
         let other = practice(db, &s, "Hillside Surgery", "B82002").await;
-        s.request_link(&sam, &other.id.to_string(), VALID_NHS).await.unwrap();
+        s.request_link(&sam, &other.id.to_string(), VALID_NHS, BORN).await.unwrap();
         assert_eq!(s.inbox(&p.gp, "").await.unwrap().patients.iter().map(|l| l.patient_id).collect::<Vec<_>>(), vec![kim_patient]);
         assert!(matches!(s.shared_record(&p.gp, patient).await, Err(ServiceError::Forbidden)));
         // An ended job ends access on the next request.
@@ -226,13 +226,58 @@ conformance! {
         assert!(matches!(s.inbox(&gone, "").await, Err(ServiceError::Forbidden)));
         // The NHS number is unique among a practice's linked records.
         let (lee, _) = person(db, "Lee").await;
-        s.request_link(&lee, &p.id.to_string(), KIM_NHS).await.unwrap();
+        s.request_link(&lee, &p.id.to_string(), KIM_NHS, BORN).await.unwrap();
         let lee_patient = s.staff_home(&p.admin).await.unwrap().link_requests.iter().find(|r| r.name == "Lee").unwrap().patient_id;
-        assert!(matches!(s.decide_link(&p.admin, lee_patient, true, "").await, Err(ServiceError::Validation(_))));
+        let lee_seen = seen(&s, &p, lee_patient).await;
+        assert!(matches!(s.decide_link(&p.admin, lee_patient, &lee_seen, true, "").await, Err(ServiceError::Validation(_))));
         // Declining needs a reason, which the patient reads.
-        assert!(matches!(s.decide_link(&p.admin, lee_patient, false, " ").await, Err(ServiceError::Validation(_))));
-        s.decide_link(&p.admin, lee_patient, false, "The NHS number belongs to another patient").await.unwrap();
+        assert!(matches!(s.decide_link(&p.admin, lee_patient, &lee_seen, false, " ").await, Err(ServiceError::Validation(_))));
+        s.decide_link(&p.admin, lee_patient, &lee_seen, false, "The NHS number belongs to another patient").await.unwrap();
         let mine = s.my_practice(&lee).await.unwrap().link.unwrap();
         assert_eq!(mine.decline_reason.as_deref(), Some("The NHS number belongs to another patient"));
+    }
+}
+
+conformance! {
+    async fn an_accept_decides_only_the_details_the_administrator_was_shown(db) {
+        let (s, clock) = services(db);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _) = person(db, "Sam Patel").await;
+        // Every patient gives a date of birth, a real one, not in the future.
+        for (born, field) in [("", "born_on"), ("31/02/1980", "born_on"), ("2090-01-01", "born_on")] {
+            match s.request_link(&sam, &p.id.to_string(), VALID_NHS, born).await {
+                Err(ServiceError::Validation(v)) => assert_eq!(v.0[0].field, field, "{born}"),
+                other => panic!("{born}: {other:?}"),
+            }
+        }
+        s.request_link(&sam, &p.id.to_string(), VALID_NHS, BORN).await.unwrap();
+        let home = s.staff_home(&p.admin).await.unwrap();
+        let shown = home.link_requests[0].clone();
+        assert_eq!((shown.nhs_number.as_str(), shown.born_on.as_deref()), ("943 476 5919", Some("2 Apr 1980")));
+        let patient = shown.patient_id;
+        // With the administrator's page open, the patient asks again with another NHS number,
+        // then with another date of birth: neither accept nor decline of what was shown decides.
+        clock.advance(Span::minutes(1));
+        s.request_link(&sam, &p.id.to_string(), KIM_NHS, BORN).await.unwrap();
+        assert!(matches!(s.decide_link(&p.admin, patient, &shown.seen, true, "").await, Err(ServiceError::Stale)));
+        assert!(matches!(s.decide_link(&p.admin, patient, &shown.seen, false, "Not ours").await, Err(ServiceError::Stale)));
+        let second = seen(&s, &p, patient).await;
+        clock.advance(Span::minutes(1));
+        s.request_link(&sam, &p.id.to_string(), KIM_NHS, "1980-04-03").await.unwrap();
+        assert!(matches!(s.decide_link(&p.admin, patient, &second, true, "").await, Err(ServiceError::Stale)));
+        // Nor does a made-up fingerprint.
+        assert!(matches!(s.decide_link(&p.admin, patient, "0123", true, "").await, Err(ServiceError::Stale)));
+        let mine = s.my_practice(&sam).await.unwrap().link.unwrap();
+        assert_eq!(mine.status, domain::practices::LinkStatus::Requested);
+        assert_eq!((mine.nhs_number.as_str(), mine.born_on.as_deref()), ("943 476 5870", Some("3 Apr 1980")));
+        // The request as it is now, looked at afresh, is decided.
+        s.decide_link(&p.admin, patient, &seen(&s, &p, patient).await, true, "").await.unwrap();
+        let mine = s.my_practice(&sam).await.unwrap().link.unwrap();
+        assert_eq!((mine.status, mine.nhs_number.as_str()), (domain::practices::LinkStatus::Linked, "943 476 5870"));
+        // Asking again with the same details as the link is refused; with other details it is a
+        // new request that needs a new look.
+        assert!(matches!(s.request_link(&sam, &p.id.to_string(), KIM_NHS, "1980-04-03").await, Err(ServiceError::Validation(_))));
+        s.request_link(&sam, &p.id.to_string(), KIM_NHS, BORN).await.unwrap();
+        assert_eq!(s.my_practice(&sam).await.unwrap().link.unwrap().status, domain::practices::LinkStatus::Requested);
     }
 }

@@ -16,6 +16,9 @@ pub struct CareRecordPatientRow {
     pub patient_id: PatientId,
     /// The NHS number the match was made on.
     pub nhs_number: String,
+    /// The date of birth (`YYYY-MM-DD`) it was checked against; None for a match made before
+    /// Carry kept one (made again before it is used).
+    pub born_on: Option<String>,
     /// The Patient's id there, when matched.
     pub remote_id: Option<String>,
     /// Why it is held for a person, when quarantined.
@@ -24,17 +27,18 @@ pub struct CareRecordPatientRow {
     pub checked_at: Timestamp,
 }
 
-type RawMatch = (String, String, String, Option<String>, Option<String>, i64);
+type RawMatch = (String, String, Option<String>, String, Option<String>, Option<String>, i64);
 
 /// The record's match.
 pub async fn find_care_record_patient(conn: &mut Conn, patient: PatientId) -> StoreResult<Option<CareRecordPatientRow>> {
     let row: Option<RawMatch> = sqlx::query_as(
-        "select patient_id, nhs_number, status, remote_id, reason, checked_at from care_record_patients where patient_id = $1",
+        "select patient_id, nhs_number, born_on, status, remote_id, reason, checked_at from care_record_patients \
+         where patient_id = $1",
     )
     .bind(patient.to_string())
     .fetch_optional(conn)
     .await?;
-    row.map(|(id, nhs_number, status, remote_id, reason, checked_at)| {
+    row.map(|(id, nhs_number, born_on, status, remote_id, reason, checked_at)| {
         let quarantined = match status.as_str() {
             "matched" => false,
             "quarantined" => true,
@@ -43,6 +47,7 @@ pub async fn find_care_record_patient(conn: &mut Conn, patient: PatientId) -> St
         Ok(CareRecordPatientRow {
             patient_id: parse_id("care_record_patients.patient_id", &id)?,
             nhs_number,
+            born_on,
             remote_id: if quarantined { None } else { remote_id },
             quarantine_reason: if quarantined { Some(reason.unwrap_or_default()) } else { None },
             checked_at: Timestamp::from_millis(checked_at),
@@ -55,9 +60,9 @@ pub async fn find_care_record_patient(conn: &mut Conn, patient: PatientId) -> St
 pub async fn upsert_care_record_patient(conn: &mut Conn, row: &CareRecordPatientRow, now: Timestamp) -> StoreResult<()> {
     let status = if row.quarantine_reason.is_some() { "quarantined" } else { "matched" };
     sqlx::query(
-        "insert into care_record_patients (patient_id, nhs_number, status, remote_id, reason, checked_at, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $7) on conflict (patient_id) do update set nhs_number = excluded.nhs_number, \
-         status = excluded.status, remote_id = excluded.remote_id, reason = excluded.reason, checked_at = excluded.checked_at, \
+        "insert into care_record_patients (patient_id, nhs_number, born_on, status, remote_id, reason, checked_at, created_at, \
+         updated_at) values ($1, $2, $8, $3, $4, $5, $6, $7, $7) on conflict (patient_id) do update set \
+         nhs_number = excluded.nhs_number, born_on = excluded.born_on, status = excluded.status, remote_id = excluded.remote_id, reason = excluded.reason, checked_at = excluded.checked_at, \
          updated_at = excluded.updated_at",
     )
     .bind(row.patient_id.to_string())
@@ -67,6 +72,7 @@ pub async fn upsert_care_record_patient(conn: &mut Conn, row: &CareRecordPatient
     .bind(&row.quarantine_reason)
     .bind(row.checked_at.as_millis())
     .bind(now.as_millis())
+    .bind(&row.born_on)
     .execute(conn)
     .await?;
     Ok(())

@@ -13,7 +13,8 @@ pub struct LinkRow {
     pub patient_id: PatientId,
     /// The patient's name.
     pub patient_name: String,
-    /// The patient's date of birth (`YYYY-MM-DD`), when known.
+    /// The date of birth (`YYYY-MM-DD`) the patient gave with their request. None only for
+    /// links verified before Carry asked for one.
     pub born_on: Option<String>,
     /// The practice.
     pub practice: PracticeRow,
@@ -67,7 +68,7 @@ impl TryFrom<RawLink> for LinkRow {
 
 macro_rules! LINK_SELECT {
     () => {
-        "select l.patient_id, coalesce(u.display_name, pt.display_name) as patient_name, pt.born_on, l.practice_id, \
+        "select l.patient_id, coalesce(u.display_name, pt.display_name) as patient_name, l.born_on, l.practice_id, \
          p.name as practice_name, p.ods_code, l.nhs_number, l.status, l.requested_at, l.decided_at, l.decline_reason \
          from practice_links l join practices p on p.id = l.practice_id join patients pt on pt.id = l.patient_id \
          left join users u on u.id = pt.user_id "
@@ -95,25 +96,32 @@ pub async fn list_links(conn: &mut Conn, practice: PracticeId, status: LinkStatu
     raw.into_iter().map(LinkRow::try_from).collect()
 }
 
-/// Asks (again) to link a record to a practice, replacing any earlier request or link.
-pub async fn upsert_link_request(
-    conn: &mut Conn,
-    patient: PatientId,
-    practice: PracticeId,
-    nhs_number: &str,
-    by: UserId,
-    now: Timestamp,
-) -> StoreResult<()> {
+/// What a patient gives when asking to link.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkRequest<'a> {
+    /// The practice asked.
+    pub practice: PracticeId,
+    /// The NHS number (ten digits).
+    pub nhs_number: &'a str,
+    /// The date of birth (`YYYY-MM-DD`).
+    pub born_on: &'a str,
+}
+
+/// Asks (again) to link a record to a practice, replacing any earlier request or link: it is a
+/// new request, which an administrator must look at afresh.
+pub async fn upsert_link_request(conn: &mut Conn, patient: PatientId, ask: LinkRequest<'_>, by: UserId, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
-        "insert into practice_links (patient_id, practice_id, nhs_number, status, requested_by, requested_at, created_at, updated_at) \
-         values ($1, $2, $3, 'requested', $4, $5, $5, $5) \
+        "insert into practice_links (patient_id, practice_id, nhs_number, born_on, status, requested_by, requested_at, created_at, \
+         updated_at) values ($1, $2, $3, $4, 'requested', $5, $6, $6, $6) \
          on conflict (patient_id) do update set practice_id = excluded.practice_id, nhs_number = excluded.nhs_number, \
-         status = 'requested', requested_by = excluded.requested_by, requested_at = excluded.requested_at, decided_by = null, \
-         decided_at = null, decline_reason = null, updated_at = excluded.updated_at",
+         born_on = excluded.born_on, status = 'requested', requested_by = excluded.requested_by, \
+         requested_at = excluded.requested_at, decided_by = null, decided_at = null, decline_reason = null, \
+         updated_at = excluded.updated_at",
     )
     .bind(patient.to_string())
-    .bind(practice.to_string())
-    .bind(nhs_number)
+    .bind(ask.practice.to_string())
+    .bind(ask.nhs_number)
+    .bind(ask.born_on)
     .bind(by.to_string())
     .bind(now.as_millis())
     .execute(conn)
@@ -121,14 +129,14 @@ pub async fn upsert_link_request(
     Ok(())
 }
 
-/// Records an administrator's decision on a request still waiting at their practice. Returns
-/// false if it was not waiting there (decided already, withdrawn, or another practice's).
+/// Records an administrator's decision on the request they were shown (`seen`), if it is still
+/// waiting at their practice with exactly those details. Returns false if it is not (decided
+/// already, withdrawn, another practice's, or asked again with other details since).
 /// Fails with `Conflict("practice_links_practice_id_unique")` when another record at the
 /// practice is already linked with the same NHS number.
 pub async fn update_link_decision(
     conn: &mut Conn,
-    patient: PatientId,
-    practice: PracticeId,
+    seen: &LinkRow,
     status: LinkStatus,
     by: UserId,
     reason: Option<&str>,
@@ -136,17 +144,34 @@ pub async fn update_link_decision(
 ) -> StoreResult<bool> {
     let done = sqlx::query(
         "update practice_links set status = $3, decided_by = $4, decided_at = $5, decline_reason = $6, updated_at = $5 \
-         where patient_id = $1 and practice_id = $2 and status = 'requested'",
+         where patient_id = $1 and practice_id = $2 and status = 'requested' and nhs_number = $7 \
+         and coalesce(born_on, '') = $8 and requested_at = $9",
     )
-    .bind(patient.to_string())
-    .bind(practice.to_string())
+    .bind(seen.patient_id.to_string())
+    .bind(seen.practice.id.to_string())
     .bind(status.slug())
     .bind(by.to_string())
     .bind(now.as_millis())
     .bind(reason)
+    .bind(&seen.nhs_number)
+    .bind(seen.born_on.as_deref().unwrap_or(""))
+    .bind(seen.requested_at.as_millis())
     .execute(conn)
     .await?
     .rows_affected();
+    Ok(done == 1)
+}
+
+/// Records the date of birth of a record whose link was verified before Carry asked for one.
+/// The link stays as it is; returns false if there is no link or it already has a date of birth.
+pub async fn update_link_birth_date(conn: &mut Conn, patient: PatientId, born_on: &str, now: Timestamp) -> StoreResult<bool> {
+    let done = sqlx::query("update practice_links set born_on = $2, updated_at = $3 where patient_id = $1 and born_on is null")
+        .bind(patient.to_string())
+        .bind(born_on)
+        .bind(now.as_millis())
+        .execute(conn)
+        .await?
+        .rows_affected();
     Ok(done == 1)
 }
 

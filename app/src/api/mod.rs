@@ -23,6 +23,7 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
     fields![
         MyPractice,
         RequestPracticeLink,
+        GiveBirthDate,
         UnlinkPractice,
         AnswerQuestion,
         StaffHome,

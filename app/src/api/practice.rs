@@ -21,13 +21,27 @@ pub async fn my_practice() -> Result<MyPracticeView, AppError> {
     respond(async move { Ok(services()?.my_practice(&signed_in()?).await?) }.await)
 }
 
-/// The patient asks to link their record to a practice.
+/// The patient asks to link their record to a practice, with their NHS number and date of birth.
 #[server(prefix = "/api", endpoint = "practice/link", input = PostUrl)]
-pub async fn request_practice_link(practice: String, nhs_number: String) -> Result<(), AppError> {
+pub async fn request_practice_link(practice: String, nhs_number: String, born_on: String) -> Result<(), AppError> {
     respond(
         async move {
-            services()?.request_link(&signed_in()?, &practice, &nhs_number).await?;
+            services()?.request_link(&signed_in()?, &practice, &nhs_number, &born_on).await?;
             leptos_axum::redirect("/record/practice?asked=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The patient gives the date of birth their verified link lacks (links made before Carry
+/// asked for one).
+#[server(prefix = "/api", endpoint = "practice/birth-date", input = PostUrl)]
+pub async fn give_birth_date(birth_date: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            services()?.give_birth_date(&signed_in()?, &birth_date).await?;
+            leptos_axum::redirect("/record/practice?born=1");
             Ok(())
         }
         .await,
@@ -125,9 +139,10 @@ pub async fn remove_staff(user: String) -> Result<(), AppError> {
     )
 }
 
-/// An administrator accepts or declines a patient's request to link.
+/// An administrator accepts or declines a patient's request to link, as they were shown it
+/// (`seen`: the request's fingerprint; a request made again since is not decided).
 #[server(prefix = "/api", endpoint = "practice/decide-link", input = PostUrl)]
-pub async fn decide_link(patient: String, decision: String, reason: Option<String>) -> Result<(), AppError> {
+pub async fn decide_link(patient: String, seen: String, decision: String, reason: Option<String>) -> Result<(), AppError> {
     respond(
         async move {
             let accept = match decision.as_str() {
@@ -140,7 +155,8 @@ pub async fn decide_link(patient: String, decision: String, reason: Option<Strin
                     }]))
                 }
             };
-            services()?.decide_link(&signed_in()?, patient_id(&patient)?, accept, reason.as_deref().unwrap_or("")).await?;
+            let reason = reason.as_deref().unwrap_or("");
+            services()?.decide_link(&signed_in()?, patient_id(&patient)?, &seen, accept, reason).await?;
             leptos_axum::redirect(if accept { "/practice?linked=1" } else { "/practice?declined=1" });
             Ok(())
         }

@@ -19,6 +19,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 fn LinkRequest(r: LinkRequestView, decide: ServerAction<DecideLink>) -> impl IntoView {
     let (id1, id2) = (r.patient_id.to_string(), r.patient_id.to_string());
+    let (seen1, seen2) = (r.seen.clone(), r.seen.clone());
     let reason_id = format!("reason-{}", r.patient_id);
     let heading_id = format!("request-{}", r.patient_id);
     let labelled_by = heading_id.clone();
@@ -27,12 +28,13 @@ fn LinkRequest(r: LinkRequestView, decide: ServerAction<DecideLink>) -> impl Int
             <h3 id=heading_id>{r.name.clone()}</h3>
             <p>
                 "NHS number " <strong>{r.nhs_number.clone()}</strong>
-                {r.born_on.clone().map(|b| format!(". Born {b}"))}
+                ". Born " <strong>{r.born_on.clone().unwrap_or_else(|| "(not given)".to_owned())}</strong>
                 ". Asked " {r.requested_at.to_uk_string()} "."
             </p>
-            <p class="hint">"Check these against your clinical system before accepting."</p>
+            <p class="hint">"Check the name, NHS number and date of birth against your clinical system before accepting. If the patient asks again meanwhile, nothing is decided and you see the new request."</p>
             <ActionForm action=decide>
                 <input type="hidden" name="patient" value=id1/>
+                <input type="hidden" name="seen" value=seen1/>
                 <input type="hidden" name="decision" value="accept"/>
                 <button type="submit" class="button">"Accept: this is our patient" <span class="visually-hidden">{r.name.clone()}</span></button>
             </ActionForm>
@@ -40,6 +42,7 @@ fn LinkRequest(r: LinkRequestView, decide: ServerAction<DecideLink>) -> impl Int
                 <summary>"Decline"</summary>
                 <ActionForm action=decide>
                     <input type="hidden" name="patient" value=id2/>
+                    <input type="hidden" name="seen" value=seen2/>
                     <input type="hidden" name="decision" value="decline"/>
                     <div class="field">
                         <label for=reason_id.clone()>"Reason the patient will read"</label>

@@ -87,6 +87,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/practice/join", Class::OwnAccount),
     ("/api/practice/mine", Class::OwnRecord),
     ("/api/practice/link", Class::OwnRecord),
+    ("/api/practice/birth-date", Class::OwnRecord),
     ("/api/practice/unlink", Class::OwnRecord),
     ("/api/record/answer", Class::Record),
     ("/api/practice/home", Class::Staff),

@@ -56,7 +56,14 @@ async fn token(app: &TestApp, token_url: &str, assertion: &str) -> reqwest::Resp
 async fn run(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[("CARRY_FHIR_CLIENTS_FILE", &clients_file())]).await;
     let w = world(&app).await;
-    let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("decision", "accept")], Some(&w.admin)).await;
+    let res = app
+        .form_post(
+            "/practice",
+            "practice/decide-link",
+            &[("patient", &w.patient), ("seen", &w.seen), ("decision", "accept")],
+            Some(&w.admin),
+        )
+        .await;
     assert!(res.status().is_redirection());
 
     // Discovery needs no token.

@@ -77,6 +77,8 @@ async fn staff(app: &TestApp, admin: &str, name: &str, email: &str, job: &str) -
 pub(crate) struct World {
     pub sam: String,
     pub patient: String,
+    /// The fingerprint of Sam's request as the administrator's home shows it.
+    pub seen: String,
     gp: String,
     pub admin: String,
     social: String,
@@ -114,18 +116,32 @@ pub(crate) async fn world(app: &TestApp) -> World {
     add(CANARY, "general", false).await;
     // Sam asks to link, without JavaScript; a bad NHS number first.
     let riverside = riverside.to_string();
-    let res =
-        app.form_post("/record/practice", "practice/link", &[("practice", &riverside), ("nhs_number", "943 476 5918")], Some(&sam)).await;
+    let res = app
+        .form_post(
+            "/record/practice",
+            "practice/link",
+            &[("practice", &riverside), ("nhs_number", "943 476 5918"), ("born_on", "1980-04-02")],
+            Some(&sam),
+        )
+        .await;
     let back = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
     assert!(!back.contains("asked=1"), "a wrong check digit is refused: {back}");
-    let res =
-        app.form_post("/record/practice", "practice/link", &[("practice", &riverside), ("nhs_number", "943 476 5919")], Some(&sam)).await;
+    let res = app
+        .form_post(
+            "/record/practice",
+            "practice/link",
+            &[("practice", &riverside), ("nhs_number", "943 476 5919"), ("born_on", "1980-04-02")],
+            Some(&sam),
+        )
+        .await;
     assert!(res.status().is_redirection());
     let (_, home) = json(app, "GET", "practice/home", &[], &admin).await;
     let home: serde_json::Value = serde_json::from_str(&home).unwrap();
     let patient = home["link_requests"][0]["patient_id"].as_str().unwrap().to_owned();
     assert_eq!(home["link_requests"][0]["nhs_number"], "943 476 5919");
-    World { sam, patient, gp, admin, social, other_gp, other_admin, stranger, shared_note, social_note }
+    assert_eq!(home["link_requests"][0]["born_on"], "2 Apr 1980");
+    let seen = home["link_requests"][0]["seen"].as_str().unwrap().to_owned();
+    World { sam, patient, seen, gp, admin, social, other_gp, other_admin, stranger, shared_note, social_note }
 }
 
 both! {
@@ -134,7 +150,7 @@ both! {
         // Not yet linked: the GP sees nothing of Sam.
         let (status, _) = json(&app, "GET", "practice/patient", &[("patient", &w.patient)], &w.gp).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("decision", "accept")], Some(&w.admin)).await;
+        let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("seen", &w.seen), ("decision", "accept")], Some(&w.admin)).await;
         assert!(res.status().is_redirection());
         assert!(page(&app, "/record/practice", &w.sam).await.contains("Your record is linked to Riverside Practice"));
 
@@ -192,9 +208,44 @@ both! {
 }
 
 both! {
+    async fn an_administrator_decides_only_the_request_they_were_shown(app) {
+        let w = world(&app).await;
+        let (_, mine) = json(&app, "GET", "practice/mine", &[], &w.sam).await;
+        let practice = serde_json::from_str::<serde_json::Value>(&mine).unwrap()["link"]["practice"]["id"].as_str().unwrap().to_owned();
+        // The administrator has Sam's request open; Sam asks again with another NHS number.
+        let again = [("practice", practice.as_str()), ("nhs_number", "943 476 5870"), ("born_on", "1980-04-02")];
+        assert!(app.form_post("/record/practice", "practice/link", &again, Some(&w.sam)).await.status().is_redirection());
+        // Accepting what was on screen decides nothing, with JavaScript off and on.
+        let accept = [("patient", w.patient.as_str()), ("seen", w.seen.as_str()), ("decision", "accept")];
+        let res = app.form_post("/practice", "practice/decide-link", &accept, Some(&w.admin)).await;
+        let back = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(!back.contains("linked=1"), "{back}");
+        assert_eq!(json(&app, "POST", "practice/decide-link", &accept, &w.admin).await.0, StatusCode::CONFLICT);
+        let decline = [("patient", w.patient.as_str()), ("seen", w.seen.as_str()), ("decision", "decline"), ("reason", "Not ours")];
+        assert_eq!(json(&app, "POST", "practice/decide-link", &decline, &w.admin).await.0, StatusCode::CONFLICT);
+        let own = page(&app, "/record/practice", &w.sam).await;
+        assert!(own.contains("You asked Riverside Practice") && own.contains("943 476 5870"), "{own}");
+        // The new request is shown afresh, with its own fingerprint, and that one decides.
+        let (_, home) = json(&app, "GET", "practice/home", &[], &w.admin).await;
+        let home: serde_json::Value = serde_json::from_str(&home).unwrap();
+        assert_eq!(home["link_requests"][0]["nhs_number"], "943 476 5870");
+        let seen = home["link_requests"][0]["seen"].as_str().unwrap().to_owned();
+        assert_ne!(seen, w.seen);
+        let accept = [("patient", w.patient.as_str()), ("seen", seen.as_str()), ("decision", "accept")];
+        assert!(app.form_post("/practice", "practice/decide-link", &accept, Some(&w.admin)).await.status().is_redirection());
+        let own = page(&app, "/record/practice", &w.sam).await;
+        assert!(own.contains("Your record is linked to Riverside Practice (NHS number 943 476 5870)"), "{own}");
+        // A request without a date of birth is refused, naming the field.
+        let (status, body) = json(&app, "POST", "practice/link", &[("practice", &practice), ("nhs_number", "943 476 5919"), ("born_on", "")], &w.sam).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("born_on"), "{body}");
+    }
+}
+
+both! {
     async fn every_practice_route_refuses_everyone_it_is_not_for(app) {
         let w = world(&app).await;
-        let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("decision", "accept")], Some(&w.admin)).await;
+        let res = app.form_post("/practice", "practice/decide-link", &[("patient", &w.patient), ("seen", &w.seen), ("decision", "accept")], Some(&w.admin)).await;
         assert!(res.status().is_redirection());
         let unknown = uuid::Uuid::new_v4().to_string();
         // Reading what Sam shared: the GP and the social care worker of Sam's practice only.
@@ -240,7 +291,7 @@ both! {
         }
         assert_eq!(json(&app, "POST", "practice/care-note", &note, &w.social).await.0, StatusCode::OK);
         // Deciding links and managing staff: the practice's own administrator only.
-        let decide = [("patient", w.patient.as_str()), ("decision", "decline"), ("reason", "not ours")];
+        let decide = [("patient", w.patient.as_str()), ("seen", w.seen.as_str()), ("decision", "decline"), ("reason", "not ours")];
         for cookie in [&w.gp, &w.social, &w.other_admin, &w.sam, &w.stranger] {
             assert_eq!(json(&app, "POST", "practice/decide-link", &decide, cookie).await.0, StatusCode::FORBIDDEN);
         }
@@ -279,7 +330,7 @@ both! {
         let (status, body) = json(&app, "POST", "practice/review", &forged, &w.gp).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(body.contains("\u{201c}practice_id\u{201d}") && body.contains("\u{201c}role\u{201d}"), "{body}");
-        let link = [("practice", "x"), ("nhs_number", "9434765919"), ("status", "linked")];
+        let link = [("practice", "x"), ("nhs_number", "9434765919"), ("born_on", "1980-04-02"), ("status", "linked")];
         assert_eq!(json(&app, "POST", "practice/link", &link, &w.stranger).await.0, StatusCode::BAD_REQUEST);
         // No page the other practice's staff open carries Sam's canary or name.
         for path in ["/practice", "/practice/inbox", &format!("/practice/patients/{}", w.patient)] {

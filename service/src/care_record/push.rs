@@ -185,9 +185,19 @@ impl Services {
         patient: PatientId,
         link: &LinkRow,
     ) -> ServiceResult<MatchOutcome> {
+        // NHS number, date of birth and full name, never fewer: a link verified before Carry
+        // asked for a date of birth waits for the patient to give one.
+        let Some(born_on) = link.born_on.clone() else {
+            return Ok(MatchOutcome::Held(NO_BIRTH_DATE.to_owned()));
+        };
         {
             let mut conn = self.db().conn().await?;
-            if let Some(known) = outbox::find_care_record_patient(&mut conn, patient).await?.filter(|k| k.nhs_number == link.nhs_number) {
+            // A match is reused only if it was made on these details (one made without a date
+            // of birth, before Carry kept one, is made again).
+            if let Some(known) = outbox::find_care_record_patient(&mut conn, patient)
+                .await?
+                .filter(|k| k.nhs_number == link.nhs_number && k.born_on.as_deref() == Some(&born_on))
+            {
                 return Ok(match (known.remote_id, known.quarantine_reason) {
                     (Some(id), None) => MatchOutcome::Matched(id),
                     (_, reason) => MatchOutcome::Held(format!("held for a person to check: {}", reason.unwrap_or_default())),
@@ -207,12 +217,13 @@ impl Services {
         let mut record = CareRecordPatientRow {
             patient_id: patient,
             nhs_number: link.nhs_number.clone(),
+            born_on: Some(born_on.clone()),
             remote_id: None,
             quarantine_reason: None,
             checked_at: now,
         };
         let mut conn = self.db().conn().await?;
-        match fhir::patient::match_patient(&bundle, &link.nhs_number, &link.patient_name, link.born_on.as_deref()) {
+        match fhir::patient::match_patient(&bundle, &link.nhs_number, &link.patient_name, &born_on) {
             Match::Same { id } => {
                 record.remote_id = Some(id.clone());
                 outbox::upsert_care_record_patient(&mut conn, &record, now).await?;
@@ -229,6 +240,9 @@ impl Services {
         }
     }
 }
+
+/// Why a record verified before Carry asked for a date of birth is neither pulled nor sent.
+pub(crate) const NO_BIRTH_DATE: &str = "waiting for the patient to give their date of birth on their practice page";
 
 /// What looking up a record's Patient on the shared care record gave.
 pub(crate) enum MatchOutcome {

@@ -4,7 +4,7 @@
 //! real FHIR server, linked in Carry by their NHS numbers, pulled whole, then 100 of their
 //! resources changed and pulled again.
 
-use crate::common::{linked, practice, services_with};
+use crate::common::{linked_born, practice, services_with};
 use crate::peer::{workspace, Sekmet};
 use serde_json::Value;
 use service::{AssertionAlg, Services};
@@ -88,7 +88,7 @@ pub async fn import(db: &store::Db, remote: &Sekmet, dir: &std::path::Path, mani
     let practice = practice(db, &s, "Riverside Practice", "A81001").await;
     for p in patients {
         let name = format!("{} {}", p["given"].as_str().unwrap(), p["family"].as_str().unwrap());
-        linked(db, &s, &practice, &name, p["nhs_number"].as_str().unwrap()).await;
+        linked_born(db, &s, &practice, &name, p["nhs_number"].as_str().unwrap(), p["birth_date"].as_str().unwrap()).await;
     }
 
     let remote_before = s.care_record_remote_time();

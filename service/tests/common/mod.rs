@@ -104,12 +104,27 @@ pub fn note(title: &str, text: &str) -> NoteForm {
     NoteForm { title: title.into(), text: text.into(), tags: String::new(), occurred_at: "2026-11-21T09:00".into() }
 }
 
+/// The date of birth test patients give unless a test says otherwise (the shared care record
+/// stand-in's patients share it).
+pub const BORN: &str = "1980-04-02";
+
 /// A patient asks to link to the practice and the administrator accepts.
 pub async fn linked(db: &store::Db, s: &Services, p: &Practice, name: &str, nhs: &str) -> (SignedIn, String, PatientId) {
+    linked_born(db, s, p, name, nhs, BORN).await
+}
+
+/// A patient born on `born` asks to link to the practice and the administrator accepts.
+pub async fn linked_born(db: &store::Db, s: &Services, p: &Practice, name: &str, nhs: &str, born: &str) -> (SignedIn, String, PatientId) {
     let (sam, sam_email) = person(db, name).await;
-    s.request_link(&sam, &p.id.to_string(), nhs).await.unwrap();
+    s.request_link(&sam, &p.id.to_string(), nhs, born).await.unwrap();
     let home = s.staff_home(&p.admin).await.unwrap();
     let patient = home.link_requests.iter().find(|r| r.name == name).expect("the request").patient_id;
-    s.decide_link(&p.admin, patient, true, "").await.unwrap();
+    s.decide_link(&p.admin, patient, &seen(s, p, patient).await, true, "").await.unwrap();
     (sam, sam_email, patient)
+}
+
+/// The fingerprint of the request to link the administrator's home shows for `patient`.
+pub async fn seen(s: &Services, p: &Practice, patient: PatientId) -> String {
+    let home = s.staff_home(&p.admin).await.unwrap();
+    home.link_requests.into_iter().find(|r| r.patient_id == patient).expect("the request on the administrator's home").seen
 }
