@@ -5,6 +5,7 @@
 //! whole table of cases is tested here without a database, and nothing is cached: the service
 //! loads the facts afresh for every request.
 
+use crate::care_record::Confidentiality;
 use crate::grants::{AgeRules, BirthDate, GrantBasis, GrantStatus};
 use crate::practices::{LinkStatus, StaffRole};
 use crate::{GrantId, PracticeId, PrivacyLabel, Timestamp, UserId};
@@ -457,6 +458,27 @@ fn decide_for_staff(req: &AccessRequest<'_>, practice: PracticeId, job: StaffRol
     }
 }
 
+/// The most private synced items a role may see, beyond their labels (`access-rules.md`,
+/// "Labels of synced items"): the patient sees restricted items of their own record but not
+/// those marked not for the patient; carers never see restricted items, whatever labels they
+/// hold; clinicians of a linked practice see everything. Roles that see no synced item at all
+/// (administrators, system clients, nobody) are refused before this by [`decide`]; for them it
+/// answers the narrowest level.
+pub fn synced_ceiling(role: Role) -> Confidentiality {
+    match role {
+        Role::Patient => Confidentiality::Restricted,
+        Role::PracticeClinician => Confidentiality::NoPatient,
+        Role::Carer | Role::PracticeAdmin | Role::SocialCareWorker | Role::SystemClient | Role::Nobody => Confidentiality::Normal,
+    }
+}
+
+/// The confidentiality levels of synced items a role may see (every level up to its
+/// [`synced_ceiling`]).
+pub fn synced_levels(role: Role) -> Vec<Confidentiality> {
+    let ceiling = synced_ceiling(role);
+    Confidentiality::ALL.into_iter().filter(|c| *c <= ceiling).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -763,5 +785,24 @@ mod tests {
         g.basis = GrantBasis::ParentalResponsibility;
         g.labels = PrivacyLabel::ALL.to_vec();
         assert_eq!(grant_in_force(&g, Some(born), at(11, minute), &later).map(|l| l.len()), Ok(4));
+    }
+
+    /// Written by hand from access-rules.md ("Labels of synced items"): R and V reach only the
+    /// patient and clinicians; NOPAT only clinicians.
+    #[test]
+    fn who_sees_restricted_and_not_for_the_patient_synced_items() {
+        use Confidentiality::{NoPatient, Normal, Restricted};
+        let table: [(Role, &[Confidentiality]); 7] = [
+            (Role::Patient, &[Normal, Restricted]),
+            (Role::Carer, &[Normal]),
+            (Role::PracticeClinician, &[Normal, Restricted, NoPatient]),
+            (Role::PracticeAdmin, &[Normal]),
+            (Role::SocialCareWorker, &[Normal]),
+            (Role::SystemClient, &[Normal]),
+            (Role::Nobody, &[Normal]),
+        ];
+        for (role, levels) in table {
+            assert_eq!(synced_levels(role), levels.to_vec(), "{role:?}");
+        }
     }
 }

@@ -87,6 +87,40 @@ impl Section {
     }
 }
 
+/// Who beyond the item's label may see a synced item, from the source's confidentiality and
+/// sensitivity codes (`access-rules.md`, "Labels of synced items"). Ordered from least to most
+/// private.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Confidentiality {
+    /// Whoever may see its label.
+    Normal,
+    /// Restricted (v3-Confidentiality `R` or `V`, sexual or domestic violence, or a code Carry
+    /// does not know): the patient and clinicians of a linked practice, never a carer.
+    Restricted,
+    /// Not for the patient, their family or carers (v3-ActCode `NOPAT`): clinicians of a linked
+    /// practice only.
+    NoPatient,
+}
+
+impl Confidentiality {
+    /// Every level, least private first.
+    pub const ALL: [Confidentiality; 3] = [Confidentiality::Normal, Confidentiality::Restricted, Confidentiality::NoPatient];
+
+    /// The stored value.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Confidentiality::Normal => "normal",
+            Confidentiality::Restricted => "restricted",
+            Confidentiality::NoPatient => "no-patient",
+        }
+    }
+
+    /// Parses [`Confidentiality::slug`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.slug() == s)
+    }
+}
+
 /// Where an item in the record came from: the badge beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Origin {
@@ -163,6 +197,9 @@ pub struct SyncedItemView {
     pub origin: Origin,
     /// Its privacy label.
     pub label: PrivacyLabel,
+    /// The security codes the source put on it (`code (system)`), shown to the patient on
+    /// their own record; empty for others.
+    pub security: Vec<String>,
 }
 
 /// One kind of result over time (a trend): the same code's values, oldest first.

@@ -10,6 +10,7 @@ pub mod patient;
 pub mod pull;
 pub mod push;
 pub mod response;
+pub mod security;
 
 use domain::Timestamp;
 

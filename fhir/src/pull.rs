@@ -7,7 +7,8 @@
 
 use crate::model::{Bundle, BundleEntry};
 use crate::response::type_and_id;
-use domain::care_record::{format_value, Origin, Section};
+use crate::security::{read_security, SecurityRules};
+use domain::care_record::{format_value, Confidentiality, Origin, Section};
 use domain::PrivacyLabel;
 use serde_json::Value;
 
@@ -111,6 +112,10 @@ pub struct PulledItem {
     pub origin: Origin,
     /// Its privacy label, from its security labels.
     pub label: PrivacyLabel,
+    /// Who beyond the label may see it, from its security labels.
+    pub confidentiality: Confidentiality,
+    /// Its security codings as the source gave them, to show.
+    pub security_codes: Vec<String>,
     /// A numeric result, for trends.
     pub measure: Option<Measure>,
 }
@@ -131,7 +136,8 @@ pub enum PullError {
 
 /// Reads one resource of `patient_id`'s record. `carry_entry_system` is Carry's own identifier
 /// system for entries: what Carry sent comes back badged as the patient's or their carer's.
-pub fn read_item(resource: &Value, patient_id: &str, carry_entry_system: &str) -> Result<PulledItem, PullError> {
+/// `rules` are the connection's security settings (which codes mean social care).
+pub fn read_item(resource: &Value, patient_id: &str, carry_entry_system: &str, rules: &SecurityRules) -> Result<PulledItem, PullError> {
     let rtype = text(resource, "resourceType").unwrap_or_default();
     let section = Section::of_resource(&rtype).ok_or_else(|| PullError::NotShown(rtype.clone()))?;
     let id = text(resource, "id").ok_or_else(|| PullError::NoId(rtype.clone()))?;
@@ -152,6 +158,7 @@ pub fn read_item(resource: &Value, patient_id: &str, carry_entry_system: &str) -
         source.as_deref().map_or(Origin::SharedRecord, Origin::from_organisation_name)
     };
     let measure = (rtype == "Observation").then(|| measure(resource)).flatten();
+    let security = read_security(resource, rules);
     Ok(PulledItem {
         title: title(resource, &rtype),
         detail: detail(resource, &rtype),
@@ -163,7 +170,9 @@ pub fn read_item(resource: &Value, patient_id: &str, carry_entry_system: &str) -
         section,
         source,
         origin,
-        label: label(resource),
+        label: security.label,
+        confidentiality: security.confidentiality,
+        security_codes: security.codes,
         measure,
     })
 }
@@ -296,22 +305,6 @@ fn source_name(r: &Value) -> Option<String> {
     })
 }
 
-/// The privacy label from the resource's security labels (v3 ActCode sensitivity codes, and
-/// Carry's own slugs). Anything else is general.
-fn label(r: &Value) -> PrivacyLabel {
-    let codes: Vec<&str> = r["meta"]["security"].as_array().into_iter().flatten().filter_map(|c| c["code"].as_str()).collect();
-    let has = |list: &[&str]| codes.iter().any(|c| list.contains(c));
-    if has(&["PSY", "PSYTHPN", "BH", "MH", "mental-health"]) {
-        PrivacyLabel::MentalHealth
-    } else if has(&["SEX", "STD", "HIV", "SDV", "sexual-health"]) {
-        PrivacyLabel::SexualHealth
-    } else if has(&["SOC", "social-care"]) {
-        PrivacyLabel::SocialCare
-    } else {
-        PrivacyLabel::General
-    }
-}
-
 fn measure(r: &Value) -> Option<Measure> {
     let coding = r["code"]["coding"].as_array()?.first()?;
     let code = format!("{}|{}", coding["system"].as_str().unwrap_or_default(), coding["code"].as_str()?);
@@ -344,7 +337,7 @@ mod tests {
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006", "display": "Type 2 diabetes mellitus"}]},
             "subject": {"reference": "Patient/p1"}, "onsetDateTime": "2019-03-01",
             "recorder": {"reference": "Practitioner/x", "display": "Riverside Surgery"}});
-        let item = read_item(&r, "p1", CARRY).unwrap();
+        let item = read_item(&r, "p1", CARRY, &SecurityRules::default()).unwrap();
         assert_eq!((item.section, item.title.as_str()), (Section::Problems, "Type 2 diabetes mellitus"));
         assert_eq!(item.detail.as_deref(), Some("Active"));
         assert_eq!(item.date.as_deref(), Some("2019-03-01"));
@@ -355,11 +348,11 @@ mod tests {
     #[test]
     fn another_patients_resource_is_never_taken() {
         let r = json!({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p2"}});
-        assert_eq!(read_item(&r, "p1", CARRY), Err(PullError::OtherPatient("Condition".into())));
+        assert_eq!(read_item(&r, "p1", CARRY, &SecurityRules::default()), Err(PullError::OtherPatient("Condition".into())));
         let absolute = json!({"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "http://h/fhir/Patient/p1"}});
-        assert!(read_item(&absolute, "p1", CARRY).is_ok());
+        assert!(read_item(&absolute, "p1", CARRY, &SecurityRules::default()).is_ok());
         let none = json!({"resourceType": "Encounter", "id": "e1"});
-        assert!(read_item(&none, "p1", CARRY).is_err());
+        assert!(read_item(&none, "p1", CARRY, &SecurityRules::default()).is_err());
     }
 
     #[test]
@@ -368,25 +361,30 @@ mod tests {
             "subject": {"reference": "Patient/p1"}, "performer": [{"reference": "Patient/p1"}],
             "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
             "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}});
-        let item = read_item(&mine, "p1", CARRY).unwrap();
+        let item = read_item(&mine, "p1", CARRY, &SecurityRules::default()).unwrap();
         assert_eq!(item.origin, Origin::You);
         assert_eq!(item.detail.as_deref(), Some("72.5 kg"));
         assert_eq!(item.measure, Some(Measure { code: "http://loinc.org|29463-7".into(), value: 72.5, unit: "kg".into() }));
         let mut carers = mine.clone();
         carers["performer"] = json!([{"reference": "RelatedPerson/r1"}]);
-        assert_eq!(read_item(&carers, "p1", CARRY).unwrap().origin, Origin::Carer);
+        assert_eq!(read_item(&carers, "p1", CARRY, &SecurityRules::default()).unwrap().origin, Origin::Carer);
     }
 
     #[test]
-    fn security_labels_give_the_privacy_label() {
+    fn security_labels_give_the_privacy_label_and_who_may_see_it() {
         let r = |code: &str| {
             json!({"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p1"},
             "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code}]}})
         };
-        assert_eq!(read_item(&r("PSY"), "p1", CARRY).unwrap().label, PrivacyLabel::MentalHealth);
-        assert_eq!(read_item(&r("HIV"), "p1", CARRY).unwrap().label, PrivacyLabel::SexualHealth);
-        assert_eq!(read_item(&r("SOC"), "p1", CARRY).unwrap().label, PrivacyLabel::SocialCare);
-        assert_eq!(read_item(&r("N"), "p1", CARRY).unwrap().label, PrivacyLabel::General);
+        let read = |code: &str| {
+            let i = read_item(&r(code), "p1", CARRY, &SecurityRules::default()).unwrap();
+            (i.label, i.confidentiality)
+        };
+        assert_eq!(read("PSY"), (PrivacyLabel::MentalHealth, Confidentiality::Normal));
+        assert_eq!(read("HIV"), (PrivacyLabel::SexualHealth, Confidentiality::Normal));
+        assert_eq!(read("NOPAT"), (PrivacyLabel::General, Confidentiality::NoPatient));
+        // SOC is not an HL7 code: without a configured social care code it is unknown, so restricted.
+        assert_eq!(read("SOC"), (PrivacyLabel::General, Confidentiality::Restricted));
     }
 
     #[test]
@@ -394,19 +392,22 @@ mod tests {
         let med = json!({"resourceType": "MedicationRequest", "id": "m", "status": "active", "subject": {"reference": "Patient/p1"},
             "medicationCodeableConcept": {"text": "Amlodipine 5 mg tablets"}, "dosageInstruction": [{"text": "One a day"}],
             "authoredOn": "2026-01-02", "requester": {"display": "St Mary's Hospital"}});
-        let m = read_item(&med, "p1", CARRY).unwrap();
+        let m = read_item(&med, "p1", CARRY, &SecurityRules::default()).unwrap();
         assert_eq!(
             (m.title.as_str(), m.detail.as_deref(), m.origin),
             ("Amlodipine 5 mg tablets", Some("One a day; active"), Origin::Hospital)
         );
         let allergy = json!({"resourceType": "AllergyIntolerance", "id": "a", "patient": {"reference": "Patient/p1"},
             "code": {"text": "Penicillin"}, "criticality": "high", "reaction": [{"manifestation": [{"text": "Hives"}]}]});
-        assert_eq!(read_item(&allergy, "p1", CARRY).unwrap().detail.as_deref(), Some("Reaction: Hives; criticality high"));
+        assert_eq!(
+            read_item(&allergy, "p1", CARRY, &SecurityRules::default()).unwrap().detail.as_deref(),
+            Some("Reaction: Hives; criticality high")
+        );
         let bp = json!({"resourceType": "Observation", "id": "o", "subject": {"reference": "Patient/p1"}, "code": {"text": "Blood pressure"},
             "component": [{"code": {"text": "Systolic"}, "valueQuantity": {"value": 128, "unit": "mm[Hg]"}},
                           {"code": {"text": "Diastolic"}, "valueQuantity": {"value": 82.0, "unit": "mm[Hg]"}}],
             "effectivePeriod": {"start": "2026-02-03T09:00:00Z"}});
-        let b = read_item(&bp, "p1", CARRY).unwrap();
+        let b = read_item(&bp, "p1", CARRY, &SecurityRules::default()).unwrap();
         assert_eq!(b.detail.as_deref(), Some("Systolic 128 mm[Hg]; Diastolic 82 mm[Hg]"));
         assert_eq!(b.date.as_deref(), Some("2026-02-03T09:00:00Z"));
         assert_eq!(b.measure, None, "a panel has no single value to trend");

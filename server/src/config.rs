@@ -219,6 +219,8 @@ fn care_record(get: &impl Fn(&str) -> Option<String>, production: bool) -> Resul
         .ok_or_else(|| err("CARRY_CARE_RECORD_ALG", format!("is {alg_text:?}: use ES384, RS384 or RS512")))?;
     let token_url = get("CARRY_CARE_RECORD_TOKEN_URL").map(|v| https_or_local("CARRY_CARE_RECORD_TOKEN_URL", &v)).transpose()?;
     let scope = get("CARRY_CARE_RECORD_SCOPE").unwrap_or_else(|| service::CareRecordConfig::DEFAULT_SCOPE.to_owned());
+    let security = service::SecurityRules::parse(&get("CARRY_CARE_RECORD_SOCIAL_CARE_CODES").unwrap_or_default())
+        .map_err(|problem| err("CARRY_CARE_RECORD_SOCIAL_CARE_CODES", format!("{problem}: list system|code pairs, separated by commas")))?;
     let config = service::CareRecordConfig {
         base_url,
         client_id,
@@ -228,6 +230,7 @@ fn care_record(get: &impl Fn(&str) -> Option<String>, production: bool) -> Resul
         token_url,
         scope,
         timeout: std::time::Duration::from_secs(number(get, "CARRY_CARE_RECORD_TIMEOUT_SECONDS", 30, 1, 600)?),
+        security,
     };
     service::care_record::check_key(&config).map_err(|problem| err("CARRY_CARE_RECORD_KEY_FILE", format!("{key_file}: {problem}")))?;
     Ok(Some(config))

@@ -208,6 +208,8 @@ pub struct CareRecordConfig {
     pub scope: String,
     /// How long one request may take.
     pub timeout: std::time::Duration,
+    /// Which security codes mean social care at this connection (none by default).
+    pub security: fhir::security::SecurityRules,
 }
 
 impl CareRecordConfig {

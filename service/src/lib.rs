@@ -36,6 +36,7 @@ pub use config::{
 };
 pub use domain::views;
 pub use error::{ServiceError, ServiceResult};
+pub use fhir::security::SecurityRules;
 pub use records::{NoteForm, PrivacyForm, ReadingForm, TimelineQuery};
 pub use sessions::{Caller, ClientInfo, NewSession, RequestMeta, SignedIn, StaffJob};
 

@@ -290,3 +290,114 @@ conformance! {
         assert!(s.care_record_sends(&p.admin).await.unwrap().held[0].reason.contains("date of birth"));
     }
 }
+
+/// A problem with these security codings (system, code).
+fn coded(patient: &str, text: &str, codes: &[(&str, &str)]) -> serde_json::Value {
+    let mut c = condition(patient, text, "Riverside Surgery");
+    let security: Vec<serde_json::Value> =
+        codes.iter().map(|(s, c)| if s.is_empty() { json!({"code": c}) } else { json!({"system": s, "code": c}) }).collect();
+    c["meta"] = json!({ "security": security });
+    c
+}
+
+const CONF: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+const ACT: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+
+conformance! {
+    async fn restricted_and_not_for_the_patient_items_never_reach_carers(db) {
+        let remote = Sekmet::start("ES384").await;
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&remote.base(), AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        for (text, codes) in [
+            ("Plain problem", &[][..]),
+            ("Normal problem", &[(CONF, "N")][..]),
+            ("Restricted problem", &[(CONF, "R")][..]),
+            ("Very restricted problem", &[(CONF, "V")][..]),
+            ("Alcohol problem", &[(ACT, "ETH")][..]),
+            ("Opioid problem", &[(ACT, "OPIOIDUD")][..]),
+            ("Violence problem", &[(ACT, "SDV")][..]),
+            ("Unknown code problem", &[("https://example.org/local", "VIP")][..]),
+            ("No system problem", &[("", "PSY")][..]),
+            ("Withheld problem", &[(ACT, "NOPAT")][..]),
+        ] {
+            remote.post("Condition", &coded(&rp, text, codes)).await;
+        }
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 1);
+        let problems = |v: &domain::care_record::CareRecordView| {
+            let mut t: Vec<(String, PrivacyLabel)> =
+                v.sections[0].items.iter().map(|i| (i.title.clone(), i.label)).collect();
+            t.sort();
+            t
+        };
+        let mine = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        // The patient sees everything but what is not for the patient, each with its label.
+        let expected: Vec<(String, PrivacyLabel)> = vec![
+            ("Alcohol problem".into(), PrivacyLabel::MentalHealth),
+            ("No system problem".into(), PrivacyLabel::General),
+            ("Normal problem".into(), PrivacyLabel::General),
+            ("Opioid problem".into(), PrivacyLabel::MentalHealth),
+            ("Plain problem".into(), PrivacyLabel::General),
+            ("Restricted problem".into(), PrivacyLabel::General),
+            ("Unknown code problem".into(), PrivacyLabel::General),
+            ("Very restricted problem".into(), PrivacyLabel::General),
+            ("Violence problem".into(), PrivacyLabel::SexualHealth),
+        ];
+        assert_eq!(problems(&mine), expected);
+        let restricted = mine.sections[0].items.iter().find(|i| i.title == "Restricted problem").unwrap();
+        assert_eq!(restricted.security, vec![format!("R ({CONF})")], "the patient sees the source's codes");
+
+        // A carer holding every label sees only what is neither restricted nor withheld.
+        let (alex, alex_email) = person(db, "Alex Smith").await;
+        let labels = vec!["general".into(), "mental-health".into(), "sexual-health".into(), "social-care".into()];
+        let form = InviteForm { name: "Alex".into(), email: alex_email.clone(), relationship: "SPS".into(), basis: String::new(),
+            scope: ScopeForm { labels, can_add: false, ..ScopeForm::default() } };
+        s.invite_carer(&sam, &form).await.unwrap();
+        s.accept_invitation(&alex, &mail_token(db, &alex_email, "/invitations/").await).await.unwrap();
+        let theirs = s.nhs_record(&alex, RecordRef::Patient(patient)).await.unwrap();
+        let expected: Vec<(String, PrivacyLabel)> = vec![
+            ("Alcohol problem".into(), PrivacyLabel::MentalHealth),
+            ("Normal problem".into(), PrivacyLabel::General),
+            ("Opioid problem".into(), PrivacyLabel::MentalHealth),
+            ("Plain problem".into(), PrivacyLabel::General),
+        ];
+        assert_eq!(problems(&theirs), expected);
+        assert!(theirs.sections[0].items.iter().all(|i| i.security.is_empty()), "codes are shown on the patient's own view only");
+        for hidden in ["Restricted", "Very restricted", "Violence", "Unknown code", "No system", "Withheld"] {
+            assert!(!format!("{theirs:?}").contains(hidden), "{hidden}");
+        }
+    }
+}
+
+conformance! {
+    async fn items_pulled_before_the_full_mapping_are_hidden_until_read_again(db) {
+        let remote = Sekmet::start("ES384").await;
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&remote.base(), AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        remote.post("Condition", &coded(&rp, "Plain problem", &[])).await;
+        remote.post("Condition", &coded(&rp, "Opioid problem", &[(ACT, "OPIOIDUD")])).await;
+        remote.post("Condition", &coded(&rp, "Restricted problem", &[(CONF, "R")])).await;
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 1);
+        // As the migration leaves items pulled by an earlier Carry: labelled by the old rule
+        // (unknown codes general) and not yet checked.
+        let mut conn = db.conn().await.unwrap();
+        sqlx::query("update care_record_items set label = 'general', confidentiality = 'unchecked' where patient_id = $1")
+            .bind(patient.to_string())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        assert!(s.nhs_record(&sam, RecordRef::Own).await.unwrap().sections[0].items.is_empty(), "hidden until read again");
+        assert_eq!(s.reclassify_synced_items().await.unwrap(), 3);
+        assert_eq!(s.reclassify_synced_items().await.unwrap(), 0, "each item is read again once");
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        let opioid = v.sections[0].items.iter().find(|i| i.title == "Opioid problem").unwrap();
+        assert_eq!(opioid.label, PrivacyLabel::MentalHealth);
+        assert_eq!(v.sections[0].items.len(), 3);
+    }
+}

@@ -5,7 +5,7 @@
 use crate::entries::label_slots;
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
-use domain::care_record::{Origin, Section};
+use domain::care_record::{Confidentiality, Origin, Section};
 use domain::{PatientId, PrivacyLabel, Timestamp};
 
 /// One pulled resource, as stored.
@@ -33,6 +33,10 @@ pub struct ItemRow {
     pub origin: Origin,
     /// Its privacy label.
     pub label: PrivacyLabel,
+    /// Who beyond the label may see it.
+    pub confidentiality: Confidentiality,
+    /// The source's security codings, as given (`code (system)`).
+    pub security_codes: Vec<String>,
     /// A numeric result: (`system|code`, value, unit).
     pub measure: Option<(String, f64, String)>,
 }
@@ -48,14 +52,15 @@ pub async fn upsert_item(conn: &mut Conn, patient: PatientId, item: &ItemRow, re
     };
     let done = sqlx::query(
         "insert into care_record_items (patient_id, resource_type, remote_id, version_id, last_updated, section, title, detail, \
-         occurred, source, origin, label, measure_code, measure_value, measure_unit, resource, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
+         occurred, source, origin, label, measure_code, measure_value, measure_unit, resource, created_at, updated_at, confidentiality, \
+         security_codes) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) \
          on conflict (patient_id, resource_type, remote_id) do update set version_id = excluded.version_id, \
          last_updated = excluded.last_updated, section = excluded.section, title = excluded.title, detail = excluded.detail, \
          occurred = excluded.occurred, source = excluded.source, origin = excluded.origin, label = excluded.label, \
          measure_code = excluded.measure_code, measure_value = excluded.measure_value, measure_unit = excluded.measure_unit, \
-         resource = excluded.resource, updated_at = excluded.updated_at \
-         where care_record_items.version_id <> excluded.version_id",
+         resource = excluded.resource, updated_at = excluded.updated_at, confidentiality = excluded.confidentiality, \
+         security_codes = excluded.security_codes \
+         where care_record_items.version_id <> excluded.version_id or care_record_items.confidentiality = 'unchecked'",
     )
     .bind(patient.to_string())
     .bind(&item.resource_type)
@@ -74,6 +79,8 @@ pub async fn upsert_item(conn: &mut Conn, patient: PatientId, item: &ItemRow, re
     .bind(unit)
     .bind(resource_json)
     .bind(now.as_millis())
+    .bind(item.confidentiality.slug())
+    .bind(codes_text(&item.security_codes))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -112,25 +119,38 @@ type RawItem = (
     Option<String>,
     Option<f64>,
     Option<String>,
+    String,
+    Option<String>,
 );
 
-/// A record's items the caller may see, by section, newest first.
-pub async fn list_items(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLabel]) -> StoreResult<Vec<ItemRow>> {
+/// A record's items the caller may see (their labels, and the confidentiality levels the
+/// policy gives their role), by section, newest first.
+pub async fn list_items(
+    conn: &mut Conn,
+    patient: PatientId,
+    labels: &[PrivacyLabel],
+    levels: &[Confidentiality],
+) -> StoreResult<Vec<ItemRow>> {
     let [l1, l2, l3, l4] = label_slots(labels);
+    let level = |i: usize| levels.get(i).map_or("", |c| c.slug());
     let rows: Vec<RawItem> = sqlx::query_as(
         "select resource_type, remote_id, version_id, last_updated, section, title, detail, occurred, source, origin, label, \
-         measure_code, measure_value, measure_unit from care_record_items \
-         where patient_id = $1 and label in ($2, $3, $4, $5) order by section, occurred desc, title, remote_id",
+         measure_code, measure_value, measure_unit, confidentiality, security_codes from care_record_items \
+         where patient_id = $1 and label in ($2, $3, $4, $5) and confidentiality in ($6, $7, $8) \
+         order by section, occurred desc, title, remote_id",
     )
     .bind(patient.to_string())
     .bind(l1)
     .bind(l2)
     .bind(l3)
     .bind(l4)
+    .bind(level(0))
+    .bind(level(1))
+    .bind(level(2))
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(rtype, id, version, updated, section, title, detail, occurred, source, origin, label, code, value, unit)| {
+        .map(|(rtype, id, version, updated, section, title, detail, occurred, source, origin, label, code, value, unit, conf, codes)| {
             Ok(ItemRow {
                 resource_type: rtype,
                 remote_id: id,
@@ -143,6 +163,9 @@ pub async fn list_items(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLa
                 source,
                 origin: Origin::parse(&origin).ok_or(StoreError::Corrupt { column: "care_record_items.origin" })?,
                 label: PrivacyLabel::parse("label", &label).map_err(|_| StoreError::Corrupt { column: "care_record_items.label" })?,
+                confidentiality: Confidentiality::parse(&conf)
+                    .ok_or(StoreError::Corrupt { column: "care_record_items.confidentiality" })?,
+                security_codes: codes.map(|c| c.lines().map(str::to_owned).collect()).unwrap_or_default(),
                 measure: match (code, value, unit) {
                     (Some(c), Some(v), u) => Some((c, v, u.unwrap_or_default())),
                     _ => None,
@@ -150,6 +173,60 @@ pub async fn list_items(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLa
             })
         })
         .collect()
+}
+
+/// The security codings as stored: one per line, none as null.
+fn codes_text(codes: &[String]) -> Option<String> {
+    (!codes.is_empty()).then(|| codes.join("\n"))
+}
+
+/// Items pulled before Carry kept their confidentiality, at most `limit`: the record, the
+/// type, the id and the resource as stored, to be read again.
+pub async fn list_unchecked_items(conn: &mut Conn, limit: i64) -> StoreResult<Vec<(PatientId, String, String, String)>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select patient_id, resource_type, remote_id, resource from care_record_items where confidentiality = 'unchecked' \
+         order by patient_id, resource_type, remote_id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|(p, t, id, json)| Ok((parse_id("care_record_items.patient_id", &p)?, t, id, json))).collect()
+}
+
+/// What an item's security codings mean, read again from its stored resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemSecurity {
+    /// Its privacy label.
+    pub label: PrivacyLabel,
+    /// Who beyond the label may see it.
+    pub confidentiality: Confidentiality,
+    /// The codings as the source gave them.
+    pub codes: Vec<String>,
+}
+
+/// Sets an item's label and confidentiality.
+pub async fn update_item_security(
+    conn: &mut Conn,
+    patient: PatientId,
+    resource_type: &str,
+    remote_id: &str,
+    security: &ItemSecurity,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "update care_record_items set label = $4, confidentiality = $5, security_codes = $6, updated_at = $7 \
+         where patient_id = $1 and resource_type = $2 and remote_id = $3",
+    )
+    .bind(patient.to_string())
+    .bind(resource_type)
+    .bind(remote_id)
+    .bind(security.label.slug())
+    .bind(security.confidentiality.slug())
+    .bind(codes_text(&security.codes))
+    .bind(now.as_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// How many items a record has (all labels), by type: for tests and the import benchmark.

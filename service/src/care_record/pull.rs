@@ -14,9 +14,11 @@ use crate::error::ServiceResult;
 use crate::Services;
 use domain::access::{Action, Role};
 use domain::audit::{AuditEvent, Category, Door};
+use domain::care_record::Confidentiality;
 use domain::{PatientId, Span};
 use fhir::model::Bundle;
 use fhir::pull::{self, PulledItem, PULLED_TYPES};
+use fhir::security::SecurityRules;
 use rand::Rng;
 use std::collections::HashSet;
 use store::synced::{self, ItemRow, SyncRow};
@@ -117,6 +119,7 @@ impl Services {
         };
         let since = watermark.as_deref().and_then(|w| pull::minus_overlap(w, OVERLAP_SECONDS));
         let entry_system = self.config().identifier_system("entry");
+        let rules = self.security_rules();
         let mut newest = watermark.clone();
         let mut changed = 0u64;
         for (done, rtype) in PULLED_TYPES.iter().enumerate() {
@@ -141,7 +144,7 @@ impl Services {
                 let mut tx = self.db().begin().await?;
                 let now = self.now();
                 for resource in bundle.entry.iter().filter_map(|e| e.resource.as_ref()) {
-                    let item = match pull::read_item(resource, &remote, &entry_system) {
+                    let item = match pull::read_item(resource, &remote, &entry_system, &rules) {
                         Ok(item) => item,
                         Err(pull::PullError::OtherPatient(kind)) => {
                             tracing::warn!(patient_id = %patient, kind, "the shared care record answered with another patient's resource; ignored");
@@ -227,6 +230,48 @@ impl Services {
         Ok(Ok(removed))
     }
 
+    /// The connection's security settings (which codes mean social care); the defaults when no
+    /// shared care record is configured.
+    fn security_rules(&self) -> SecurityRules {
+        self.config().care_record.as_ref().map(|c| c.security.clone()).unwrap_or_default()
+    }
+
+    /// Reads again, with the full mapping of security codes, every item pulled before Carry
+    /// kept who may see it. Until then nobody sees those items. Returns how many were read.
+    pub async fn reclassify_synced_items(&self) -> ServiceResult<usize> {
+        const BATCH: i64 = 500;
+        let rules = self.security_rules();
+        let mut done = 0;
+        loop {
+            let mut tx = self.db().begin().await?;
+            let rows = synced::list_unchecked_items(&mut tx, BATCH).await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let now = self.now();
+            for (patient, rtype, id, json) in &rows {
+                // A stored resource that no longer parses is kept from everyone but clinicians.
+                let security = match serde_json::from_str::<serde_json::Value>(json) {
+                    Ok(resource) => {
+                        let s = fhir::security::read_security(&resource, &rules);
+                        synced::ItemSecurity { label: s.label, confidentiality: s.confidentiality, codes: s.codes }
+                    }
+                    Err(_) => {
+                        tracing::warn!(patient_id = %patient, resource_type = %rtype, "a stored synced resource does not parse; kept from all but clinicians");
+                        synced::ItemSecurity {
+                            label: domain::PrivacyLabel::General,
+                            confidentiality: Confidentiality::NoPatient,
+                            codes: Vec::new(),
+                        }
+                    }
+                };
+                synced::update_item_security(&mut tx, *patient, rtype, id, &security, now).await?;
+            }
+            tx.commit().await?;
+            done += rows.len();
+        }
+    }
+
     /// Makes a record's pull due now and wakes the worker.
     pub(crate) async fn request_pull(&self, patient: PatientId) -> ServiceResult<()> {
         let mut conn = self.db().conn().await?;
@@ -250,6 +295,8 @@ fn item_row(i: PulledItem) -> ItemRow {
         source: i.source,
         origin: i.origin,
         label: i.label,
+        confidentiality: i.confidentiality,
+        security_codes: i.security_codes,
         measure: i.measure.map(|m| (m.code, m.value, m.unit)),
     }
 }

@@ -80,6 +80,13 @@ impl Services {
     /// records that are due, then sleeps until woken (an acceptance, a patient asking for an
     /// update) or for a few seconds (retries, other servers' rows).
     pub async fn run_care_record_worker(self) {
+        // Items pulled before Carry kept who may see them are hidden until read again, with
+        // or without a shared care record connected now.
+        match self.reclassify_synced_items().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(items = n, "synced items' security labels read again"),
+            Err(e) => tracing::error!(error = %e, "synced items' security labels could not be read again; they stay hidden"),
+        }
         if self.care_record_client().is_none() {
             return;
         }

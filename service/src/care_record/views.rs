@@ -18,9 +18,9 @@ impl Services {
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::NhsRecord)).await?;
         let own = access.role == Role::Patient;
         let Some(patient) = access.patient else {
-            return Ok(CareRecordView { status: self.status_without_link(), sections: sections(Vec::new()), own });
+            return Ok(CareRecordView { status: self.status_without_link(), sections: sections(Vec::new(), own), own });
         };
-        let items = synced::list_items(&mut conn, patient, &access.labels).await?;
+        let items = synced::list_items(&mut conn, patient, &access.labels, &domain::access::synced_levels(access.role)).await?;
         let link = links::find_link(&mut conn, patient).await?;
         let held = outbox::find_care_record_patient(&mut conn, patient).await?.and_then(|p| p.quarantine_reason);
         let sync = synced::find_sync(&mut conn, patient).await?;
@@ -44,7 +44,7 @@ impl Services {
                 last_error: sync.and_then(|s| s.last_error),
             }
         };
-        Ok(CareRecordView { status, sections: sections(items), own })
+        Ok(CareRecordView { status, sections: sections(items, own), own })
     }
 
     fn status_without_link(&self) -> SyncStatus {
@@ -74,9 +74,10 @@ impl Services {
     }
 }
 
-/// Every section in page order, each item in words, and the results' trends (a measured kind
-/// with two or more values, oldest first).
-fn sections(items: Vec<ItemRow>) -> Vec<SectionView> {
+/// Every section in page order, each item in words (with the source's security codes for the
+/// patient's own view), and the results' trends (a measured kind with two or more values,
+/// oldest first).
+fn sections(items: Vec<ItemRow>, own: bool) -> Vec<SectionView> {
     Section::ALL
         .into_iter()
         .map(|section| {
@@ -110,6 +111,7 @@ fn sections(items: Vec<ItemRow>) -> Vec<SectionView> {
                         source: i.source.clone(),
                         origin: i.origin,
                         label: i.label,
+                        security: if own { i.security_codes.clone() } else { Vec::new() },
                     })
                     .collect(),
                 trends,

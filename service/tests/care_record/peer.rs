@@ -199,6 +199,7 @@ impl Sekmet {
             token_url: None,
             scope: service::CareRecordConfig::DEFAULT_SCOPE.into(),
             timeout: Duration::from_secs(10),
+            security: Default::default(),
         }
     }
 }

@@ -99,6 +99,7 @@ fn section_part(s: SectionView, own: bool) -> impl IntoView {
                     <p><strong>{i.title.clone()}</strong> " " <span class="badge">{i.origin.badge(own)}</span> {label}</p>
                     {i.detail.clone().map(|d| view! { <p>{d}</p> })}
                     {(!meta.is_empty()).then(|| view! { <p class="meta">{meta}</p> })}
+                    {(!i.security.is_empty()).then(|| view! { <p class="meta">"Privacy codes from the source: " {i.security.join(", ")}</p> })}
                 </li>
             }
         })
