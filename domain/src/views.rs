@@ -82,7 +82,9 @@ pub struct MeView {
 pub struct EntrySummaryView {
     /// Its id.
     pub id: crate::EntryId,
-    /// Its current version (sent back with a change, so a stale form cannot overwrite).
+    /// Its current version (sent back with a change, so a stale form cannot overwrite). Only
+    /// someone who may see every version gets it (the patient, clinicians); for anyone else it
+    /// is 0, since a number counts versions they may not see.
     pub version: i64,
     /// What kind of entry.
     pub kind: crate::entries::EntryKind,

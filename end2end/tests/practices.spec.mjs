@@ -173,6 +173,19 @@ test("a patient links to a practice; the GP reviews their shared readings and no
   await open(page, "/record");
   await expect(page.getByText("Shopping help arranged")).toBeVisible();
 
+  // Sam moves the note the GP asked about to social care. The social care worker now sees the
+  // note, but not the question or the answer: they are about a version labelled general.
+  await open(page, "/record?type=notes");
+  await page.getByRole("link", { name: "Dizzy spells" }).click();
+  await page.getByLabel("Social care", { exact: true }).check();
+  await page.getByRole("button", { name: "Save who can see this" }).click();
+  await expect(page.getByText("Who can see this entry has been updated.")).toBeVisible();
+  await open(social.page, "/practice");
+  await social.page.getByRole("link", { name: "Sam Patel" }).click();
+  await expect(social.page.getByText("Dizzy spells: details")).toBeVisible();
+  await expect(social.page.getByText("How long did the dizziness last?")).toHaveCount(0);
+  await expect(social.page.getByText("About ten minutes each time.")).toHaveCount(0);
+
   // Sam stops sharing with the practice: at once its staff see nothing of Sam.
   await open(page, "/record/practice");
   await page.getByRole("button", { name: `Stop sharing with ${practice}` }).click();

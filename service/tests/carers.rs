@@ -343,6 +343,7 @@ conformance! {
         let shown = s.entry(&alex, record, hidden).await.unwrap();
         assert_eq!(shown.history.len(), 1);
         assert_eq!((shown.history[0].version, shown.history[0].change), (1, domain::entries::Change::Created));
+        assert_eq!(shown.summary.version, 0, "no version number counts the hidden version");
         // A change keeps a future start where it was.
         let (jo, jo_email) = person(db, "Jo").await;
         let mut later = invite("Jo", &jo_email, &["general"], false);

@@ -281,3 +281,44 @@ conformance! {
         assert_eq!(s.my_practice(&sam).await.unwrap().link.unwrap().status, domain::practices::LinkStatus::Requested);
     }
 }
+
+conformance! {
+    async fn a_review_step_on_a_version_a_viewer_may_not_see_is_absent_for_them(db) {
+        let (s, _) = services(db);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", VALID_NHS).await;
+        // Version 1, labelled mental health, shared; the GP asks about it.
+        let id = s.add_note(&sam, RecordRef::Own, &note("Low days", "Struggling since the spring"), &shared("mental-health")).await.unwrap();
+        let ask = ReviewForm { entries: vec![format!("{id}:1")], decision: "ask".into(), message: format!("{CANARY} how is your mood?") };
+        s.review_entries(&p.gp, patient, &ask).await.unwrap();
+        // Sam relabels it social care (version 2), so a general-and-social-care carer and the
+        // practice's social care worker may see the entry, but not version 1.
+        s.set_entry_privacy(&sam, RecordRef::Own, id, 1, &shared("social-care")).await.unwrap();
+        let (alex, alex_email) = person(db, "Alex Smith").await;
+        let form = service::InviteForm { name: "Alex".into(), email: alex_email.clone(), relationship: "SPS".into(), basis: String::new(),
+            scope: service::ScopeForm { labels: vec!["general".into(), "social-care".into()], can_add: false, ..Default::default() } };
+        s.invite_carer(&sam, &form).await.unwrap();
+        s.accept_invitation(&alex, &mail_token(db, &alex_email, "/invitations/").await).await.unwrap();
+        let theirs = s.entry(&alex, RecordRef::Patient(patient), id).await.unwrap();
+        assert!(theirs.reviews.is_empty(), "{:?}", theirs.reviews);
+        assert!(!theirs.question_waiting, "the question is about a version they may not see");
+        assert_eq!((theirs.summary.version, theirs.history.len()), (0, 1), "no number counts the hidden version");
+        assert!(!format!("{theirs:?}").contains(CANARY));
+        let social = s.shared_record(&p.social, patient).await.unwrap();
+        let entry = social.entries.iter().find(|e| e.entry.id == id).expect("the social care worker sees the entry");
+        assert!(entry.steps.is_empty(), "{:?}", entry.steps);
+        assert!(!format!("{social:?}").contains(CANARY));
+        // Sam, and the GP, see the question.
+        let mine = s.entry(&sam, RecordRef::Own, id).await.unwrap();
+        assert_eq!(mine.reviews.len(), 1);
+        assert!(mine.question_waiting && mine.summary.version == 2);
+        let gp = s.shared_record(&p.gp, patient).await.unwrap();
+        assert_eq!(gp.entries.iter().find(|e| e.entry.id == id).unwrap().steps.len(), 1);
+        // Sam answers, on version 2: the carer and the social care worker see the answer (about
+        // a version they may see), never the question.
+        s.answer_question(&sam, RecordRef::Own, id, "Better now, thank you").await.unwrap();
+        let theirs = s.entry(&alex, RecordRef::Patient(patient), id).await.unwrap();
+        assert_eq!(theirs.reviews.iter().map(|r| r.step).collect::<Vec<_>>(), vec![ReviewStep::Answered]);
+        assert!(!format!("{theirs:?}").contains(CANARY));
+    }
+}

@@ -11,7 +11,7 @@ use domain::charts::{plot, Period};
 use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter, PAGE_SIZE, RESTORE_WINDOW};
 use domain::readings::bmi;
 use domain::views::{AboutMeView, ChartRow, ChartView, EntrySummaryView, EntryView, TimelineView, VersionView};
-use domain::{EntryId, Reading, ReadingKind, UserId, ValidationError};
+use domain::{EntryId, PrivacyLabel, Reading, ReadingKind, UserId, ValidationError};
 use store::entries::{self, EntryRow};
 
 /// The timeline's filter as the form sent it; every field may be empty.
@@ -46,9 +46,12 @@ pub(crate) fn who_name(viewer: UserId, access: &Access, user: UserId, name: &str
 
 pub(crate) fn summary_view(viewer: UserId, access: &Access, row: &EntryRow) -> EntrySummaryView {
     let body = &row.current.body;
+    // A version number counts every version: from a gap, someone who may not see every label
+    // would learn that a hidden version exists.
+    let sees_every_version = PrivacyLabel::ALL.iter().all(|l| access.labels.contains(l));
     EntrySummaryView {
         id: row.id,
-        version: row.version,
+        version: if sees_every_version { row.version } else { 0 },
         kind: body.kind(),
         reading_kind: body.reading_kind(),
         title: body.title(),
@@ -148,9 +151,12 @@ impl Services {
             _ => None,
         };
         let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
-        let reviews = crate::review::step_views(store::reviews::list_for_entry(&mut conn, id).await?);
+        // A review step is shown only to someone who may see the version it is about.
+        let steps = crate::review::visible_steps(store::reviews::list_for_entry(&mut conn, id).await?, &versions);
         let question_waiting =
-            store::reviews::find_inbox(&mut conn, id).await?.is_some_and(|i| i.state == domain::practices::InboxState::WaitingForPatient);
+            store::reviews::find_inbox(&mut conn, id).await?.is_some_and(|i| i.state == domain::practices::InboxState::WaitingForPatient)
+                && steps.last().is_some_and(|s| s.step == domain::practices::ReviewStep::Asked);
+        let reviews = crate::review::step_views(steps);
         // The patient's own view only: a carer's view renumbers versions so hidden ones leave no
         // trace, and a line per accepted version could count them.
         let care_record = if own {

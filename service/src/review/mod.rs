@@ -40,6 +40,12 @@ pub struct ReviewForm {
     pub message: String,
 }
 
+/// The steps about versions the viewer may see (`versions`, as the store gave them within the
+/// viewer's labels): a question on a version hidden from them, and the answer to it, are absent.
+pub(crate) fn visible_steps(steps: Vec<ReviewRow>, versions: &[store::entries::VersionRow]) -> Vec<ReviewRow> {
+    steps.into_iter().filter(|s| versions.iter().any(|v| v.version == s.entry_version)).collect()
+}
+
 /// The steps as staff and the patient read them.
 pub(crate) fn step_views(rows: Vec<ReviewRow>) -> Vec<ReviewStepView> {
     rows.into_iter().map(|r| ReviewStepView { step: r.step, message: r.message, by: r.actor_name, at: r.at }).collect()
@@ -255,7 +261,10 @@ impl Services {
             entries.push(SharedEntryView {
                 entry: summary_view(who.user_id, &access, row),
                 detail: detail(&row.current.body),
-                steps: step_views(reviews::list_for_entry(&mut read, row.id).await?),
+                steps: step_views(visible_steps(
+                    reviews::list_for_entry(&mut read, row.id).await?,
+                    &store::entries::list_versions(&mut read, patient, &access.labels, row.id).await?,
+                )),
                 waiting,
             });
         }
