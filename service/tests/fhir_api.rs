@@ -267,3 +267,24 @@ conformance! {
         );
     }
 }
+
+conformance! {
+    async fn two_records_linked_with_one_nhs_number_are_served_for_neither_by_search_or_by_id(db) {
+        let (s, _) = services_with(db, |c| c.fhir_clients = vec![client()]);
+        let riverside = practice(db, &s, "Riverside Practice", "A81001").await;
+        let hillside = practice(db, &s, "Hillside Surgery", "B82002").await;
+        let (sam, _, _) = linked(db, &s, &riverside, "Sam Patel", VALID_NHS).await;
+        let reading = s.add_reading(&sam, RecordRef::Own, &bp(130, 85, "2026-11-20T08:00"), &shared("general")).await.unwrap();
+        let caller = sign_in(&s, ALL_READS).await;
+        // One record with the NHS number: served, by search and by id.
+        assert_eq!(s.fhir_search(&caller, "Observation", &by_nhs(VALID_NHS)).await.unwrap()["total"], 1);
+        assert_eq!(s.fhir_read(&caller, "Observation", &reading.to_string()).await.unwrap()["id"], reading.to_string());
+        // A second record, at another practice, is linked with the same NHS number.
+        let (other, _, _) = linked(db, &s, &hillside, "Sam Patel", VALID_NHS).await;
+        s.add_reading(&other, RecordRef::Own, &bp(CANARY_SYSTOLIC, 80, "2026-11-20T09:00"), &shared("general")).await.unwrap();
+        // Neither is guessed between: the search is empty and the read is not found.
+        assert_eq!(s.fhir_search(&caller, "Observation", &by_nhs(VALID_NHS)).await.unwrap()["total"], 0);
+        assert_eq!(s.fhir_read(&caller, "Observation", &reading.to_string()).await.unwrap_err().status, 404);
+        assert_eq!(s.fhir_read(&caller, "Provenance", &format!("carry-{reading}-1")).await.unwrap_err().status, 404);
+    }
+}

@@ -195,8 +195,11 @@ impl Services {
         let mut tx = self.db().begin_read().await?;
         let Some(patient) = store::fhir_api::entry_patient(&mut tx, entry).await? else { return Err(FhirError::not_found()) };
         let Some(link) = store::links::find_link(&mut tx, patient).await? else { return Err(FhirError::not_found()) };
-        let links = [LinkByNhs { patient_id: link.patient_id, practice_id: link.practice.id, status: link.status }];
-        let Some(subject) = self.subject(&mut tx, &links, &link.nhs_number, caller).await? else { return Err(FhirError::not_found()) };
+        // The same rule as a search: every record linked with this NHS number is weighed, and
+        // when two claim it neither is served; the one chosen must be the entry's own.
+        let links = store::fhir_api::links_by_nhs_number(&mut tx, &link.nhs_number).await?;
+        let subject = self.subject(&mut tx, &links, &link.nhs_number, caller).await?.filter(|s| s.patient == patient);
+        let Some(subject) = subject else { return Err(FhirError::not_found()) };
         let Some(labels) = self.labels_or_log_refusal(caller, t, &subject, Some(id)).await? else { return Err(FhirError::not_found()) };
         let q = ServedQuery { patient, kinds: t.kinds(), labels: &labels, since: None, before: None };
         let row = store::fhir_api::find_served(&mut tx, &q, entry).await?;
