@@ -6,7 +6,8 @@
 
 use crate::authz::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
-use crate::mail::queue;
+use crate::mail::{mail_name, queue};
+use crate::throttle;
 use crate::tokens::{hash_text, Token};
 use crate::{Services, SignedIn};
 use domain::access::{grant_in_force, Action, Role};
@@ -257,7 +258,7 @@ impl Services {
             let body = format!(
                 "Hello {},\n\nThere is an update {about}in Carry. Sign in to see it:\n{}\n\n\
                  For your privacy, this email says nothing more.\n",
-                u.display_name,
+                mail_name(&u.display_name),
                 self.config().link(link)
             );
             queue(self, conn, &u.email, "An update in Carry", &body).await?;
@@ -267,6 +268,8 @@ impl Services {
 
     /// Emails someone without an account yet (an invited carer): only the link.
     async fn mail_link(&self, conn: &mut Conn, to: &str, name: &str, inviter: &str, link: &str) -> ServiceResult<()> {
+        // Both names were typed by the person inviting: quoted short, on one line, never a link.
+        let (name, inviter) = (mail_name(name), mail_name(inviter));
         let body = format!(
             "Hello {name},\n\n{inviter} has invited you to help with their health record in Carry.\n\
              To accept, open this link within 7 days and sign in or make an account of your own:\n{}\n\n\
@@ -378,6 +381,7 @@ impl Services {
         };
         grants::insert_grant(&mut tx, &grant, now).await?;
         grants::insert_change(&mut tx, id, 1, who.user_id, "invited", &scope_words(&grant.labels, grant.can_add), basis, now).await?;
+        throttle::invitation_allowed(self, &mut tx, who.user_id, &email.lookup_key()).await?;
         self.mail_link(&mut tx, email.as_str(), name.as_str(), &who.display_name, &format!("/invitations/{}", token.expose())).await?;
         notices::insert_notice(
             &mut tx,

@@ -35,6 +35,10 @@ pub struct ThrottleConfig {
     pub requests_per_address: i64,
     /// Messages sent to one email address per window (registration and recovery).
     pub mails_per_address: i64,
+    /// Invitations (carer, staff, a record to take) one person may send in a day.
+    pub invitations_per_sender: i64,
+    /// Invitations one email address may receive in a day, from anyone.
+    pub invitations_per_address: i64,
     /// The window for the per-address counts.
     pub window: Span,
 }
@@ -48,6 +52,8 @@ impl Default for ThrottleConfig {
             sign_in_per_address: 100,
             requests_per_address: 20,
             mails_per_address: 5,
+            invitations_per_sender: 20,
+            invitations_per_address: 3,
             window: Span::minutes(15),
         }
     }

@@ -10,7 +10,8 @@
 
 use crate::authz::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
-use crate::mail::queue;
+use crate::mail::{mail_name, queue};
+use crate::throttle;
 use crate::tokens::{hash_text, Token};
 use crate::{Services, SignedIn};
 use domain::access::{Action, DenyReason, Role};
@@ -69,12 +70,13 @@ impl Services {
             expires_at: now.plus(INVITATION_VALID),
             offered_by: who.user_id,
         };
+        throttle::invitation_allowed(self, &mut tx, who.user_id, &email.lookup_key()).await?;
         patients::upsert_handover(&mut tx, &offer, &token.hash(), now).await?;
         let body = format!(
             "Hello,\n\n{} has offered you your own health record in Carry, to hold with an account of your own.\n\
              To take it, open this link within 7 days and sign in or make an account with this email address:\n{}\n\n\
              If you were not expecting this, you can ignore this email.\n",
-            who.display_name,
+            mail_name(&who.display_name),
             self.config().link(&format!("/records/take/{}", token.expose()))
         );
         queue(self, &mut tx, email.as_str(), "Your own record in Carry", &body).await?;

@@ -43,6 +43,34 @@ impl Transport {
     }
 }
 
+/// The longest name (in characters) a message quotes.
+const MAIL_NAME_MAX: usize = 40;
+
+/// A name someone typed, made fit to quote in an email to another person: on one line, at most
+/// 40 characters, and never a link or an address a mail program would make into one (dots,
+/// colons, slashes and `@` become spaces). Carry's mail otherwise holds only its own fixed words
+/// and its own links, so nobody can use it to send their text to an address they typed.
+pub(crate) fn mail_name(name: &str) -> String {
+    let plain: String = name
+        .chars()
+        .map(|c| match c {
+            c if c.is_control() => ' ',
+            '.' | ':' | '/' | '\\' | '@' | '<' | '>' | '[' | ']' | '(' | ')' | '\u{2024}' | '\u{3002}' | '\u{FF0E}' | '\u{FF1A}'
+            | '\u{FF0F}' | '\u{FF20}' => ' ',
+            c => c,
+        })
+        .collect();
+    let words = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() > MAIL_NAME_MAX {
+        let short: String = words.chars().take(MAIL_NAME_MAX - 1).collect();
+        format!("{}\u{2026}", short.trim_end())
+    } else if words.is_empty() {
+        "Someone".to_owned()
+    } else {
+        words
+    }
+}
+
 /// Queues a message in the caller's transaction. Call [`Services::wake_mailer`] after commit.
 pub(crate) async fn queue(services: &Services, conn: &mut store::Conn, to: &str, subject: &str, body: &str) -> ServiceResult<()> {
     let signed = format!("{body}\n\n-- \nCarry, your health record\n{}\n", services.config().link("/"));
@@ -107,5 +135,23 @@ impl Services {
             }
             let _ = tokio::time::timeout(Duration::from_secs(5), wakeup.notified()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod mail_name_tests {
+    use super::mail_name;
+
+    #[test]
+    fn a_typed_name_is_short_on_one_line_and_never_a_link() {
+        assert_eq!(mail_name("Sam Patel"), "Sam Patel");
+        assert_eq!(mail_name("Visit https://evil.example/login now"), "Visit https evil example login now");
+        assert_eq!(mail_name("www.evil.example"), "www evil example");
+        assert_eq!(mail_name("me@evil.example"), "me evil example");
+        assert_eq!(mail_name("Sam\r\nBcc: victim@example.org"), "Sam Bcc victim example org");
+        assert_eq!(mail_name("evil\u{FF0E}example"), "evil example");
+        let long = mail_name(&"Aa ".repeat(40));
+        assert!(long.chars().count() <= 40 && long.ends_with('\u{2026}'), "{long}");
+        assert_eq!(mail_name(" ... "), "Someone");
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::authz::Touch;
 use crate::error::{ServiceError, ServiceResult};
-use crate::mail::queue;
+use crate::mail::{mail_name, queue};
+use crate::throttle;
 use crate::tokens::{hash_text, random_id, Token};
 use crate::{Services, SignedIn, StaffJob};
 use domain::access::Action;
@@ -268,12 +269,18 @@ impl Services {
             accepted_at: None,
         };
         practices::insert_invitation(conn, &inv, &token.hash(), by, now).await?;
-        let from = by_name.map(|n| format!("{n} has invited you")).unwrap_or_else(|| "You are invited".to_owned());
+        // An administrator's invitation counts against their daily caps and the address's (the
+        // operator's command line is not capped); the names they typed are quoted short, never
+        // as links.
+        if let Some(sender) = by {
+            throttle::invitation_allowed(self, conn, sender, &email.lookup_key()).await?;
+        }
+        let from = by_name.map(|n| format!("{} has invited you", mail_name(n))).unwrap_or_else(|| "You are invited".to_owned());
         let body = format!(
             "Hello {},\n\n{from} to join {} in Carry as {}.\n\
              Open this link within 7 days and sign in, or make an account, with this email address:\n{}\n\n\
              Clinical staff sign in to Carry with a passkey. If you were not expecting this, ignore this email.\n",
-            name.as_str(),
+            mail_name(name.as_str()),
             practice.name,
             job.words().to_lowercase(),
             self.config().link(&format!("/practice/join/{}", token.expose()))

@@ -218,7 +218,8 @@ impl Services {
         let mut conn = self.db().conn().await?;
         sessions::delete_expired_sessions(&mut conn, now, now.minus(self.config().session_idle)).await?;
         store::ceremonies::delete_expired_ceremonies(&mut conn, now).await?;
-        store::throttle::delete_old_windows(&mut conn, now.minus(Span::hours(2))).await?;
+        // Windows last at most a day (the invitation caps'); anything older has ended.
+        store::throttle::delete_old_windows(&mut conn, now.minus(Span::days(2))).await?;
         store::throttle::delete_stale_failures(&mut conn, now.minus(Span::days(1)), self.config().throttle.hard_stop_failures).await?;
         store::email_links::delete_expired_links(&mut conn, now.minus(Span::days(1))).await?;
         store::mail::delete_sent_mail(&mut conn, now.minus(Span::days(30))).await?;

@@ -68,3 +68,29 @@ pub(crate) async fn mail_allowed(services: &Services, tx: &mut store::Conn, emai
     let hits = throttle::insert_hit(tx, &hash_text(&format!("mail:{email_key}")), start, now).await?;
     Ok(hits <= t.mails_per_address)
 }
+
+/// Counts one invitation (to be a carer, to join a practice, to take a record) from `sender` to
+/// the address `to_key`, in the caller's transaction, and refuses it past the daily caps: so
+/// nobody can use Carry to flood an inbox, or to send mail to many addresses they typed. A
+/// refused invitation is not counted (its transaction is not committed). Errors name `email`.
+pub(crate) async fn invitation_allowed(
+    services: &Services,
+    tx: &mut store::Conn,
+    sender: domain::UserId,
+    to_key: &str,
+) -> ServiceResult<()> {
+    let t = services.config().throttle;
+    let now = services.now();
+    let day = Span::days(1);
+    let start = Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(day.as_millis()));
+    let from_sender = throttle::insert_hit(tx, &hash_text(&format!("invite-from:{sender}")), start, now).await?;
+    let to_address = throttle::insert_hit(tx, &hash_text(&format!("invite-to:{to_key}")), start, now).await?;
+    if from_sender > t.invitations_per_sender || to_address > t.invitations_per_address {
+        return Err(domain::ValidationError::field(
+            "email",
+            "Carry has sent as many invitations as it allows today, from your account or to this address. Try again tomorrow.",
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -512,3 +512,42 @@ conformance! {
         assert!(report.first_problem.is_none(), "{:?}", report.first_problem);
     }
 }
+
+conformance! {
+    async fn invitations_are_capped_a_day_and_quote_names_short_and_never_as_links(db) {
+        let (s, clock) = services(db);
+        // A sender's name chosen to make Carry send a link: quoted without it.
+        let (spammer, _) = person(db, "Claim your prize at https://evil.example/win now").await;
+        s.invite_carer(&spammer, &invite("Friend at www.evil.example", "target@example.org", &["general"], false)).await.unwrap();
+        let mail = all_mail(db).await;
+        assert!(!mail.contains("evil.example") && !mail.contains("https://evil"), "{mail}");
+        assert!(mail.contains("Claim your prize at https evil exampl"), "{mail}");
+        // At most 3 invitations reach one address in a day, whoever sends them.
+        for n in 0..2 {
+            let (other, _) = person(db, &format!("Patient {n}")).await;
+            s.invite_carer(&other, &invite("Jo", "target@example.org", &["general"], false)).await.unwrap();
+        }
+        let (fourth, _) = person(db, "Patient 4").await;
+        match s.invite_carer(&fourth, &invite("Jo", "TARGET@example.org", &["general"], false)).await {
+            Err(ServiceError::Validation(v)) => assert_eq!(v.0[0].field, "email"),
+            other => panic!("{other:?}"),
+        }
+        // At most 20 from one person in a day.
+        for n in 0..19 {
+            s.invite_carer(&spammer, &invite("Jo", &format!("friend{n}@example.org"), &["general"], false)).await.unwrap();
+        }
+        assert!(matches!(
+            s.invite_carer(&spammer, &invite("Jo", "friend99@example.org", &["general"], false)).await,
+            Err(ServiceError::Validation(v)) if v.0[0].field == "email"
+        ));
+        let sent: i64 = {
+            let mut conn = db.conn().await.unwrap();
+            sqlx::query_scalar("select count(*) from mail_outbox where subject = 'An invitation to Carry'").fetch_one(&mut *conn).await.unwrap()
+        };
+        assert_eq!(sent, 22, "a refused invitation sends nothing");
+        // The next day the caps start again.
+        clock.advance(Span::days(1));
+        let spammer = SignedIn { authenticated_at: clock_now(&s), ..spammer };
+        s.invite_carer(&spammer, &invite("Jo", "friend99@example.org", &["general"], false)).await.unwrap();
+    }
+}
