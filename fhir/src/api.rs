@@ -253,7 +253,12 @@ impl Search {
                     ))
                 }
                 "_lastUpdated" => {
-                    let (prefix, rest) = value.split_at(value.len().min(2));
+                    // By characters, not bytes: a value such as "gé…" must be refused, never split
+                    // inside a character (which panics).
+                    let (prefix, rest) = match (value.get(..2), value.get(2..)) {
+                        (Some(p), Some(r)) => (p, r),
+                        _ => ("", value.as_str()),
+                    };
                     let at = parse_instant(rest).ok_or_else(|| {
                         search_error(name, "give a prefix and an instant or date, such as ge2026-12-01T09:00:00Z or lt2026-12-02")
                     })?;
@@ -580,7 +585,7 @@ mod tests {
                 .unwrap();
         assert_eq!(day.since.unwrap().as_millis(), 1_796_169_600_000);
         assert_eq!(day.before.unwrap().as_millis(), 1_796_256_000_000);
-        let cases: [(&[(&str, &str)], &str); 9] = [
+        let cases: [(&[(&str, &str)], &str); 16] = [
             (&[], "patient:identifier"),
             (&[("patient", "Patient/1")], "patient"),
             (&[("patient:identifier", "9434765919")], "patient:identifier"),
@@ -588,6 +593,14 @@ mod tests {
             (&[("patient:identifier", PATIENT), ("_count", "101")], "_count"),
             (&[("patient:identifier", PATIENT), ("_lastUpdated", "2026-12-01")], "_lastUpdated"),
             (&[("patient:identifier", PATIENT), ("_lastUpdated", "geyesterday")], "_lastUpdated"),
+            // Values that are not ASCII, or too short to hold a prefix, are refused by name.
+            (&[("patient:identifier", PATIENT), ("_lastUpdated", "gé2026-12-01")], "_lastUpdated"),
+            (&[("patient:identifier", PATIENT), ("_lastUpdated", "é")], "_lastUpdated"),
+            (&[("patient:identifier", PATIENT), ("_lastUpdated", "\u{1F600}2026")], "_lastUpdated"),
+            (&[("patient:identifier", PATIENT), ("_lastUpdated", "g")], "_lastUpdated"),
+            (&[("patient:identifier", PATIENT), ("_lastUpdated", "")], "_lastUpdated"),
+            (&[("patient:identifier", PATIENT), ("_count", "２")], "_count"),
+            (&[("patient:identifier", PATIENT), ("_page", "é.é")], "_page"),
             (&[("patient:identifier", PATIENT), ("code", "http://loinc.org|8867-4")], "code"),
             (&[("patient:identifier", PATIENT), ("_page", "nonsense")], "_page"),
         ];

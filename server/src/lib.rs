@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod fhir;
+pub mod panics;
 mod routes;
 pub mod telemetry;
 mod web;
@@ -110,8 +111,11 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         .layer(axum::middleware::from_fn(web::mark_unknown_fields))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::resolve_caller))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::require_same_origin))
+        // A panic while answering a page or a server function is a 500 page with an incident id.
+        .layer(panics::for_pages())
         // The FHIR API authenticates machines with bearer tokens: no cookies, no same-origin rule.
-        .merge(fhir::router())
+        // Its panics answer as OperationOutcomes.
+        .merge(fhir::router().layer(panics::for_fhir()))
         .layer(Extension(services.clone()))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::security_headers))

@@ -144,6 +144,8 @@ async fn serve() -> ExitCode {
         }
     };
     server::telemetry::init(settings.json_logs);
+    // From here a panic logs its incident id and location, never its message.
+    server::panics::install_hook();
     let listener = match tokio::net::TcpListener::bind(settings.listen).await {
         Ok(l) => l,
         Err(e) => {

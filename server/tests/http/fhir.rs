@@ -130,6 +130,22 @@ async fn run(backend: Backend) {
     let res = app.client.get(app.url("/fhir/DocumentReference?patient=Patient/1")).header(AUTHORIZATION, &bearer).send().await.unwrap();
     let (status, code, _) = outcome(res).await;
     assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid"));
+    // A value that is not ASCII is refused by name, never a dropped connection (it once
+    // panicked the handler, splitting inside a character).
+    for bad in ["gé2026-12-01", "é", "\u{1F600}"] {
+        let res = app
+            .client
+            .get(app.url("/fhir/DocumentReference"))
+            .query(&[("patient:identifier", NHS), ("_lastUpdated", bad)])
+            .header(AUTHORIZATION, &bearer)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!((status, body["issue"][0]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")), "{bad}: {body}");
+        assert!(body["issue"][0]["diagnostics"].as_str().unwrap().contains("_lastUpdated"), "{body}");
+    }
     let res = app.client.get(app.url("/fhir/DocumentReference/not-an-id")).header(AUTHORIZATION, &bearer).send().await.unwrap();
     assert_eq!(outcome(res).await.0, StatusCode::NOT_FOUND);
     let res = app.client.get(app.url("/fhir/a/b/c")).send().await.unwrap();
