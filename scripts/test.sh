@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Carry's test command: installs what the tests need (skipping what is present), then runs
-# every test: formatting and lints, the wasm boundary check, unit tests, the store conformance
-# suite on SQLite and PostgreSQL, HTTP tests of the server on port 0 with a real SMTP server
-# (both databases), and the browser suite in Chromium with JavaScript on and off.
+# every test: formatting and lints, the wasm boundary check, unit tests (with the short fuzzing
+# pass), the store conformance suite on SQLite and PostgreSQL, HTTP tests of the server on port 0
+# with a real SMTP server (both databases), kill -9 during writes (both databases), and the
+# browser suite in Chromium with JavaScript on and off. SLOW=1 runs the long kill -9 pass.
 # Everything builds once, in release, into the one target directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,13 @@ printf '\n==> %s\n' "Unit tests, store conformance and HTTP tests, on SQLite and
 cargo test --release 2>&1 | tee "$logs/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 [ "$cargo_status" -eq 0 ] || { echo "cargo test failed" >&2; exit "$cargo_status"; }
+
+# security.md T24: the server (never the database) killed with SIGKILL during writes, on both
+# databases; a few kills here, 50 per backend with SLOW=1.
+kills=3
+[ "${SLOW:-}" = 1 ] && kills=50
+step "kill -9 during writes, $kills kills per backend" python3 scripts/kill9.py --backend sqlite --kills "$kills"
+python3 scripts/kill9.py --backend postgres --kills "$kills"
 
 printf '\n==> %s\n' "Browser suite (Chromium; every journey with JavaScript on and off; axe-core)"
 set +e

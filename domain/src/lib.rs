@@ -11,6 +11,8 @@ pub mod charts;
 pub mod email;
 pub mod entries;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod grants;
 pub mod home_bp;
 pub mod ids;

@@ -5,6 +5,8 @@
 //! outcomes this crate reads.
 
 pub mod api;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod model;
 pub mod patient;
 pub mod pull;

@@ -9,7 +9,7 @@
 
 mod token;
 
-pub use token::{IssuedToken, TokenError, TokenRequest, TOKEN_LIFETIME_SECONDS};
+pub use token::{fuzz_assertion, IssuedToken, TokenError, TokenRequest, TOKEN_LIFETIME_SECONDS};
 
 use crate::config::FhirClientConfig;
 use crate::Services;

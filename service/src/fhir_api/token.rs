@@ -187,17 +187,7 @@ impl Services {
     /// audience. Expiry and replay are the caller's (they need Carry's clock and database).
     fn check_assertion(&self, assertion: &str) -> Result<(&RegisteredClient, Claims), TokenError> {
         let bad = |d: &str| TokenError::new("invalid_client", d.to_owned());
-        let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("client_assertion is not a signed JWT"))?;
-        if header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
-            return Err(bad("the assertion's typ must be JWT"));
-        }
-        // The issuer says which client's keys to check the signature with.
-        let payload = assertion.split('.').nth(1).ok_or_else(|| bad("client_assertion is not a signed JWT"))?;
-        let unverified: Claims = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| bad("the assertion's claims cannot be read"))?;
+        let (header, unverified) = read_unverified(assertion)?;
         let iss = unverified.iss.ok_or_else(|| bad("the assertion has no iss"))?;
         let client = self.inner_fhir_clients().find(&iss).ok_or_else(|| bad("the assertion's iss is not a registered client"))?;
         let mut checked = None;
@@ -247,4 +237,78 @@ pub(crate) fn registered(config: &FhirClientConfig) -> Result<RegisteredClient, 
         .map_err(|e| format!("{}: {e}", config.client_id))?;
     let scopes = Scopes::parse(&config.scope).map_err(|e| format!("{}: {e}", config.client_id))?;
     Ok(RegisteredClient { config: config.clone(), keys, scopes })
+}
+
+/// Reads an assertion's header and claims before its signature is checked (the issuer says
+/// whose keys to check it with). Refusals say what is wrong.
+fn read_unverified(assertion: &str) -> Result<(jsonwebtoken::Header, Claims), TokenError> {
+    let bad = |d: &str| TokenError::new("invalid_client", d.to_owned());
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("client_assertion is not a signed JWT"))?;
+    if header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+        return Err(bad("the assertion's typ must be JWT"));
+    }
+    let payload = assertion.split('.').nth(1).ok_or_else(|| bad("client_assertion is not a signed JWT"))?;
+    let unverified: Claims = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| bad("the assertion's claims cannot be read"))?;
+    Ok((header, unverified))
+}
+
+/// The fuzzing entry point for the token endpoint's JWT parsing (security.md T18): arbitrary
+/// bytes as a `client_assertion`, read as the endpoint reads it and checked against a key, and
+/// as the token form's `scope`. Refused or read, never a panic. The cargo-fuzz target
+/// `token_assertion` and the short pass in the test suite both call it.
+#[doc(hidden)]
+pub fn fuzz_assertion(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok((header, _claims)) = read_unverified(&text) {
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let key = jsonwebtoken::DecodingKey::from_secret(b"not a registered key");
+        let _ = jsonwebtoken::decode::<Claims>(&text, &key, &validation);
+    }
+    let _ = Scopes::parse(&text);
+}
+
+/// The short pass of security.md T18 for the token endpoint: the saved corpus (with every
+/// crash found so far), then generated inputs, through exactly what the fuzz target runs.
+#[cfg(test)]
+mod fuzz_tests {
+    use super::fuzz_assertion;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_saved_corpus_runs_without_a_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/token_assertion");
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(!files.is_empty());
+        for f in files {
+            fuzz_assertion(&std::fs::read(f).unwrap());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            fuzz_assertion(&data);
+        }
+
+        #[test]
+        fn well_formed_jwts_with_any_header_and_claims_never_panic(header in "\\PC{0,64}", claims in "\\PC{0,96}", sig in "[A-Za-z0-9_-]{0,80}") {
+            let jwt = format!("{}.{}.{sig}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(&claims));
+            fuzz_assertion(jwt.as_bytes());
+            let json_header = r#"{"alg":"ES384","typ":"JWT"}"#;
+            let jwt = format!("{}.{}.{sig}", URL_SAFE_NO_PAD.encode(json_header), URL_SAFE_NO_PAD.encode(format!("{{\"iss\":{claims:?}}}")));
+            fuzz_assertion(jwt.as_bytes());
+        }
+    }
 }
