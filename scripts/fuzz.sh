@@ -43,10 +43,12 @@ echo "==> Fuzzing $target for $minutes minute(s)"
 set +e
 # -fork keeps fuzzing after a crash, so one run reports every distinct crash it meets.
 (cd fuzz && cargo fuzz run "$target" "found/$target" "corpus/$target" -- \
-  -max_total_time="$seconds" -fork=1 -ignore_crashes=1 -artifact_prefix="artifacts/$target/" -print_final_stats=1) 2>&1 | tee "$log" | grep -E '^(#[0-9]+.*(DONE|pulse)|==[0-9]+==ERROR|INFO: fuzzed|stat::)' || true
+  -max_total_time="$seconds" -fork=1 -ignore_crashes=1 -artifact_prefix="artifacts/$target/" -print_final_stats=1) 2>&1 \
+  | tee "$log" | grep -E '^(#[0-9]+: |==[0-9]+==ERROR|INFO: fuzzed)' || true
 set -e
-tried=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | awk '{s+=$1} END {print s+0}')
-[ "$tried" -gt 0 ] || tried=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || echo 0)
+# In fork mode libFuzzer reports "#<cases>: cov: ... oom/timeout/crash: a/b/c ..." as it goes.
+tried=$( { grep -E '^#[0-9]+' "$log" || true; } | tail -1 | sed -nE 's/^#([0-9]+).*/\1/p')
+tried=${tried:-0}
 crashes=0
 for f in "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*; do
   [ -e "$f" ] || continue
