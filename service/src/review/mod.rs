@@ -258,13 +258,16 @@ impl Services {
             let inbox = reviews::find_inbox(&mut read, row.id).await?;
             let waiting = inbox.is_some_and(|i| i.state == InboxState::Waiting);
             flagged |= waiting && concerning(&row.current.body);
+            let mut steps = reviews::list_for_entry(&mut read, row.id).await?;
+            // Versions are read only when some step could be hidden: a clinician sees every
+            // label, and most entries have no step yet.
+            if !steps.is_empty() && !PrivacyLabel::ALL.iter().all(|l| access.labels.contains(l)) {
+                steps = visible_steps(steps, &store::entries::list_versions(&mut read, patient, &access.labels, row.id).await?);
+            }
             entries.push(SharedEntryView {
                 entry: summary_view(who.user_id, &access, row),
                 detail: detail(&row.current.body),
-                steps: step_views(visible_steps(
-                    reviews::list_for_entry(&mut read, row.id).await?,
-                    &store::entries::list_versions(&mut read, patient, &access.labels, row.id).await?,
-                )),
+                steps: step_views(steps),
                 waiting,
             });
         }
