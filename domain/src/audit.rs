@@ -2,8 +2,8 @@
 //! came of it, and how each reads in plain words on the patient's "Who has looked at my
 //! record" page. The hash chain that makes the log tamper-evident is the store's.
 
-use crate::access::{Action, DenyReason, Role};
-use crate::{PatientId, ReadingKind, Timestamp, UserId};
+use crate::access::{Action, Actor, DenyReason, Permit, Refusal, Role};
+use crate::{GrantId, PatientId, ReadingKind, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Which part of the record a request touched.
@@ -146,6 +146,7 @@ pub fn action_slug(action: Action) -> &'static str {
         Action::Review => "review",
         Action::AddCareNote => "add-care-note",
         Action::VerifyLink => "verify-link",
+        Action::OfferRecord => "offer-record",
     }
 }
 
@@ -154,9 +155,54 @@ pub fn action_from_slug(s: &str) -> Option<Action> {
     Action::ALL.into_iter().find(|a| action_slug(*a) == s)
 }
 
-/// One event, as written to the log.
+/// What a request touched, for the log: a part of the record and, where one, the item.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
+pub struct Touch {
+    /// Which part.
+    pub category: Category,
+    /// Which item, if one.
+    pub item: Option<String>,
+}
+
+impl Touch {
+    /// A part of the record as a whole.
+    pub fn of(category: Category) -> Self {
+        Self { category, item: None }
+    }
+
+    /// One item.
+    pub fn item(category: Category, item: impl ToString) -> Self {
+        Self { category, item: Some(item.to_string()) }
+    }
+}
+
+/// The circumstances of a request, which the policy does not decide: when, the name the actor
+/// is logged under ("Dr Priya Shah at Riverside Practice"), the door and the request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occasion {
+    /// When (UTC).
+    pub at: Timestamp,
+    /// The actor's name at the time.
+    pub actor_name: String,
+    /// Which door.
+    pub door: Door,
+    /// The request's id.
+    pub request_id: String,
+}
+
+/// Work Carry does to a record by itself, which nobody asked to see: logged so the patient
+/// knows, under fixed words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarryJob {
+    /// A pull from the shared care record changed the NHS record held in Carry.
+    CareRecordPull,
+    /// The demo set-up gave a carer access.
+    DemoSetUp,
+}
+
+/// One event, as the log holds it (and as it reads back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
     /// When (UTC).
     pub at: Timestamp,
     /// The account that asked (none for a system client).
@@ -182,6 +228,95 @@ pub struct AuditEvent {
     /// The request's id (the `x-request-id` the server gave it).
     pub request_id: String,
 }
+
+/// An event to append to the log. Only the policy's answers make one: a [`Permit`] (allowed),
+/// a [`Refusal`] (refused), or a [`CarryJob`] (Carry's own work), so a row can never claim an
+/// access the policy did not decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent(LoggedEvent);
+
+impl AuditEvent {
+    /// An allowed request, as the permit it was given.
+    pub fn allowed(permit: &Permit, touch: &Touch, occasion: Occasion) -> Self {
+        Self::made(Some(permit.patient()), permit.actor(), permit.role(), permit.action(), touch, None, occasion)
+    }
+
+    /// A refused request.
+    pub fn refused(refusal: &Refusal, touch: &Touch, occasion: Occasion) -> Self {
+        Self::made(refusal.patient(), refusal.actor(), refusal.role(), refusal.action(), touch, Some(refusal.reason()), occasion)
+    }
+
+    /// A carer's own act on their grant: accepting or declining an invitation (authorised by
+    /// the invitation's link), or a parent making a child's record with their grant on it. It
+    /// changes who can see the record and shows the carer nothing of it, so it is logged as
+    /// theirs, on the grant, without a look at the record to decide.
+    pub fn grant_response(patient: PatientId, carer: UserId, grant: GrantId, occasion: Occasion) -> Self {
+        Self::made(
+            Some(patient),
+            Actor::Person(carer),
+            Role::Carer,
+            Action::ManageAccess,
+            &Touch::item(Category::Access, grant),
+            None,
+            occasion,
+        )
+    }
+
+    /// Carry's own work on a record.
+    pub fn carry_job(patient: PatientId, job: CarryJob, touch: &Touch, at: Timestamp, request_id: String) -> Self {
+        let (name, role, action, door) = match job {
+            CarryJob::CareRecordPull => (CARE_RECORD_NAME, Role::SystemClient, Action::AddEntries, Door::Sync),
+            CarryJob::DemoSetUp => ("Carry\u{2019}s demo set-up", Role::Nobody, Action::ManageAccess, Door::Command),
+        };
+        AuditEvent(LoggedEvent {
+            at,
+            actor: None,
+            actor_name: name.to_owned(),
+            role,
+            on_behalf_of: None,
+            patient: Some(patient),
+            category: touch.category,
+            item: touch.item.clone(),
+            action,
+            door,
+            refused: None,
+            request_id,
+        })
+    }
+
+    fn made(
+        patient: Option<PatientId>,
+        actor: Actor,
+        role: Role,
+        action: Action,
+        touch: &Touch,
+        refused: Option<DenyReason>,
+        occasion: Occasion,
+    ) -> Self {
+        AuditEvent(LoggedEvent {
+            at: occasion.at,
+            actor: actor.user(),
+            actor_name: occasion.actor_name,
+            role,
+            on_behalf_of: patient.filter(|_| role == Role::Carer),
+            patient,
+            category: touch.category,
+            item: touch.item.clone(),
+            action,
+            door: occasion.door,
+            refused,
+            request_id: occasion.request_id,
+        })
+    }
+
+    /// What it says, for the store to write.
+    pub fn logged(&self) -> &LoggedEvent {
+        &self.0
+    }
+}
+
+/// The name the shared care record's sync is logged under.
+pub const CARE_RECORD_NAME: &str = "The regional care record system";
 
 /// How an event reads to the patient, without the time: "Alex Smith (your carer) viewed your
 /// blood pressure readings". `viewer` is the patient reading their log.
@@ -210,7 +345,7 @@ pub fn describe(
         (Action::ReadEntries | Action::ReadAccessLog | Action::ReadShared, _) => ("view", "viewed"),
         (Action::AddEntries, Category::AboutMe) => ("update", "updated"),
         (Action::AddEntries | Action::AddCareNote, _) => ("add to", "added to"),
-        (Action::ChangeEntries | Action::ManageAccess, _) => ("change", "changed"),
+        (Action::ChangeEntries | Action::ManageAccess | Action::OfferRecord, _) => ("change", "changed"),
         (Action::Review, _) => ("review", "reviewed"),
         (Action::VerifyLink, _) => ("check", "checked"),
     };

@@ -1,7 +1,7 @@
 //! "Who has looked at my record": the patient's access log in plain words, and the check of
 //! the whole log's hash chains that `carry audit verify` runs.
 
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::Action;
@@ -45,10 +45,15 @@ impl Services {
             ),
         };
         let (mut tx, access) = self.open_read(who, RecordRef::Own, Action::ReadAccessLog, Touch::of(Category::AccessLog)).await?;
-        let Some(patient) = access.patient else { return Ok(AccessLogView { rows: Vec::new(), next: None, people: Vec::new() }) };
-        let mut rows = audit::list_for_patient(&mut tx, patient, &filter, LOG_PAGE + 1).await?;
-        let people =
-            audit::actors_for_patient(&mut tx, patient).await?.into_iter().filter(|(id, _)| *id != who.user_id.to_string()).collect();
+        if access.patient().is_none() {
+            return Ok(AccessLogView { rows: Vec::new(), next: None, people: Vec::new() });
+        }
+        let mut rows = audit::list_for_patient(&mut tx, access.permit()?, &filter, LOG_PAGE + 1).await?;
+        let people = audit::actors_for_patient(&mut tx, access.permit()?)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| *id != who.user_id.to_string())
+            .collect();
         tx.commit().await?;
         let next = if rows.len() > LOG_PAGE as usize {
             rows.truncate(LOG_PAGE as usize);

@@ -4,14 +4,14 @@
 //! recorded in the grant's history, and told to both sides in the portal and by an email that
 //! carries only a link.
 
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::mail::{mail_name, queue};
 use crate::throttle;
 use crate::tokens::{hash_text, Token};
 use crate::{Services, SignedIn};
 use domain::access::{grant_in_force, Action, Role};
-use domain::audit::{AuditEvent, Category, Door};
+use domain::audit::{AuditEvent, CarryJob, Category};
 use domain::grants::{
     labels_to_text, BirthDate, CarerRelationship, GrantBasis, GrantStatus, DEFAULT_GRANT_DAYS, INVITATION_VALID, REVIEW_REMINDER,
 };
@@ -225,20 +225,8 @@ impl Services {
         grants::insert_change(&mut tx, grant.id, 1, patient.id, "given for the demo", &scope_words(&grant.labels, true), grant.basis, now)
             .await?;
         // Every change to who can see a record is in that record's log.
-        let event = AuditEvent {
-            at: now,
-            actor: None,
-            actor_name: "Carry\u{2019}s demo set-up".to_owned(),
-            role: Role::Nobody,
-            on_behalf_of: None,
-            patient: Some(record.id),
-            category: Category::Access,
-            item: Some(grant.id.to_string()),
-            action: Action::ManageAccess,
-            door: Door::Command,
-            refused: None,
-            request_id: "demo-setup".to_owned(),
-        };
+        let touch = Touch::item(Category::Access, grant.id);
+        let event = AuditEvent::carry_job(record.id, CarryJob::DemoSetUp, &touch, now, "demo-setup".to_owned());
         audit::append(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)
@@ -282,7 +270,7 @@ impl Services {
     /// Every grant and invitation on the caller's record, newest first.
     pub async fn grants(&self, who: &SignedIn) -> ServiceResult<Vec<GrantView>> {
         let (mut tx, access) = self.open_read(who, RecordRef::Own, Action::ReadAccessLog, Touch::of(Category::Access)).await?;
-        let Some(patient) = access.patient else { return Ok(Vec::new()) };
+        let Some(patient) = access.patient() else { return Ok(Vec::new()) };
         let row = patients::find_patient(&mut tx, patient).await?.ok_or(ServiceError::NotFound)?;
         let born = row.born_on.as_deref().and_then(BirthDate::from_text);
         let now = self.now();
@@ -348,7 +336,7 @@ impl Services {
         };
         self.require_recent_sign_in(who)?;
         let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::of(Category::Access)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         let me = users::find_user(&mut tx, who.user_id).await?.ok_or(ServiceError::NotSignedIn)?;
         if me.email.to_lowercase() == email.lookup_key() {
             return Err(ValidationError::field("email", "That is your own address: a carer needs an account of their own.").into());
@@ -400,7 +388,7 @@ impl Services {
     /// Loads a grant on the caller's own record for a change, checking the version seen.
     async fn own_grant(&self, who: &SignedIn, id: GrantId, seen_version: i64) -> ServiceResult<(store::Tx, GrantRow)> {
         let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::item(Category::Access, id)).await?;
-        let g = grants::find_grant(&mut tx, id).await?.filter(|g| Some(g.patient_id) == access.patient).ok_or(ServiceError::NotFound)?;
+        let g = grants::find_grant(&mut tx, id).await?.filter(|g| Some(g.patient_id) == access.patient()).ok_or(ServiceError::NotFound)?;
         if g.version != seen_version {
             return Err(ServiceError::Stale);
         }
@@ -566,8 +554,7 @@ impl Services {
         }
         let word = if accept { "accepted" } else { "declined" };
         grants::insert_change(&mut tx, g.id, g.version + 1, who.user_id, word, "", g.basis, now).await?;
-        let touch = Touch::item(Category::Access, g.id);
-        audit::append(&mut tx, &self.event(who, Some(patient.id), Role::Carer, Action::ManageAccess, &touch, None)).await?;
+        audit::append(&mut tx, &self.grant_event(who, patient.id, g.id)).await?;
         if let Some(owner) = patient.user_id {
             self.notify(&mut tx, owner, &format!("{} {word} your invitation.", who.display_name), "/record/people").await?;
         }
@@ -637,15 +624,15 @@ impl Services {
     /// patient's name and their own access, which the pages then log as they read).
     pub async fn record_context(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<RecordContext> {
         let access = self.peek(who, record, Touch::of(Category::Record)).await?;
-        let can_change = access.role == Role::Patient;
+        let can_change = access.role() == Role::Patient;
         let can_add = access.can_add;
         Ok(RecordContext {
             acting_for: match record {
                 RecordRef::Own => None,
                 RecordRef::Patient(id) => Some(id),
             },
+            labels: access.labels().to_vec(),
             name: access.patient_name,
-            labels: access.labels,
             can_add,
             can_change,
         })
@@ -695,8 +682,7 @@ impl Services {
             now,
         )
         .await?;
-        let touch = Touch::item(Category::Access, grant.id);
-        audit::append(&mut tx, &self.event(who, Some(record.id), Role::Carer, Action::ManageAccess, &touch, None)).await?;
+        audit::append(&mut tx, &self.grant_event(who, record.id, grant.id)).await?;
         tx.commit().await?;
         Ok(id)
     }

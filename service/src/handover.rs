@@ -8,19 +8,19 @@
 //! confirm it so that it continues past the suspension age (16 by default), when every
 //! parental grant is otherwise paused (access-rules.md).
 
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::mail::{mail_name, queue};
 use crate::throttle;
 use crate::tokens::{hash_text, Token};
 use crate::{Services, SignedIn};
-use domain::access::{Action, DenyReason, Role};
+use domain::access::Action;
 use domain::audit::Category;
 use domain::grants::{BirthDate, GrantBasis, GrantStatus, INVITATION_VALID};
 use domain::views::RecordOfferView;
 use domain::{Email, PatientId, ValidationError};
 use store::patients::{self, HandoverRow};
-use store::{audit, grants, users};
+use store::{grants, users};
 
 /// The item id the log gives the record's passing to the young person.
 const HANDOVER_ITEM: &str = "handover";
@@ -33,21 +33,10 @@ impl Services {
         let email = Email::parse(email)
             .map_err(|_| ValidationError::field("email", "Enter the young person's email address, like name@example.com."))?;
         self.require_recent_sign_in(who)?;
-        let mut tx = self.db().begin().await?;
-        let row = patients::find_patient(&mut tx, patient).await?;
-        let held = match &row {
-            Some(r) => grants::held_on_record(&mut tx, r.id, who.user_id).await?,
-            None => Vec::new(),
-        };
-        let parental =
-            held.iter().find(|g| g.basis == GrantBasis::ParentalResponsibility && g.status == GrantStatus::Active && g.ends_at > now);
-        let (Some(row), Some(_)) = (&row, parental) else {
-            drop(tx);
-            let (role, reason) =
-                if held.is_empty() { (Role::Nobody, DenyReason::NoRelationship) } else { (Role::Carer, DenyReason::ActionNotGranted) };
-            let touch = Touch::item(Category::Access, HANDOVER_ITEM);
-            return self.refuse(who, RecordRef::Patient(patient), row.as_ref(), role, Action::ManageAccess, touch, reason).await;
-        };
+        // The policy decides who may offer: a parent whose grant on the record stands.
+        let touch = Touch::item(Category::Access, HANDOVER_ITEM);
+        let (mut tx, _) = self.open(who, RecordRef::Patient(patient), Action::OfferRecord, touch).await?;
+        let row = patients::find_patient(&mut tx, patient).await?.ok_or(ServiceError::NotFound)?;
         if row.user_id.is_some() {
             return Err(ValidationError::field("email", format!("{} already holds their own record.", row.name)).into());
         }
@@ -82,8 +71,6 @@ impl Services {
         queue(self, &mut tx, email.as_str(), "Your own record in Carry", &body).await?;
         let text = format!("You offered {} their own record. The link works for 7 days.", row.name);
         self.notify(&mut tx, who.user_id, &text, "/caring").await?;
-        let touch = Touch::item(Category::Access, HANDOVER_ITEM);
-        audit::append(&mut tx, &self.event(who, Some(row.id), Role::Carer, Action::ManageAccess, &touch, None)).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(())
@@ -136,8 +123,7 @@ impl Services {
             drop(tx);
             // The attempt is in the record's log, like every refusal.
             let touch = Touch::item(Category::Access, HANDOVER_ITEM);
-            let refused = Some(DenyReason::NoRelationship);
-            self.log(self.event(who, Some(offer.patient_id), Role::Nobody, Action::ManageAccess, &touch, refused)).await?;
+            self.log_attempt(who, RecordRef::Patient(offer.patient_id), Action::ManageAccess, touch).await?;
             return Err(match refusal {
                 Some(message) => ValidationError::field("token", message).into(),
                 None => ServiceError::LinkInvalid,
@@ -164,8 +150,9 @@ impl Services {
             }
         }
         self.notify(&mut tx, who.user_id, "Your record is now yours. Check who can see it.", "/record/people").await?;
+        // The record is theirs now: the gate admits them as its patient, in this transaction.
         let touch = Touch::item(Category::Access, HANDOVER_ITEM);
-        audit::append(&mut tx, &self.event(who, Some(row.id), Role::Patient, Action::ManageAccess, &touch, None)).await?;
+        self.admit(&mut tx, who, RecordRef::Patient(row.id), Action::ManageAccess, touch).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(row.id)

@@ -2,11 +2,11 @@
 //! store (in one transaction with its side effects, such as queued mail), and returns a view
 //! type that carries no secret. Both doors (server functions and, later, FHIR routes) call these.
 
+pub mod access;
 pub mod access_log;
 pub mod accounts;
 mod audit_queue;
 pub mod auth;
-pub mod authz;
 pub mod care_record;
 pub mod carers;
 pub mod clock;
@@ -26,8 +26,8 @@ pub mod sessions;
 mod throttle;
 mod tokens;
 
+pub use access::RecordRef;
 pub use access_log::AccessLogQuery;
-pub use authz::RecordRef;
 pub use carers::{InviteForm, ScopeForm};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{

@@ -2,10 +2,10 @@
 //! checked and accepted or declined by a practice administrator. Until it is accepted the
 //! practice sees nothing.
 
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
-use domain::access::{Action, Role};
+use domain::access::Action;
 use domain::audit::Category;
 use domain::grants::BirthDate;
 use domain::practice_views::{MyLinkView, MyPracticeView, PracticeChoice};
@@ -22,7 +22,7 @@ impl Services {
     /// The patient's "My GP practice" page: their link, and the practices they may choose.
     pub async fn my_practice(&self, who: &SignedIn) -> ServiceResult<MyPracticeView> {
         let (mut read, access) = self.open_read(who, RecordRef::Own, Action::ReadEntries, Touch::of(Category::PracticeLink)).await?;
-        let link = match access.patient {
+        let link = match access.patient() {
             Some(patient) => links::find_link(&mut read, patient).await?,
             None => None,
         };
@@ -57,7 +57,7 @@ impl Services {
         };
         let now = self.now();
         let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::of(Category::PracticeLink)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         let practice = practices::find_practice(&mut tx, practice_id)
             .await?
             .ok_or_else(|| ValidationError::field("practice", "Choose your GP practice from the list."))?;
@@ -94,7 +94,7 @@ impl Services {
     /// already decided stays in each entry's history.
     pub async fn unlink_practice(&self, who: &SignedIn) -> ServiceResult<()> {
         let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::of(Category::PracticeLink)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         if !links::delete_link(&mut tx, patient).await? {
             return Err(ServiceError::NotFound);
         }
@@ -110,7 +110,7 @@ impl Services {
         let now = self.now();
         let born = BirthDate::parse("birth_date", born_on, now)?;
         let (mut tx, access) = self.open(who, RecordRef::Own, Action::ManageAccess, Touch::of(Category::PracticeLink)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         let link = links::find_link(&mut tx, patient).await?.ok_or(ServiceError::NotFound)?;
         if !links::update_link_birth_date(&mut tx, patient, &born.to_text(), now).await? {
             return Err(ValidationError::field(
@@ -148,7 +148,7 @@ impl Services {
         let now = self.now();
         let touch = Touch::of(Category::PracticeLink);
         let (mut tx, access) = self.open(who, RecordRef::Patient(patient), Action::VerifyLink, touch).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         // The policy allowed, so the caller is an administrator of the practice asked.
         let job = who.staff.clone().ok_or(ServiceError::Forbidden)?;
         let shown = links::find_link(&mut tx, patient)
@@ -195,12 +195,6 @@ impl Services {
             self.wake_care_record();
         }
         Ok(())
-    }
-
-    /// The access log row for a member of staff's look at one record.
-    pub(crate) fn staff_event(&self, who: &SignedIn, patient: PatientId, action: Action, touch: &Touch) -> domain::audit::AuditEvent {
-        let role = who.staff.as_ref().map_or(Role::Nobody, |j| j.job.access_role());
-        self.event(who, Some(patient), role, action, touch, None)
     }
 }
 

@@ -1,13 +1,13 @@
 //! GP practices and their staff: a practice made from the command line with its first
 //! administrator, administrators inviting staff by email, and a staff member's home page.
 
-use crate::authz::Touch;
+use crate::access::Touch;
 use crate::error::{ServiceError, ServiceResult};
 use crate::mail::{mail_name, queue};
 use crate::throttle;
 use crate::tokens::{hash_text, random_id, Token};
 use crate::{Services, SignedIn, StaffJob};
-use domain::access::Action;
+use domain::access::{Action, PracticeLink};
 use domain::audit::Category;
 use domain::practice_views::{
     CarePatientView, JoinPracticeView, LinkRequestView, PracticeChoice, StaffHomeView, StaffInvitationView, StaffMemberView,
@@ -131,7 +131,10 @@ impl Services {
         let mut events = Vec::new();
         if job.job == StaffRole::Admin {
             for l in links::list_links(&mut tx, practice.id, LinkStatus::Requested, LINK_REQUESTS_SHOWN).await? {
-                events.push(self.staff_event(who, l.patient_id, Action::VerifyLink, &Touch::of(Category::PracticeLink)));
+                let link = PracticeLink { practice: l.practice.id, status: l.status };
+                if !self.look_listed(who, Action::VerifyLink, l.patient_id, Some(link), &Touch::of(Category::PracticeLink), &mut events) {
+                    continue;
+                }
                 view.link_requests.push(LinkRequestView {
                     seen: crate::links::link_fingerprint(&l),
                     patient_id: l.patient_id,
@@ -153,8 +156,11 @@ impl Services {
                 .collect();
         }
         if job.job == StaffRole::SocialCare && who.passkey {
-            for (patient_id, name) in store::shared::list_care_patients(&mut tx, practice.id, CARE_PATIENTS_SHOWN).await? {
-                events.push(self.staff_event(who, patient_id, Action::ReadShared, &Touch::of(Category::Shared)));
+            for (patient_id, name, status) in store::shared::list_care_patients(&mut tx, practice.id, CARE_PATIENTS_SHOWN).await? {
+                let link = PracticeLink { practice: practice.id, status };
+                if !self.look_listed(who, Action::ReadShared, patient_id, Some(link), &Touch::of(Category::Shared), &mut events) {
+                    continue;
+                }
                 view.care_patients.push(CarePatientView { patient_id, name });
             }
         }

@@ -10,9 +10,10 @@
 
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
+use domain::access::Permit;
 use domain::access::{DenyReason, Role};
-use domain::audit::{action_from_slug, action_slug, AuditEvent, Category, Door};
-use domain::{PatientId, Timestamp, UserId};
+use domain::audit::{action_from_slug, action_slug, AuditEvent, Category, Door, LoggedEvent};
+use domain::{Timestamp, UserId};
 use sha2::{Digest, Sha256};
 
 /// The hash a chain starts from.
@@ -92,8 +93,8 @@ impl AuditRow {
     }
 
     /// The event the row records, if every column reads back.
-    pub fn event(&self) -> StoreResult<AuditEvent> {
-        Ok(AuditEvent {
+    pub fn event(&self) -> StoreResult<LoggedEvent> {
+        Ok(LoggedEvent {
             at: Timestamp::from_millis(self.at),
             actor: self.actor_user_id.as_deref().map(|u| parse_id("audit_log.actor_user_id", u)).transpose()?,
             actor_name: self.actor_name.clone(),
@@ -164,6 +165,7 @@ pub async fn append_all(conn: &mut Conn, events: &[AuditEvent]) -> StoreResult<V
 
 /// The row for an event before its place in the chain is known.
 fn unsealed(ev: &AuditEvent) -> AuditRow {
+    let ev = ev.logged();
     AuditRow {
         chain: ev.patient.map_or_else(|| NO_PATIENT_CHAIN.to_owned(), |p| p.to_string()),
         seq: 0,
@@ -229,14 +231,14 @@ pub struct LogFilter {
     pub before: Option<i64>,
 }
 
-/// A page of a patient's log, newest first.
-pub async fn list_for_patient(conn: &mut Conn, patient: PatientId, filter: &LogFilter, limit: i64) -> StoreResult<Vec<AuditRow>> {
+/// A page of the permit's record's log, newest first.
+pub async fn list_for_patient(conn: &mut Conn, permit: &Permit, filter: &LogFilter, limit: i64) -> StoreResult<Vec<AuditRow>> {
     let sql = format!(
         "{SELECT} where chain = $1 and ($2 = '' or actor_user_id = $2) and ($3 = 0 or outcome = 'refused') and seq < $4 \
          and ($6 = '' or actor_user_id is null or actor_user_id <> $6) order by seq desc limit $5"
     );
     Ok(sqlx::query_as(&sql)
-        .bind(patient.to_string())
+        .bind(permit.patient().to_string())
         .bind(filter.actor.map(|u| u.to_string()).unwrap_or_default())
         .bind(i64::from(filter.refused_only))
         .bind(filter.before.unwrap_or(i64::MAX))
@@ -246,14 +248,15 @@ pub async fn list_for_patient(conn: &mut Conn, patient: PatientId, filter: &LogF
         .await?)
 }
 
-/// Everyone who appears in a patient's log (for the filter), with the latest name each used.
-pub async fn actors_for_patient(conn: &mut Conn, patient: PatientId) -> StoreResult<Vec<(String, String)>> {
+/// Everyone who appears in the permit's record's log (for the filter), with the latest name
+/// each used.
+pub async fn actors_for_patient(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<(String, String)>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select a.actor_user_id, a.actor_name from audit_log a \
          join (select actor_user_id, max(seq) as seq from audit_log where chain = $1 and actor_user_id is not null group by actor_user_id) m \
          on a.chain = $1 and a.seq = m.seq order by a.actor_name",
     )
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .fetch_all(conn)
     .await?;
     Ok(rows)

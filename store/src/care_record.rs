@@ -7,6 +7,7 @@
 
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
+use domain::practices::LinkStatus;
 use domain::{EntryId, PatientId, PracticeId, Timestamp, UserId};
 
 /// Where a record stands with the shared care record.
@@ -333,12 +334,16 @@ pub struct HeldMatchRow {
     pub reason: String,
     /// When it was last looked up.
     pub checked_at: Timestamp,
+    /// Where the record's link to the practice stands (for the policy).
+    pub link_status: LinkStatus,
 }
 
 /// The practice's linked records whose match is held, longest held first, at most `limit`.
 pub async fn list_held_matches(conn: &mut Conn, practice: PracticeId, limit: i64) -> StoreResult<Vec<HeldMatchRow>> {
-    let rows: Vec<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
-        "select c.patient_id, coalesce(u.display_name, pt.display_name), c.reason, c.checked_at from care_record_patients c \
+    // The record, the name, the reason, when it was checked, and the link's status.
+    type Raw = (String, Option<String>, Option<String>, i64, String);
+    let rows: Vec<Raw> = sqlx::query_as(
+        "select c.patient_id, coalesce(u.display_name, pt.display_name), c.reason, c.checked_at, l.status from care_record_patients c \
          join practice_links l on l.patient_id = c.patient_id join patients pt on pt.id = c.patient_id \
          left join users u on u.id = pt.user_id \
          where l.practice_id = $1 and l.status = 'linked' and c.status = 'quarantined' order by c.checked_at, c.patient_id limit $2",
@@ -348,8 +353,9 @@ pub async fn list_held_matches(conn: &mut Conn, practice: PracticeId, limit: i64
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(patient, name, reason, checked)| {
+        .map(|(patient, name, reason, checked, status)| {
             Ok(HeldMatchRow {
+                link_status: LinkStatus::from_slug(&status).ok_or(StoreError::Corrupt { column: "practice_links.status" })?,
                 patient_id: crate::error::parse_id("care_record_patients.patient_id", &patient)?,
                 patient_name: name.unwrap_or_default(),
                 reason: reason.unwrap_or_default(),

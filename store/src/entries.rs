@@ -7,6 +7,7 @@
 
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
+use domain::access::Permit;
 use domain::entries::{Change, Cursor, EntryBody, EntryKind, Snapshot, Source, TimelineFilter, TypeFilter};
 use domain::{EntryId, PatientId, PrivacyLabel, ReadingKind, Timestamp, UserId};
 
@@ -162,7 +163,7 @@ fn body_json(b: &EntryBody) -> StoreResult<String> {
 }
 
 macro_rules! entry_select {
-    ($($rest:literal),*) => {
+    ($($rest:expr),*) => {
         concat!(
             "select e.id, e.patient_id, e.version, e.body, e.label, e.shared_with_practice, e.occurred_at, e.entered_by, \
              u.display_name as entered_by_name, e.source, e.deleted_at, e.created_at, e.updated_at \
@@ -273,11 +274,11 @@ pub async fn update_entry(
 }
 
 /// One entry of this record, deleted or not, if its label is visible.
-pub async fn find_entry(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLabel], id: EntryId) -> StoreResult<Option<EntryRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+pub async fn find_entry(conn: &mut Conn, permit: &Permit, id: EntryId) -> StoreResult<Option<EntryRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let row: Option<RawEntry> = sqlx::query_as(entry_select!("where e.id = $1 and e.patient_id = $2 and e.label in ($3, $4, $5, $6)"))
         .bind(id.to_string())
-        .bind(patient.to_string())
+        .bind(permit.patient().to_string())
         .bind(l1)
         .bind(l2)
         .bind(l3)
@@ -287,13 +288,25 @@ pub async fn find_entry(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLa
     row.map(EntryRow::try_from).transpose()
 }
 
+/// One entry of this record whatever its label, for the service's own bookkeeping (where the
+/// entry waits in a practice's inbox) in the transaction of a change the policy allowed.
+/// Nothing read here is shown to anyone: views read through a [`Permit`].
+pub async fn find_for_filing(conn: &mut Conn, patient: PatientId, id: EntryId) -> StoreResult<Option<EntryRow>> {
+    let row: Option<RawEntry> = sqlx::query_as(entry_select!("where e.id = $1 and e.patient_id = $2"))
+        .bind(id.to_string())
+        .bind(patient.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.map(EntryRow::try_from).transpose()
+}
+
 /// The record's "about me", if it has one that is visible and not deleted.
-pub async fn find_about_me(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLabel]) -> StoreResult<Option<EntryRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+pub async fn find_about_me(conn: &mut Conn, permit: &Permit) -> StoreResult<Option<EntryRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let row: Option<RawEntry> = sqlx::query_as(entry_select!(
         "where e.patient_id = $1 and e.kind = 'about-me' and e.deleted_at is null and e.label in ($2, $3, $4, $5)"
     ))
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(l1)
     .bind(l2)
     .bind(l3)
@@ -314,14 +327,8 @@ pub async fn find_about_me_id(conn: &mut Conn, patient: PatientId) -> StoreResul
 
 /// Up to `limit` visible, undeleted entries matching `filter`, newest first (then by id, so
 /// the order is total and a page's cursor is exact).
-pub async fn list_timeline(
-    conn: &mut Conn,
-    patient: PatientId,
-    labels: &[PrivacyLabel],
-    filter: &TimelineFilter,
-    limit: i64,
-) -> StoreResult<Vec<EntryRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+pub async fn list_timeline(conn: &mut Conn, permit: &Permit, filter: &TimelineFilter, limit: i64) -> StoreResult<Vec<EntryRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let (kind, reading_kind) = match filter.types {
         TypeFilter::All => ("", ""),
         TypeFilter::Readings => (EntryKind::Reading.slug(), ""),
@@ -340,7 +347,7 @@ pub async fn list_timeline(
          and (e.occurred_at < $11 or (e.occurred_at = $11 and e.id < $12)) \
          order by e.occurred_at desc, e.id desc limit $13"
     ))
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(l1)
     .bind(l2)
     .bind(l3)
@@ -361,18 +368,17 @@ pub async fn list_timeline(
 /// The newest `limit` visible, undeleted readings of one kind since `since`, newest first.
 pub async fn list_readings(
     conn: &mut Conn,
-    patient: PatientId,
-    labels: &[PrivacyLabel],
+    permit: &Permit,
     kind: ReadingKind,
     since: Option<Timestamp>,
     limit: i64,
 ) -> StoreResult<Vec<EntryRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let rows: Vec<RawEntry> = sqlx::query_as(entry_select!(
         "where e.patient_id = $1 and e.deleted_at is null and e.reading_kind = $2 and e.occurred_at >= $3 \
          and e.label in ($4, $5, $6, $7) order by e.occurred_at desc, e.id desc limit $8"
     ))
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(kind.slug())
     .bind(since.map_or(i64::MIN, Timestamp::as_millis))
     .bind(l1)
@@ -386,13 +392,13 @@ pub async fn list_readings(
 }
 
 /// Visible entries deleted at or after `since`, most recently deleted first.
-pub async fn list_deleted(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLabel], since: Timestamp) -> StoreResult<Vec<EntryRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+pub async fn list_deleted(conn: &mut Conn, permit: &Permit, since: Timestamp) -> StoreResult<Vec<EntryRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let rows: Vec<RawEntry> = sqlx::query_as(entry_select!(
         "where e.patient_id = $1 and e.deleted_at is not null and e.deleted_at >= $2 and e.label in ($3, $4, $5, $6) \
          order by e.deleted_at desc, e.id desc limit 500"
     ))
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(since.as_millis())
     .bind(l1)
     .bind(l2)
@@ -405,8 +411,8 @@ pub async fn list_deleted(conn: &mut Conn, patient: PatientId, labels: &[Privacy
 
 /// The versions of an entry of this record whose label is visible, oldest first. A version
 /// from when the entry had a label the caller may not see is absent, like any hidden item.
-pub async fn list_versions(conn: &mut Conn, patient: PatientId, labels: &[PrivacyLabel], id: EntryId) -> StoreResult<Vec<VersionRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+pub async fn list_versions(conn: &mut Conn, permit: &Permit, id: EntryId) -> StoreResult<Vec<VersionRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let rows: Vec<RawVersion> = sqlx::query_as(
         "select v.version, v.change, v.body, v.label, v.shared_with_practice, v.occurred_at, v.changed_by, \
          u.display_name as changed_by_name, v.recorded_at \
@@ -414,7 +420,7 @@ pub async fn list_versions(conn: &mut Conn, patient: PatientId, labels: &[Privac
          where v.entry_id = $1 and e.patient_id = $2 and v.label in ($3, $4, $5, $6) order by v.version",
     )
     .bind(id.to_string())
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(l1)
     .bind(l2)
     .bind(l3)
@@ -439,19 +445,18 @@ pub struct ReadingPoint {
 /// chart points.
 pub async fn list_reading_points(
     conn: &mut Conn,
-    patient: PatientId,
-    labels: &[PrivacyLabel],
+    permit: &Permit,
     kind: ReadingKind,
     since: Option<Timestamp>,
     limit: i64,
 ) -> StoreResult<Vec<ReadingPoint>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     let rows: Vec<(String, i64, String)> = sqlx::query_as(
         "select id, occurred_at, body from entries \
          where patient_id = $1 and deleted_at is null and reading_kind = $2 and occurred_at >= $3 \
          and label in ($4, $5, $6, $7) order by occurred_at desc, id desc limit $8",
     )
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(kind.slug())
     .bind(since.map_or(i64::MIN, Timestamp::as_millis))
     .bind(l1)

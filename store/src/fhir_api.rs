@@ -2,12 +2,14 @@
 //! (hashed), and the entries a system client may read: shared with the practice, not deleted,
 //! with a label the client may see, one patient at a time, by the time they last changed.
 
-use crate::entries::{entry_select, label_slots, EntryRow, RawEntry};
+use crate::entries::{entry_select, EntryRow, RawEntry};
 use crate::error::parse_id;
+use crate::shared::{bind_shared, shared_with_practice, AnyQuery};
 use crate::{Conn, StoreError, StoreResult};
+use domain::access::Permit;
 use domain::entries::EntryKind;
 use domain::practices::LinkStatus;
-use domain::{EntryId, PatientId, PracticeId, PrivacyLabel, Timestamp};
+use domain::{EntryId, PatientId, PracticeId, Timestamp};
 
 /// Records a client assertion's `jti` until it expires. `false` when it was seen before (a
 /// replay): the caller refuses the assertion.
@@ -97,12 +99,10 @@ pub async fn links_by_nhs_number(conn: &mut Conn, nhs_number: &str) -> StoreResu
 /// Which of a record's shared entries a search asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServedQuery<'a> {
-    /// The record.
-    pub patient: PatientId,
+    /// The record and the labels the client may see.
+    pub permit: &'a Permit,
     /// The kinds of entry.
     pub kinds: &'a [EntryKind],
-    /// The labels the client may see.
-    pub labels: &'a [PrivacyLabel],
     /// Changed at or after this.
     pub since: Option<Timestamp>,
     /// Changed before this.
@@ -118,25 +118,18 @@ fn kind_slots(kinds: &[EntryKind]) -> [&'static str; 3] {
     slots
 }
 
-/// The conditions every query here shares (parameters $1 to $10, bound by [`bind_served`]).
+/// The conditions every query here shares: what the practice may see of the record
+/// (parameters $1 to $5), of the kinds and in the time asked for ($6 to $10), bound by
+/// [`bind_served`].
 macro_rules! served_where {
     () => {
-        " where e.patient_id = $1 and e.shared_with_practice = 1 and e.deleted_at is null \
-         and e.label in ($2, $3, $4, $5) and e.kind in ($6, $7, $8) and e.updated_at >= $9 and e.updated_at < $10"
+        concat!(" where ", shared_with_practice!(), " and e.kind in ($6, $7, $8) and e.updated_at >= $9 and e.updated_at < $10")
     };
 }
 
-type AnyQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
-
 fn bind_served<'q, O>(query: AnyQuery<'q, O>, q: &ServedQuery<'_>) -> AnyQuery<'q, O> {
-    let [l1, l2, l3, l4] = label_slots(q.labels);
     let [k1, k2, k3] = kind_slots(q.kinds);
-    query
-        .bind(q.patient.to_string())
-        .bind(l1)
-        .bind(l2)
-        .bind(l3)
-        .bind(l4)
+    bind_shared(query, q.permit)
         .bind(k1)
         .bind(k2)
         .bind(k3)

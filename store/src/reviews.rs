@@ -2,10 +2,11 @@
 //! practice's inbox of entries waiting for a clinician, kept per entry and per patient so its
 //! first page is one indexed read however large the practice.
 
-use crate::entries::{EntryRow, RawEntry};
+use crate::entries::{label_slots, EntryRow, RawEntry};
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
-use domain::practices::{InboxState, ReviewStep};
+use domain::access::Permit;
+use domain::practices::{InboxState, LinkStatus, ReviewStep};
 use domain::{EntryId, PatientId, PracticeId, Timestamp, UserId};
 
 /// One step of an entry's review.
@@ -88,14 +89,44 @@ macro_rules! REVIEW_SELECT {
     };
 }
 
-/// Every step on an entry, oldest first (step ids are UUIDv7, so steps taken in the same
-/// millisecond keep their order).
-pub async fn list_for_entry(conn: &mut Conn, entry: EntryId) -> StoreResult<Vec<ReviewRow>> {
-    let raw: Vec<RawReview> = sqlx::query_as(concat!(REVIEW_SELECT!(), "where r.entry_id = $1 order by r.created_at, r.id"))
-        .bind(entry.to_string())
-        .fetch_all(conn)
-        .await?;
+/// The steps on an entry of the permit's record that the permit may see, oldest first: a step
+/// about a version with a label outside the permit's (a question on it, and the answer) is
+/// absent, like the version itself. Step ids are UUIDv7, so steps taken in the same
+/// millisecond keep their order.
+pub async fn list_for_entry(conn: &mut Conn, permit: &Permit, entry: EntryId) -> StoreResult<Vec<ReviewRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
+    let raw: Vec<RawReview> = sqlx::query_as(concat!(
+        REVIEW_SELECT!(),
+        "join entries e on e.id = r.entry_id \
+         join entry_versions v on v.entry_id = r.entry_id and v.version = r.entry_version \
+         where r.entry_id = $1 and e.patient_id = $2 and v.label in ($3, $4, $5, $6) order by r.created_at, r.id"
+    ))
+    .bind(entry.to_string())
+    .bind(permit.patient().to_string())
+    .bind(l1)
+    .bind(l2)
+    .bind(l3)
+    .bind(l4)
+    .fetch_all(conn)
+    .await?;
     raw.into_iter().map(ReviewRow::try_from).collect()
+}
+
+/// A practice's last step on an entry, for the service's own bookkeeping (whether the entry
+/// waits in the inbox again): the version it was about, what it was and when. No message.
+pub async fn find_last_step(conn: &mut Conn, entry: EntryId, practice: PracticeId) -> StoreResult<Option<(i64, ReviewStep, Timestamp)>> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as(
+        "select entry_version, step, created_at from entry_reviews where entry_id = $1 and practice_id = $2 \
+         order by created_at desc, id desc limit 1",
+    )
+    .bind(entry.to_string())
+    .bind(practice.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(version, step, at)| {
+        Ok((version, ReviewStep::from_slug(&step).ok_or(StoreError::Corrupt { column: "entry_reviews.step" })?, Timestamp::from_millis(at)))
+    })
+    .transpose()
 }
 
 /// Where an entry stands in its practice's inbox.
@@ -217,6 +248,10 @@ pub struct InboxItem {
     pub born_on: Option<String>,
     /// The NHS number the practice verified.
     pub nhs_number: String,
+    /// The practice the record is linked to, and where the link stands (for the policy).
+    pub link_practice: PracticeId,
+    /// Where the record's link to the practice stands.
+    pub link_status: LinkStatus,
     /// The patient's line, for the next page's cursor.
     pub line: InboxCursor,
     /// Whether this entry is concerning.
@@ -233,6 +268,8 @@ struct RawItem {
     owner: Option<String>,
     born_on: Option<String>,
     nhs_number: String,
+    link_practice: String,
+    link_status: String,
     line_flagged: i64,
     line_oldest: i64,
     concerning: i64,
@@ -252,6 +289,7 @@ pub async fn inbox_page(conn: &mut Conn, practice: PracticeId, after: Option<&In
         "select e.id, e.patient_id, e.version, e.body, e.label, e.shared_with_practice, e.occurred_at, e.entered_by, \
          u.display_name as entered_by_name, e.source, e.deleted_at, e.created_at, e.updated_at, \
          coalesce(pu.display_name, pt.display_name) as patient_name, pt.user_id as owner, pt.born_on, l.nhs_number, \
+         l.practice_id as link_practice, l.status as link_status, \
          g.flagged as line_flagged, g.oldest as line_oldest, i.concerning, i.waiting_since \
          from (select patient_id, flagged, oldest from practice_inbox_patients where practice_id = $1 \
                and (flagged < $2 or (flagged = $2 and (oldest > $3 or (oldest = $3 and patient_id > $4)))) \
@@ -283,6 +321,8 @@ pub async fn inbox_page(conn: &mut Conn, practice: PracticeId, after: Option<&In
                 owner: r.owner.as_deref().map(|u| parse_id("patients.user_id", u)).transpose()?,
                 born_on: r.born_on,
                 nhs_number: r.nhs_number,
+                link_practice: parse_id("practice_links.practice_id", &r.link_practice)?,
+                link_status: LinkStatus::from_slug(&r.link_status).ok_or(StoreError::Corrupt { column: "practice_links.status" })?,
                 concerning: r.concerning != 0,
                 waiting_since: Timestamp::from_millis(r.waiting_since),
             })

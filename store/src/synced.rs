@@ -5,6 +5,7 @@
 use crate::entries::label_slots;
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
+use domain::access::{synced_levels, Permit};
 use domain::care_record::{Confidentiality, Origin, Section};
 use domain::{PatientId, PrivacyLabel, Timestamp};
 
@@ -123,15 +124,11 @@ type RawItem = (
     Option<String>,
 );
 
-/// A record's items the caller may see (their labels, and the confidentiality levels the
-/// policy gives their role), by section, newest first.
-pub async fn list_items(
-    conn: &mut Conn,
-    patient: PatientId,
-    labels: &[PrivacyLabel],
-    levels: &[Confidentiality],
-) -> StoreResult<Vec<ItemRow>> {
-    let [l1, l2, l3, l4] = label_slots(labels);
+/// A record's items the permit may see (its labels, and the confidentiality levels the policy
+/// gives its role), by section, newest first.
+pub async fn list_items(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<ItemRow>> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
+    let levels = synced_levels(permit.role());
     let level = |i: usize| levels.get(i).map_or("", |c| c.slug());
     let rows: Vec<RawItem> = sqlx::query_as(
         "select resource_type, remote_id, version_id, last_updated, section, title, detail, occurred, source, origin, label, \
@@ -139,7 +136,7 @@ pub async fn list_items(
          where patient_id = $1 and label in ($2, $3, $4, $5) and confidentiality in ($6, $7, $8) \
          order by section, occurred desc, title, remote_id",
     )
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(l1)
     .bind(l2)
     .bind(l3)

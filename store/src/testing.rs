@@ -98,3 +98,94 @@ macro_rules! conformance {
         }
     };
 }
+
+/// Permits and refusals from the policy, for tests of the store's reads and of the access log:
+/// the store takes nothing else, and these are asked of `domain::access::permit` like any other.
+pub mod answers {
+    use domain::access::{permit as ask, AccessRequest, Action, Actor, GrantFacts, Permit, PracticeLink, Refusal};
+    use domain::grants::{AgeRules, GrantBasis, GrantStatus};
+    use domain::practices::{LinkStatus, StaffRole};
+    use domain::{GrantId, PatientId, PracticeId, PrivacyLabel, Span, Timestamp, UserId};
+    use uuid::Uuid;
+
+    fn now() -> Timestamp {
+        Timestamp::from_millis(1_790_000_000_000)
+    }
+
+    fn request(patient: PatientId, actor: Actor, owner: Option<UserId>, grants: &[GrantFacts], action: Action) -> AccessRequest<'_> {
+        let link = match actor {
+            Actor::Staff { practice, .. } => Some(PracticeLink { practice, status: LinkStatus::Requested }),
+            _ => None,
+        };
+        AccessRequest {
+            patient,
+            actor,
+            record_owner: owner,
+            born_on: None,
+            link,
+            grants,
+            action,
+            now: now(),
+            age_rules: AgeRules::default(),
+        }
+    }
+
+    /// A permit to read `patient`'s record within exactly `labels`: the owner's for every
+    /// label, a practice administrator's (which sees no label) for none, and otherwise a
+    /// carer's, from a grant in force over those labels.
+    ///
+    /// # Panics
+    /// When the policy refuses, which would be a bug in this helper.
+    #[allow(clippy::expect_used)]
+    pub fn permit(patient: PatientId, labels: &[PrivacyLabel]) -> Permit {
+        let someone = UserId::from_uuid(Uuid::new_v4());
+        if PrivacyLabel::ALL.iter().all(|l| labels.contains(l)) {
+            return ask(&request(patient, Actor::Person(someone), Some(someone), &[], Action::ReadEntries)).expect("the owner reads");
+        }
+        if labels.is_empty() {
+            let practice = PracticeId::from_uuid(Uuid::new_v4());
+            let admin = Actor::Staff { user: someone, practice, job: StaffRole::Admin, passkey: false };
+            return ask(&request(patient, admin, None, &[], Action::VerifyLink)).expect("an administrator verifies");
+        }
+        carer_permit(patient, someone, labels)
+    }
+
+    /// A permit for `carer` to read `patient`'s record within `labels` (not empty), from a
+    /// grant in force.
+    ///
+    /// # Panics
+    /// When `labels` is empty.
+    #[allow(clippy::expect_used)]
+    pub fn carer_permit(patient: PatientId, carer: UserId, labels: &[PrivacyLabel]) -> Permit {
+        let grant = GrantFacts {
+            id: GrantId::from_uuid(Uuid::new_v4()),
+            carer: Some(carer),
+            status: GrantStatus::Active,
+            basis: GrantBasis::PatientConsent,
+            labels: labels.to_vec(),
+            can_add: false,
+            starts_at: now().minus(Span::days(1)),
+            ends_at: now().plus(Span::days(1)),
+            young_person_confirmed: false,
+        };
+        let owner = Some(UserId::from_uuid(Uuid::new_v4()));
+        ask(&request(patient, Actor::Person(carer), owner, std::slice::from_ref(&grant), Action::ReadEntries))
+            .expect("a carer in force reads")
+    }
+
+    /// The refusal of `who`, who has nothing to do with the record, asking to read it; with no
+    /// record, the refusal of a request that named one Carry does not hold.
+    ///
+    /// # Panics
+    /// When the policy allows, which would be a bug in this helper.
+    #[allow(clippy::expect_used)]
+    pub fn refusal(patient: Option<PatientId>, who: UserId) -> Refusal {
+        match patient {
+            Some(p) => {
+                let owner = Some(UserId::from_uuid(Uuid::new_v4()));
+                ask(&request(p, Actor::Person(who), owner, &[], Action::ReadEntries)).expect_err("a stranger is refused")
+            }
+            None => Refusal::unknown_record(Actor::Person(who), Action::ReadEntries),
+        }
+    }
+}

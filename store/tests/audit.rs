@@ -3,29 +3,32 @@
 //! owner rights could, changes the log, and shows that `verify` names the first broken row.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use domain::access::{Action, DenyReason, Role};
-use domain::audit::{AuditEvent, Category, Door};
-use domain::{PatientId, ReadingKind, Timestamp, UserId};
+use domain::access::DenyReason;
+use domain::audit::{AuditEvent, Category, Door, Occasion, Touch};
+use domain::{PatientId, PrivacyLabel, ReadingKind, Timestamp, UserId};
 use store::audit::{self, LogFilter, NO_PATIENT_CHAIN};
+use store::testing::answers;
 use store::{conformance, Backend, Db};
 use uuid::Uuid;
 
 const T0: Timestamp = Timestamp::from_millis(1_790_000_000_000);
 
 fn event(patient: Option<PatientId>, actor: UserId, n: i64, refused: Option<DenyReason>) -> AuditEvent {
-    AuditEvent {
+    let occasion = Occasion {
         at: Timestamp::from_millis(T0.as_millis() + n),
-        actor: Some(actor),
         actor_name: format!("Person {n}"),
-        role: Role::Carer,
-        on_behalf_of: patient,
-        patient,
-        category: Category::Readings(ReadingKind::BloodPressure),
-        item: None,
-        action: Action::ReadEntries,
         door: Door::Page,
-        refused,
         request_id: format!("req-{n}"),
+    };
+    let touch = Touch::of(Category::Readings(ReadingKind::BloodPressure));
+    match (patient, refused) {
+        (Some(p), None) => AuditEvent::allowed(&answers::carer_permit(p, actor, &[PrivacyLabel::General]), &touch, occasion),
+        (p, Some(reason)) => {
+            let refusal = answers::refusal(p, actor);
+            assert_eq!(refusal.reason(), reason, "the helper gives the refusal the test names");
+            AuditEvent::refused(&refusal, &touch, occasion)
+        }
+        (None, None) => unreachable!("an allowed look is at a record"),
     }
 }
 
@@ -77,17 +80,17 @@ conformance! {
         let report = audit::verify(&mut conn).await.unwrap();
         assert_eq!((report.rows, report.chains, report.first_problem), (3 + 1 + 3 + 1, 3, None));
 
-        let all = audit::list_for_patient(&mut conn, patient, &LogFilter::default(), 10).await.unwrap();
+        let all = audit::list_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL), &LogFilter::default(), 10).await.unwrap();
         assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 3, 2, 1]);
         let ev = all[0].event().unwrap();
         assert_eq!((ev.refused, ev.actor, ev.category), (Some(DenyReason::NoRelationship), Some(stranger), Category::Readings(ReadingKind::BloodPressure)));
-        let only_refused = audit::list_for_patient(&mut conn, patient, &LogFilter { refused_only: true, ..LogFilter::default() }, 10).await.unwrap();
+        let only_refused = audit::list_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL), &LogFilter { refused_only: true, ..LogFilter::default() }, 10).await.unwrap();
         assert_eq!(only_refused.len(), 1);
-        let not_stranger = audit::list_for_patient(&mut conn, patient, &LogFilter { not_actor: Some(stranger), ..LogFilter::default() }, 10).await.unwrap();
+        let not_stranger = audit::list_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL), &LogFilter { not_actor: Some(stranger), ..LogFilter::default() }, 10).await.unwrap();
         assert_eq!(not_stranger.len(), 3);
-        let page = audit::list_for_patient(&mut conn, patient, &LogFilter { before: Some(3), ..LogFilter::default() }, 1).await.unwrap();
+        let page = audit::list_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL), &LogFilter { before: Some(3), ..LogFilter::default() }, 1).await.unwrap();
         assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![2]);
-        let people = audit::actors_for_patient(&mut conn, patient).await.unwrap();
+        let people = audit::actors_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL)).await.unwrap();
         assert_eq!(people.len(), 2);
     }
 }
@@ -129,7 +132,7 @@ conformance! {
         let patient = chain(db, 4).await;
         lift_triggers(db).await;
         let mut conn = db.conn().await.unwrap();
-        let mut rows = audit::list_for_patient(&mut conn, patient, &LogFilter::default(), 10).await.unwrap();
+        let mut rows = audit::list_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL), &LogFilter::default(), 10).await.unwrap();
         rows.reverse();
         let mut forged = rows[1].clone();
         forged.outcome = "refused".into();
@@ -216,7 +219,7 @@ conformance! {
         let mut conn = db.conn().await.unwrap();
         let report = audit::verify(&mut conn).await.unwrap();
         assert!(report.first_problem.is_none(), "{:?}", report.first_problem);
-        let page = audit::list_for_patient(&mut conn, patient, &LogFilter::default(), 10).await.unwrap();
+        let page = audit::list_for_patient(&mut conn, &answers::permit(patient, &PrivacyLabel::ALL), &LogFilter::default(), 10).await.unwrap();
         let seqs: Vec<i64> = page.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, vec![5, 4, 3, 2, 1]);
         drop(conn);

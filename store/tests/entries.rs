@@ -6,6 +6,7 @@ use domain::entries::{Change, EntryBody, Snapshot, Source, TimelineFilter, TypeF
 use domain::{EntryId, Note, PatientId, PrivacyLabel, Reading, ReadingInput, ReadingKind, Span, Timestamp, UserId};
 use store::entries::{self, NewEntry};
 use store::patients::{self, PatientRow};
+use store::testing::answers::permit;
 use store::{conformance, users, StoreError};
 use uuid::Uuid;
 
@@ -48,7 +49,7 @@ async fn add(db: &store::Db, user: UserId, patient: PatientId, s: Snapshot) -> E
 
 async fn timeline(db: &store::Db, patient: PatientId, labels: &[PrivacyLabel], f: &TimelineFilter) -> Vec<EntryId> {
     let mut conn = db.conn().await.unwrap();
-    entries::list_timeline(&mut conn, patient, labels, f, 100).await.unwrap().into_iter().map(|e| e.id).collect()
+    entries::list_timeline(&mut conn, &permit(patient, labels), f, 100).await.unwrap().into_iter().map(|e| e.id).collect()
 }
 
 conformance! {
@@ -57,10 +58,10 @@ conformance! {
         let s = state(heart("72"), PrivacyLabel::General, T0);
         let id = add(db, user, patient, s.clone()).await;
         let mut conn = db.conn().await.unwrap();
-        let e = entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap();
+        let e = entries::find_entry(&mut conn, &permit(patient, &ALL), id).await.unwrap().unwrap();
         assert_eq!((e.version, &e.current, e.entered_by, e.entered_by_name.as_str(), e.source), (1, &s, user, "Sam Jones", Source::Carry));
         assert_eq!(e.deleted_at, None);
-        let v = entries::list_versions(&mut conn, patient, &ALL, id).await.unwrap();
+        let v = entries::list_versions(&mut conn, &permit(patient, &ALL), id).await.unwrap();
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].version, v[0].change, &v[0].state, v[0].changed_by), (1, Change::Created, &s, user));
     }
@@ -78,9 +79,9 @@ conformance! {
         assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Edited, &stale, user, T0.plus(Span::hours(2))).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
-        let e = entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap();
+        let e = entries::find_entry(&mut conn, &permit(patient, &ALL), id).await.unwrap().unwrap();
         assert_eq!((e.version, &e.current), (2, &edited));
-        let v = entries::list_versions(&mut conn, patient, &ALL, id).await.unwrap();
+        let v = entries::list_versions(&mut conn, &permit(patient, &ALL), id).await.unwrap();
         assert_eq!(v.iter().map(|v| (v.version, v.change)).collect::<Vec<_>>(), [(1, Change::Created), (2, Change::Edited)]);
         assert_eq!(v[0].state.body, heart("72"), "the first version is kept as it was");
     }
@@ -98,9 +99,9 @@ conformance! {
         assert!(!entries::update_entry(&mut tx, other, id, 1, Change::Edited, &s, user, T0).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
-        assert!(entries::find_entry(&mut conn, other, &ALL, id).await.unwrap().is_none());
-        assert!(entries::list_versions(&mut conn, other, &ALL, id).await.unwrap().is_empty());
-        assert_eq!(entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap().version, 1);
+        assert!(entries::find_entry(&mut conn, &permit(other, &ALL), id).await.unwrap().is_none());
+        assert!(entries::list_versions(&mut conn, &permit(other, &ALL), id).await.unwrap().is_empty());
+        assert_eq!(entries::find_entry(&mut conn, &permit(patient, &ALL), id).await.unwrap().unwrap().version, 1);
     }
 }
 
@@ -118,13 +119,13 @@ conformance! {
         let mut filter = TimelineFilter::default();
         let mut conn = db.conn().await.unwrap();
         loop {
-            let page = entries::list_timeline(&mut conn, patient, &ALL, &filter, 3).await.unwrap();
+            let page = entries::list_timeline(&mut conn, &permit(patient, &ALL), &filter, 3).await.unwrap();
             let Some(last) = page.last() else { break };
             filter.after = Some(domain::entries::Cursor { occurred_at: last.current.occurred_at, id: last.id });
             seen.extend(page.iter().map(|e| e.id));
         }
         assert_eq!(seen, all, "pages join up with nothing repeated or missed");
-        let times: Vec<_> = entries::list_timeline(&mut conn, patient, &ALL, &TimelineFilter::default(), 100)
+        let times: Vec<_> = entries::list_timeline(&mut conn, &permit(patient, &ALL), &TimelineFilter::default(), 100)
             .await
             .unwrap()
             .iter()
@@ -163,10 +164,10 @@ conformance! {
         let general = [PrivacyLabel::General];
         assert_eq!(timeline(db, patient, &general, &TimelineFilter::default()).await, [shown]);
         let mut conn = db.conn().await.unwrap();
-        assert!(entries::find_entry(&mut conn, patient, &general, hidden).await.unwrap().is_none());
-        assert!(entries::find_about_me(&mut conn, patient, &general).await.unwrap().is_none());
-        assert!(entries::find_about_me(&mut conn, patient, &ALL).await.unwrap().is_some());
-        assert!(entries::list_readings(&mut conn, patient, &[], ReadingKind::HeartRate, None, 10).await.unwrap().is_empty());
+        assert!(entries::find_entry(&mut conn, &permit(patient, &general), hidden).await.unwrap().is_none());
+        assert!(entries::find_about_me(&mut conn, &permit(patient, &general)).await.unwrap().is_none());
+        assert!(entries::find_about_me(&mut conn, &permit(patient, &ALL)).await.unwrap().is_some());
+        assert!(entries::list_readings(&mut conn, &permit(patient, &[]), ReadingKind::HeartRate, None, 10).await.unwrap().is_empty());
         assert!(timeline(db, patient, &[], &TimelineFilter::default()).await.is_empty(), "no labels, nothing at all");
     }
 }
@@ -182,15 +183,15 @@ conformance! {
         tx.commit().await.unwrap();
         assert!(timeline(db, patient, &ALL, &TimelineFilter::default()).await.is_empty());
         let mut conn = db.conn().await.unwrap();
-        assert!(entries::list_readings(&mut conn, patient, &ALL, ReadingKind::HeartRate, None, 10).await.unwrap().is_empty());
-        let deleted = entries::list_deleted(&mut conn, patient, &ALL, T0).await.unwrap();
+        assert!(entries::list_readings(&mut conn, &permit(patient, &ALL), ReadingKind::HeartRate, None, 10).await.unwrap().is_empty());
+        let deleted = entries::list_deleted(&mut conn, &permit(patient, &ALL), T0).await.unwrap();
         assert_eq!((deleted.len(), deleted[0].deleted_at), (1, Some(t1)));
-        assert!(entries::list_deleted(&mut conn, patient, &ALL, t1.plus(Span::millis(1))).await.unwrap().is_empty());
+        assert!(entries::list_deleted(&mut conn, &permit(patient, &ALL), t1.plus(Span::millis(1))).await.unwrap().is_empty());
         let mut tx = db.begin().await.unwrap();
         assert!(entries::update_entry(&mut tx, patient, id, 2, Change::Restored, &s, user, t1).await.unwrap());
         tx.commit().await.unwrap();
         assert_eq!(timeline(db, patient, &ALL, &TimelineFilter::default()).await, [id]);
-        let v = entries::list_versions(&mut conn, patient, &ALL, id).await.unwrap();
+        let v = entries::list_versions(&mut conn, &permit(patient, &ALL), id).await.unwrap();
         assert_eq!(v.iter().map(|v| v.change).collect::<Vec<_>>(), [Change::Created, Change::Deleted, Change::Restored]);
     }
 }
@@ -228,7 +229,7 @@ conformance! {
         }
         add(db, user, patient, state(note("x"), PrivacyLabel::General, T0)).await;
         let mut conn = db.conn().await.unwrap();
-        let r = entries::list_readings(&mut conn, patient, &ALL, ReadingKind::HeartRate, Some(T0.plus(Span::days(2))), 2).await.unwrap();
+        let r = entries::list_readings(&mut conn, &permit(patient, &ALL), ReadingKind::HeartRate, Some(T0.plus(Span::days(2))), 2).await.unwrap();
         assert_eq!(r.iter().map(|e| e.current.body.clone()).collect::<Vec<_>>(), [heart("64"), heart("63")]);
     }
 }
@@ -251,15 +252,15 @@ conformance! {
         assert!(entries::update_entry(&mut tx, patient, relabelled, 1, Change::PrivacyChanged, &now_general, user, T0).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
-        let points = entries::list_reading_points(&mut conn, patient, &general, ReadingKind::HeartRate, None, 10).await.unwrap();
+        let points = entries::list_reading_points(&mut conn, &permit(patient, &general), ReadingKind::HeartRate, None, 10).await.unwrap();
         assert_eq!(points.iter().map(|p| p.id).collect::<Vec<_>>(), [shown_reading]);
-        let readings = entries::list_readings(&mut conn, patient, &general, ReadingKind::HeartRate, None, 10).await.unwrap();
+        let readings = entries::list_readings(&mut conn, &permit(patient, &general), ReadingKind::HeartRate, None, 10).await.unwrap();
         assert_eq!(readings.iter().map(|r| r.id).collect::<Vec<_>>(), [shown_reading]);
-        assert!(entries::list_deleted(&mut conn, patient, &general, T0).await.unwrap().is_empty());
-        assert_eq!(entries::list_deleted(&mut conn, patient, &ALL, T0).await.unwrap().len(), 1);
-        let history = entries::list_versions(&mut conn, patient, &general, relabelled).await.unwrap();
+        assert!(entries::list_deleted(&mut conn, &permit(patient, &general), T0).await.unwrap().is_empty());
+        assert_eq!(entries::list_deleted(&mut conn, &permit(patient, &ALL), T0).await.unwrap().len(), 1);
+        let history = entries::list_versions(&mut conn, &permit(patient, &general), relabelled).await.unwrap();
         assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), [2], "the mental-health version is absent");
-        assert!(entries::list_versions(&mut conn, patient, &general, hidden_reading).await.unwrap().is_empty());
+        assert!(entries::list_versions(&mut conn, &permit(patient, &general), hidden_reading).await.unwrap().is_empty());
     }
 }
 
@@ -279,7 +280,7 @@ conformance! {
         assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::PrivacyChanged, &s, user, T0).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
-        let e = entries::find_entry(&mut conn, patient, &ALL, id).await.unwrap().unwrap();
+        let e = entries::find_entry(&mut conn, &permit(patient, &ALL), id).await.unwrap().unwrap();
         assert_eq!((e.version, e.deleted_at.is_some()), (2, true));
     }
 }

@@ -1,9 +1,9 @@
 //! `carry audit verify` as an operator runs it: on an intact log, and on one edited behind the
 //! database's back, on both databases.
 
-use domain::access::{Action, Role};
-use domain::audit::{AuditEvent, Category, Door};
-use domain::{PatientId, Timestamp, UserId};
+use domain::audit::{AuditEvent, Category, Door, Occasion, Touch};
+use domain::{PatientId, PrivacyLabel, Timestamp, UserId};
+use store::testing::answers;
 use store::testing::TestDb;
 use store::Backend;
 
@@ -17,20 +17,15 @@ async fn run(backend: Backend) {
     let patient = PatientId::from_uuid(uuid::Uuid::new_v4());
     for n in 0..3 {
         let mut tx = db.db.begin().await.unwrap();
-        let ev = AuditEvent {
+        let occasion = Occasion {
             at: Timestamp::from_millis(1_790_000_000_000 + n),
-            actor: Some(UserId::from_uuid(uuid::Uuid::new_v4())),
             actor_name: "Alex Smith".into(),
-            role: Role::Carer,
-            on_behalf_of: Some(patient),
-            patient: Some(patient),
-            category: Category::Timeline,
-            item: None,
-            action: Action::ReadEntries,
             door: Door::Page,
-            refused: None,
             request_id: format!("r{n}"),
         };
+        let carer = UserId::from_uuid(uuid::Uuid::new_v4());
+        let permit = answers::carer_permit(patient, carer, &[PrivacyLabel::General]);
+        let ev = AuditEvent::allowed(&permit, &Touch::of(Category::Timeline), occasion);
         store::audit::append(&mut tx, &ev).await.unwrap();
         tx.commit().await.unwrap();
     }

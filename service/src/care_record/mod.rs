@@ -8,10 +8,10 @@ mod views;
 
 pub(crate) use client::CareRecordClient;
 
-use crate::authz::Touch;
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
-use domain::access::Action;
+use domain::access::{Action, PracticeLink};
 use domain::audit::Category;
 use domain::practice_views::{CareRecordSendView, CareRecordSendsView, HeldMatchView};
 use domain::practices::StaffRole;
@@ -64,7 +64,10 @@ impl Services {
             CareRecordSendsView { connected: self.care_record_connected(), rows: Vec::with_capacity(rows.len()), held: Vec::new() };
         let mut events = Vec::new();
         for h in held {
-            events.push(self.staff_event(who, h.patient_id, Action::VerifyLink, &Touch::of(Category::NhsRecord)));
+            let link = PracticeLink { practice: job.practice, status: h.link_status };
+            if !self.look_listed(who, Action::VerifyLink, h.patient_id, Some(link), &Touch::of(Category::NhsRecord), &mut events) {
+                continue;
+            }
             view.held.push(HeldMatchView {
                 patient_id: h.patient_id,
                 patient_name: h.patient_name,
@@ -72,18 +75,23 @@ impl Services {
                 checked_at: h.checked_at,
             });
         }
-        // Several rows are often one patient's: each name is read once.
-        let mut names = std::collections::HashMap::new();
+        // Several rows are often one patient's: each name and link is read once.
+        let mut known = std::collections::HashMap::new();
         for r in rows {
-            let name = match names.get(&r.patient_id) {
-                Some(n) => String::clone(n),
+            let (name, link) = match known.get(&r.patient_id) {
+                Some(k) => Clone::clone(k),
                 None => {
                     let n = patients::find_patient(&mut conn, r.patient_id).await?.map(|p| p.name).unwrap_or_default();
-                    names.insert(r.patient_id, n.clone());
-                    n
+                    let l = store::links::find_link(&mut conn, r.patient_id)
+                        .await?
+                        .map(|l| PracticeLink { practice: l.practice.id, status: l.status });
+                    known.insert(r.patient_id, (n.clone(), l));
+                    (n, l)
                 }
             };
-            events.push(self.staff_event(who, r.patient_id, Action::VerifyLink, &Touch::item(Category::Entry, r.entry_id)));
+            if !self.look_listed(who, Action::VerifyLink, r.patient_id, link, &Touch::item(Category::Entry, r.entry_id), &mut events) {
+                continue;
+            }
             view.rows.push(CareRecordSendView {
                 id: r.id,
                 patient_name: name,
@@ -108,7 +116,8 @@ impl Services {
         let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
         let patient: domain::PatientId = patient.trim().parse().map_err(|_| ServiceError::NotFound)?;
         let now = self.now();
-        let mut tx = self.db().begin().await?;
+        let (mut tx, _) =
+            self.open(who, RecordRef::Patient(patient), Action::VerifyLink, Touch::of(Category::NhsRecord)).await.map_err(not_found)?;
         let linked = store::links::find_link(&mut tx, patient)
             .await?
             .is_some_and(|l| l.practice.id == job.practice && l.status == domain::practices::LinkStatus::Linked);
@@ -119,7 +128,6 @@ impl Services {
         outbox::delete_care_record_patient(&mut tx, patient).await?;
         store::synced::request_sync(&mut tx, patient, now).await?;
         outbox::update_outbox_retry_patient(&mut tx, job.practice, patient, now).await?;
-        store::audit::append(&mut tx, &self.staff_event(who, patient, Action::VerifyLink, &Touch::of(Category::NhsRecord))).await?;
         tx.commit().await?;
         self.wake_care_record();
         Ok(())
@@ -129,21 +137,29 @@ impl Services {
     /// it was held over the patient's match, the match is looked up afresh.
     pub async fn retry_care_record_send(&self, who: &SignedIn, id: &str) -> ServiceResult<()> {
         let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
-        let mut tx = self.db().begin().await?;
-        let row = outbox::find_outbox(&mut tx, id).await?.filter(|r| r.practice_id == job.practice).ok_or(ServiceError::NotFound)?;
+        let row = {
+            let mut conn = self.db().conn().await?;
+            outbox::find_outbox(&mut conn, id).await?.filter(|r| r.practice_id == job.practice).ok_or(ServiceError::NotFound)?
+        };
+        let touch = Touch::item(Category::Entry, row.entry_id);
+        let (mut tx, _) = self.open(who, RecordRef::Patient(row.patient_id), Action::VerifyLink, touch).await.map_err(not_found)?;
         if !outbox::update_outbox_retry_now(&mut tx, job.practice, id, self.now()).await? {
             return Err(domain::ValidationError::field("send", "This one is already waiting to be sent.").into());
         }
         if outbox::find_care_record_patient(&mut tx, row.patient_id).await?.is_some_and(|p| p.quarantine_reason.is_some()) {
             outbox::delete_care_record_patient(&mut tx, row.patient_id).await?;
         }
-        store::audit::append(
-            &mut tx,
-            &self.staff_event(who, row.patient_id, Action::VerifyLink, &Touch::item(Category::Entry, row.entry_id)),
-        )
-        .await?;
         tx.commit().await?;
         self.wake_care_record();
         Ok(())
+    }
+}
+
+/// Another practice's record is not found here, like one that does not exist (the refusal is
+/// in that patient's log).
+fn not_found(e: ServiceError) -> ServiceError {
+    match e {
+        ServiceError::Forbidden => ServiceError::NotFound,
+        other => other,
     }
 }

@@ -12,8 +12,7 @@ use super::client::{CareRecordClient, RemoteError};
 use super::push::MatchOutcome;
 use crate::error::ServiceResult;
 use crate::Services;
-use domain::access::{Action, Role};
-use domain::audit::{AuditEvent, Category, Door};
+use domain::audit::{AuditEvent, CarryJob, Category, Touch};
 use domain::care_record::Confidentiality;
 use domain::{PatientId, Span};
 use fhir::model::Bundle;
@@ -303,18 +302,6 @@ fn item_row(i: PulledItem) -> ItemRow {
 
 /// The patient's access log row for a pull that changed their NHS record in Carry.
 fn sync_event(patient: PatientId, at: domain::Timestamp) -> AuditEvent {
-    AuditEvent {
-        at,
-        actor: None,
-        actor_name: "The regional care record system".to_owned(),
-        role: Role::SystemClient,
-        on_behalf_of: None,
-        patient: Some(patient),
-        category: Category::NhsRecord,
-        item: None,
-        action: Action::AddEntries,
-        door: Door::Sync,
-        refused: None,
-        request_id: format!("care-record-pull:{patient}:{}", at.as_millis()),
-    }
+    let request_id = format!("care-record-pull:{patient}:{}", at.as_millis());
+    AuditEvent::carry_job(patient, CarryJob::CareRecordPull, &Touch::of(Category::NhsRecord), at, request_id)
 }

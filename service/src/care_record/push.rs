@@ -9,9 +9,9 @@
 use super::client::{CareRecordClient, RemoteError};
 use crate::error::ServiceResult;
 use crate::Services;
-use domain::access::{Action, Role};
-use domain::audit::{AuditEvent, Category, Door};
-use domain::{PatientId, PrivacyLabel, Span};
+use domain::access::{Permit, Refusal};
+use domain::audit::{AuditEvent, Category, Door, Touch, CARE_RECORD_NAME};
+use domain::{PatientId, Span};
 use fhir::patient::Match;
 use fhir::push::{EnteredBy, PushEntry};
 use rand::Rng;
@@ -29,7 +29,8 @@ const MAX_BACKOFF: Span = Span::hours(1);
 
 /// What became of one try.
 enum Outcome {
-    Sent(Option<String>),
+    /// Sent, with the remote reference, under the permit the policy gave the shared care record.
+    Sent(Option<String>, Box<Permit>),
     Retry(String, Option<Duration>),
     Fail(String),
 }
@@ -53,9 +54,9 @@ impl Services {
             let mut tx = self.db().begin().await?;
             let now = self.now();
             match outcome {
-                Outcome::Sent(remote) => {
+                Outcome::Sent(remote, permit) => {
                     outbox::update_outbox_sent(&mut tx, &row.id, remote.as_deref(), now).await?;
-                    store::audit::append(&mut tx, &sent_event(&row, now)).await?;
+                    store::audit::append(&mut tx, &self.sent_event(&row, Ok(&permit))).await?;
                     sent += 1;
                 }
                 Outcome::Retry(error, _) if row.attempts >= MAX_ATTEMPTS => {
@@ -104,11 +105,21 @@ impl Services {
 
     async fn push_one(&self, client: &CareRecordClient, row: &OutboxRow) -> ServiceResult<Outcome> {
         let mut conn = self.db().conn().await?;
-        let versions = entries::list_versions(&mut conn, row.patient_id, &PrivacyLabel::ALL, row.entry_id).await?;
+        // The shared care record reads what the patient shared with a practice the record is
+        // linked to, by the same policy as every other reader.
+        let permit = match self.open_for_system(&mut conn, row.patient_id).await? {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                drop(conn);
+                self.log(self.sent_event(row, Err(&refusal))).await?;
+                return Ok(Outcome::Fail(format!("the record may not be sent: {}", refusal.reason().words())));
+            }
+        };
+        let versions = entries::list_versions(&mut conn, &permit, row.entry_id).await?;
         let Some(version) = versions.into_iter().find(|v| v.version == row.entry_version) else {
             return Ok(Outcome::Fail("the accepted version of the entry is missing".to_owned()));
         };
-        let Some(entry) = entries::find_entry(&mut conn, row.patient_id, &PrivacyLabel::ALL, row.entry_id).await? else {
+        let Some(entry) = entries::find_entry(&mut conn, &permit, row.entry_id).await? else {
             return Ok(Outcome::Fail("the entry is missing".to_owned()));
         };
         let patient = match self.remote_patient(client, &mut conn, row).await? {
@@ -153,7 +164,7 @@ impl Services {
         let main = bundle.entry.iter().position(|e| e.full_url.as_deref() == Some(&format!("urn:uuid:{}", row.entry_id)));
         Ok(match client.transaction(&bundle).await {
             Ok(body) => match fhir::response::read_transaction_response(&body, bundle.entry.len()) {
-                Ok(refs) => Outcome::Sent(main.and_then(|i| refs.get(i).cloned().flatten())),
+                Ok(refs) => Outcome::Sent(main.and_then(|i| refs.get(i).cloned().flatten()), Box::new(permit)),
                 // A 200 whose body is not the answer it should be: the server may or may not have
                 // committed. A retry is safe either way.
                 Err(e) => Outcome::Retry(e.to_string(), None),
@@ -272,21 +283,12 @@ fn backoff(attempts: i64, asked: Option<Duration>) -> Span {
     Span::millis(base.as_millis() + jitter)
 }
 
-/// The patient's access log row for a sent entry: the regional care record system received it.
-fn sent_event(row: &OutboxRow, at: domain::Timestamp) -> AuditEvent {
-    AuditEvent {
-        at,
-        actor: None,
-        actor_name: "The regional care record system".to_owned(),
-        role: Role::SystemClient,
-        on_behalf_of: None,
-        patient: Some(row.patient_id),
-        category: Category::Entry,
-        item: Some(row.entry_id.to_string()),
-        action: Action::ReadEntries,
-        door: Door::Sync,
-        refused: None,
-        request_id: format!("care-record-outbox:{}", row.id),
+impl Services {
+    /// The patient's access log row for a sent entry: the regional care record system received
+    /// it (or was refused it).
+    fn sent_event(&self, row: &OutboxRow, answer: Result<&Permit, &Refusal>) -> AuditEvent {
+        let touch = Touch::item(Category::Entry, row.entry_id);
+        self.system_event(CARE_RECORD_NAME, Door::Sync, format!("care-record-outbox:{}", row.id), answer, &touch)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The record the NHS holds, as the patient (or a carer, within their labels) reads it, and
 //! the patient's "update now".
 
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::ServiceResult;
 use crate::{Services, SignedIn};
 use domain::access::{Action, Role};
@@ -16,11 +16,11 @@ impl Services {
     /// items within their labels; the read is in the patient's access log.
     pub async fn nhs_record(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<CareRecordView> {
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::NhsRecord)).await?;
-        let own = access.role == Role::Patient;
-        let Some(patient) = access.patient else {
+        let own = access.role() == Role::Patient;
+        let Some(patient) = access.patient() else {
             return Ok(CareRecordView { status: self.status_without_link(), sections: sections(Vec::new(), own), own });
         };
-        let items = synced::list_items(&mut conn, patient, &access.labels, &domain::access::synced_levels(access.role)).await?;
+        let items = synced::list_items(&mut conn, access.permit()?).await?;
         let link = links::find_link(&mut conn, patient).await?;
         let held = outbox::find_care_record_patient(&mut conn, patient).await?.and_then(|p| p.quarantine_reason);
         let sync = synced::find_sync(&mut conn, patient).await?;
@@ -59,7 +59,7 @@ impl Services {
     /// nothing without a shared care record or a linked record.
     pub async fn update_nhs_record(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<()> {
         let access = self.peek(who, record, Touch::of(Category::NhsRecord)).await?;
-        let Some(patient) = access.patient else { return Ok(()) };
+        let Some(patient) = access.patient() else { return Ok(()) };
         if !self.care_record_connected() {
             return Ok(());
         }

@@ -13,8 +13,8 @@ pub use token::{fuzz_assertion, IssuedToken, TokenError, TokenRequest, TOKEN_LIF
 
 use crate::config::FhirClientConfig;
 use crate::Services;
-use domain::access::{decide, AccessRequest, Action, Actor, Decision, DenyReason, PracticeLink, Role};
-use domain::audit::{AuditEvent, Category, Door};
+use domain::access::{DenyReason, Permit, Refusal};
+use domain::audit::{AuditEvent, Category, Door, Touch};
 use domain::practices::LinkStatus;
 use domain::{EntryId, PatientId, PrivacyLabel};
 use fhir::api::{Author, Perms, Scopes, Search, Served, ServedEntry};
@@ -95,12 +95,13 @@ impl From<store::StoreError> for FhirError {
     }
 }
 
-/// The record a request is about, and the policy's answer.
+/// The record a request is about, and the policy's answer (narrowed to the labels the client
+/// is registered for).
 struct Subject {
     patient: PatientId,
     owner: Option<domain::UserId>,
     nhs_number: String,
-    outcome: Result<Vec<PrivacyLabel>, DenyReason>,
+    outcome: Result<Permit, Refusal>,
 }
 
 fn category(t: Served) -> Category {
@@ -162,8 +163,8 @@ impl Services {
         let mut tx = self.db().begin_read().await?;
         let links = store::fhir_api::links_by_nhs_number(&mut tx, &search.nhs_number).await?;
         let Some(subject) = self.subject(&mut tx, &links, &search.nhs_number, caller).await? else { return Ok(empty()) };
-        let Some(labels) = self.labels_or_log_refusal(caller, t, &subject, None).await? else { return Ok(empty()) };
-        let q = ServedQuery { patient: subject.patient, kinds: t.kinds(), labels: &labels, since: search.since, before: search.before };
+        let Some(permit) = self.permit_or_log_refusal(caller, t, &subject, None).await? else { return Ok(empty()) };
+        let q = ServedQuery { permit, kinds: t.kinds(), since: search.since, before: search.before };
         let total = store::fhir_api::count_served(&mut tx, &q).await?;
         let mut rows = store::fhir_api::list_served(&mut tx, &q, search.after, i64::from(search.count) + 1).await?;
         drop(tx);
@@ -175,7 +176,7 @@ impl Services {
         };
         let entry_system = self.config().identifier_system("entry");
         let resources: Vec<Value> = rows.iter().filter_map(|row| served(t, row, &subject, &entry_system)).collect();
-        self.log(self.fhir_event(caller, subject.patient, t, None, None)).await?;
+        self.log(self.fhir_event(caller, Ok(permit), t, None)).await?;
         Ok(fhir::api::searchset(&self_url, next.as_deref(), u64::try_from(total).unwrap_or(0), &self.fhir_base(), resources))
     }
 
@@ -200,18 +201,18 @@ impl Services {
         let links = store::fhir_api::links_by_nhs_number(&mut tx, &link.nhs_number).await?;
         let subject = self.subject(&mut tx, &links, &link.nhs_number, caller).await?.filter(|s| s.patient == patient);
         let Some(subject) = subject else { return Err(FhirError::not_found()) };
-        let Some(labels) = self.labels_or_log_refusal(caller, t, &subject, Some(id)).await? else { return Err(FhirError::not_found()) };
-        let q = ServedQuery { patient, kinds: t.kinds(), labels: &labels, since: None, before: None };
+        let Some(permit) = self.permit_or_log_refusal(caller, t, &subject, Some(id)).await? else { return Err(FhirError::not_found()) };
+        let q = ServedQuery { permit, kinds: t.kinds(), since: None, before: None };
         let row = store::fhir_api::find_served(&mut tx, &q, entry).await?;
         drop(tx);
         let resource = row
             .filter(|r| version.is_none_or(|v| v == r.version))
             .and_then(|row| served(t, &row, &subject, &self.config().identifier_system("entry")));
         let Some(resource) = resource else {
-            self.log(self.fhir_event(caller, patient, t, Some(id), Some(DenyReason::ItemNotVisible))).await?;
+            self.log(self.fhir_event(caller, Err(&permit.refuse(DenyReason::ItemNotVisible)), t, Some(id))).await?;
             return Err(FhirError::not_found());
         };
-        self.log(self.fhir_event(caller, patient, t, Some(id), None)).await?;
+        self.log(self.fhir_event(caller, Ok(permit), t, Some(id))).await?;
         Ok(resource)
     }
 
@@ -235,71 +236,32 @@ impl Services {
             }
         };
         let Some(row) = store::patients::find_patient(conn, link.patient_id).await? else { return Ok(None) };
-        let req = AccessRequest {
-            actor: Actor::System,
-            record_owner: row.user_id,
-            born_on: None,
-            link: Some(PracticeLink { practice: link.practice_id, status: link.status }),
-            grants: &[],
-            action: Action::ReadShared,
-            now: self.now(),
-            age_rules: self.config().age_rules,
-        };
-        let outcome = match decide(&req) {
-            Decision::Allow { labels, .. } => {
-                let labels: Vec<PrivacyLabel> = labels.into_iter().filter(|l| caller.labels.contains(l)).collect();
-                if labels.is_empty() {
-                    Err(DenyReason::NoLabelsLeft)
-                } else {
-                    Ok(labels)
-                }
-            }
-            Decision::Deny { reason } => Err(reason),
-        };
+        let outcome = self.open_for_system(conn, row.id).await?.and_then(|p| p.narrowed(&caller.labels));
         Ok(Some(Subject { patient: row.id, owner: row.user_id, nhs_number: nhs.to_owned(), outcome }))
     }
 
-    /// The labels the client may see in this record, or `None` when the policy refuses it (the
-    /// refusal is logged to the patient first).
-    async fn labels_or_log_refusal(
+    /// The client's permit for this record, or `None` when the policy refuses it (the refusal
+    /// is logged to the patient first).
+    async fn permit_or_log_refusal<'s>(
         &self,
         caller: &SystemCaller,
         t: Served,
-        subject: &Subject,
+        subject: &'s Subject,
         item: Option<&str>,
-    ) -> Result<Option<Vec<PrivacyLabel>>, FhirError> {
+    ) -> Result<Option<&'s Permit>, FhirError> {
         match &subject.outcome {
-            Ok(labels) => Ok(Some(labels.clone())),
-            Err(reason) => {
-                tracing::info!(client = %caller.client_id, reason = reason.slug(), resource = t.name(), "FHIR API read refused");
-                self.log(self.fhir_event(caller, subject.patient, t, item, Some(*reason))).await?;
+            Ok(permit) => Ok(Some(permit)),
+            Err(refusal) => {
+                tracing::info!(client = %caller.client_id, reason = refusal.reason().slug(), resource = t.name(), "FHIR API read refused");
+                self.log(self.fhir_event(caller, Err(refusal), t, item)).await?;
                 Ok(None)
             }
         }
     }
 
-    fn fhir_event(
-        &self,
-        caller: &SystemCaller,
-        patient: PatientId,
-        t: Served,
-        item: Option<&str>,
-        refused: Option<DenyReason>,
-    ) -> AuditEvent {
-        AuditEvent {
-            at: self.now(),
-            actor: None,
-            actor_name: caller.name.clone(),
-            role: Role::SystemClient,
-            on_behalf_of: None,
-            patient: Some(patient),
-            category: category(t),
-            item: item.map(|i| format!("{}/{i}", t.name())),
-            action: Action::ReadShared,
-            door: Door::Fhir,
-            refused,
-            request_id: caller.request_id.clone(),
-        }
+    fn fhir_event(&self, caller: &SystemCaller, answer: Result<&Permit, &Refusal>, t: Served, item: Option<&str>) -> AuditEvent {
+        let touch = Touch { category: category(t), item: item.map(|i| format!("{}/{i}", t.name())) };
+        self.system_event(&caller.name, Door::Fhir, caller.request_id.clone(), answer, &touch)
     }
 }
 

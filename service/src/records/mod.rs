@@ -7,7 +7,7 @@ mod read;
 pub(crate) use read::summary_view;
 pub use read::{TimelineQuery, MAX_CHART_POINTS};
 
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::about_me::{AboutMe, AboutMeInput};
@@ -131,14 +131,14 @@ impl Services {
         let now = self.now();
         let state = Snapshot { body: EntryBody::AboutMe(about), label, shared_with_practice: privacy.share, occurred_at: now };
         let (mut tx, access) = self.open(who, record, Action::AddEntries, Touch::of(Category::AboutMe)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         // "About me" is the patient's own voice: a carer writes it only for a record with no
         // account of its own (a young child's), so a carer never learns from a refusal whether
         // a hidden one exists.
-        if (access.role != Role::Patient && access.owner.is_some()) || !access.labels.contains(&label) {
+        if (access.role() != Role::Patient && access.owner.is_some()) || !access.labels().contains(&label) {
             drop(tx);
             let touch = Touch::of(Category::AboutMe);
-            self.log_refused(who, &access, Action::AddEntries, touch, DenyReason::ActionNotGranted).await?;
+            self.log_refused(who, &access, touch, DenyReason::ActionNotGranted).await?;
             return Err(ServiceError::Forbidden);
         }
         let id = match entries::find_about_me_id(&mut tx, patient).await? {
@@ -152,7 +152,7 @@ impl Services {
                 }
             }
             Some(id) => {
-                let current = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::Forbidden)?;
+                let current = entries::find_entry(&mut tx, access.permit()?, id).await?.ok_or(ServiceError::Forbidden)?;
                 let seen = seen_version.ok_or(ServiceError::Stale)?;
                 // Only the label or sharing changed: say so in the history, and keep the date.
                 let (change, state) = if current.current.body == state.body {
@@ -227,8 +227,8 @@ impl Services {
     pub async fn restore_entry(&self, who: &SignedIn, record: RecordRef, id: EntryId, seen_version: i64) -> ServiceResult<()> {
         let now = self.now();
         let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
-        let row = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut tx, access.permit()?, id).await?.ok_or(ServiceError::NotFound)?;
         match row.deleted_at {
             Some(at) if now.since(at) <= RESTORE_WINDOW => {}
             _ => return Err(ServiceError::NotRestorable),
@@ -254,13 +254,13 @@ impl Services {
     async fn add_entry(&self, who: &SignedIn, record: RecordRef, category: Category, state: Snapshot) -> ServiceResult<EntryId> {
         let id = new_entry_id();
         let (mut tx, access) = self.open(who, record, Action::AddEntries, Touch::item(category, id)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
-        if !access.labels.contains(&state.label) {
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
+        if !access.labels().contains(&state.label) {
             // A label the caller may not use is refused as a field error, naming the field; it
             // tells a carer nothing about the record that the form did not already show. The
             // attempt is in the patient's log.
             drop(tx);
-            self.log_refused(who, &access, Action::AddEntries, Touch::item(category, id), DenyReason::ActionNotGranted).await?;
+            self.log_refused(who, &access, Touch::item(category, id), DenyReason::ActionNotGranted).await?;
             return Err(ValidationError::field("label", "Choose a label from the list.").into());
         }
         let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
@@ -274,12 +274,11 @@ impl Services {
     /// transaction, with the labels the caller may use.
     async fn changeable(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<(store::Tx, EntryRow, Vec<PrivacyLabel>)> {
         let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
-        let row = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut tx, access.permit()?, id).await?.ok_or(ServiceError::NotFound)?;
         if row.deleted_at.is_some() {
             return Err(ServiceError::Deleted);
         }
-        Ok((tx, row, access.labels))
+        Ok((tx, row, access.labels().to_vec()))
     }
 
     async fn edit(

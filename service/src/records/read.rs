@@ -2,16 +2,16 @@
 //! entries and "about me". Each read goes through [`Services::open`] and sees only the
 //! labels the caller may.
 
-use crate::authz::{Access, RecordRef, Touch};
+use crate::access::{Access, RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
-use domain::access::Action;
+use domain::access::{Action, Permit};
 use domain::audit::Category;
 use domain::charts::{plot, Period};
 use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter, PAGE_SIZE, RESTORE_WINDOW};
 use domain::readings::bmi;
 use domain::views::{AboutMeView, ChartRow, ChartView, EntrySummaryView, EntryView, TimelineView, VersionView};
-use domain::{EntryId, PrivacyLabel, Reading, ReadingKind, UserId, ValidationError};
+use domain::{EntryId, Reading, ReadingKind, UserId, ValidationError};
 use store::entries::{self, EntryRow};
 
 /// The timeline's filter as the form sent it; every field may be empty.
@@ -48,7 +48,7 @@ pub(crate) fn summary_view(viewer: UserId, access: &Access, row: &EntryRow) -> E
     let body = &row.current.body;
     // A version number counts every version: from a gap, someone who may not see every label
     // would learn that a hidden version exists.
-    let sees_every_version = PrivacyLabel::ALL.iter().all(|l| access.labels.contains(l));
+    let sees_every_version = access.sees_every_label();
     EntrySummaryView {
         id: row.id,
         version: if sees_every_version { row.version } else { 0 },
@@ -88,12 +88,14 @@ impl Services {
     pub async fn timeline(&self, who: &SignedIn, record: RecordRef, q: &TimelineQuery) -> ServiceResult<TimelineView> {
         let filter = TimelineFilter::parse(&q.types, &q.label, &q.from, &q.to, &q.after)?;
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::Timeline)).await?;
-        let Some(patient) = access.patient else { return Ok(TimelineView { entries: Vec::new(), next: None, about_me: None }) };
-        let mut rows = entries::list_timeline(&mut conn, patient, &access.labels, &filter, i64::from(PAGE_SIZE) + 1).await?;
+        if access.patient().is_none() {
+            return Ok(TimelineView { entries: Vec::new(), next: None, about_me: None });
+        }
+        let mut rows = entries::list_timeline(&mut conn, access.permit()?, &filter, i64::from(PAGE_SIZE) + 1).await?;
         let more = rows.len() > PAGE_SIZE as usize;
         rows.truncate(PAGE_SIZE as usize);
         let next = if more { rows.last().map(|r| Cursor { occurred_at: r.current.occurred_at, id: r.id }.encode()) } else { None };
-        let about_me = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
+        let about_me = about_view(entries::find_about_me(&mut conn, access.permit()?).await?)?;
         conn.commit().await?;
         Ok(TimelineView { entries: rows.iter().map(|r| summary_view(who.user_id, &access, r)).collect(), next, about_me })
     }
@@ -111,14 +113,14 @@ impl Services {
 
     async fn entry_in(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<EntryView> {
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::item(Category::Entry, id)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
-        let row = entries::find_entry(&mut conn, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
-        let own = access.role == domain::access::Role::Patient;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut conn, access.permit()?, id).await?.ok_or(ServiceError::NotFound)?;
+        let own = access.role() == domain::access::Role::Patient;
         // A deleted entry is the patient's to restore; to anyone else it is gone.
         if !own && row.deleted_at.is_some() {
             return Err(ServiceError::NotFound);
         }
-        let versions = entries::list_versions(&mut conn, patient, &access.labels, id).await?;
+        let versions = entries::list_versions(&mut conn, access.permit()?, id).await?;
         let mut history: Vec<VersionView> = versions
             .iter()
             .enumerate()
@@ -141,18 +143,18 @@ impl Services {
         let whose = if own { "your" } else { "their" };
         let bmi = match &row.current.body {
             EntryBody::Reading(Reading::Weight { kg }) => self
-                .latest(&mut conn, patient, &access.labels, ReadingKind::Height)
+                .latest(&mut conn, access.permit()?, ReadingKind::Height)
                 .await?
                 .map(|(h, text)| (bmi(*kg, h), format!("{whose} latest height, {text}"))),
             EntryBody::Reading(Reading::Height { cm }) => self
-                .latest(&mut conn, patient, &access.labels, ReadingKind::Weight)
+                .latest(&mut conn, access.permit()?, ReadingKind::Weight)
                 .await?
                 .map(|(w, text)| (bmi(w, *cm), format!("{whose} latest weight, {text}"))),
             _ => None,
         };
         let restorable_until = row.deleted_at.map(|d| d.plus(RESTORE_WINDOW)).filter(|until| *until >= self.now());
         // A review step is shown only to someone who may see the version it is about.
-        let steps = crate::review::visible_steps(store::reviews::list_for_entry(&mut conn, id).await?, &versions);
+        let steps = store::reviews::list_for_entry(&mut conn, access.permit()?, id).await?;
         let question_waiting =
             store::reviews::find_inbox(&mut conn, id).await?.is_some_and(|i| i.state == domain::practices::InboxState::WaitingForPatient)
                 && steps.last().is_some_and(|s| s.step == domain::practices::ReviewStep::Asked);
@@ -183,16 +185,12 @@ impl Services {
         let period = Period::from_slug(period).ok_or_else(|| ValidationError::field("period", "Choose a period from the list."))?;
         let now = self.now();
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::Readings(kind))).await?;
-        let rows = match access.patient {
-            Some(patient) => {
-                entries::list_reading_points(&mut conn, patient, &access.labels, kind, period.start(now), MAX_CHART_POINTS + 1).await?
-            }
+        let rows = match access.patient() {
+            Some(_) => entries::list_reading_points(&mut conn, access.permit()?, kind, period.start(now), MAX_CHART_POINTS + 1).await?,
             None => Vec::new(),
         };
-        let height_cm = match (kind, access.patient) {
-            (ReadingKind::Weight, Some(patient)) => {
-                self.latest(&mut conn, patient, &access.labels, ReadingKind::Height).await?.map(|(h, _)| h)
-            }
+        let height_cm = match (kind, access.patient()) {
+            (ReadingKind::Weight, Some(_)) => self.latest(&mut conn, access.permit()?, ReadingKind::Height).await?.map(|(h, _)| h),
             _ => None,
         };
         conn.commit().await?;
@@ -214,14 +212,8 @@ impl Services {
     }
 
     /// The newest visible reading of a kind: its value and how it reads.
-    async fn latest(
-        &self,
-        conn: &mut store::Conn,
-        patient: domain::PatientId,
-        labels: &[domain::PrivacyLabel],
-        kind: ReadingKind,
-    ) -> ServiceResult<Option<(f64, String)>> {
-        let rows = entries::list_readings(conn, patient, labels, kind, None, 1).await?;
+    async fn latest(&self, conn: &mut store::Conn, permit: &Permit, kind: ReadingKind) -> ServiceResult<Option<(f64, String)>> {
+        let rows = entries::list_readings(conn, permit, kind, None, 1).await?;
         Ok(rows.into_iter().find_map(|r| match r.current.body {
             EntryBody::Reading(reading) => {
                 Some((reading.primary(), format!("{} on {}", reading.display(), r.current.occurred_at.to_uk_date())))
@@ -234,8 +226,10 @@ impl Services {
     pub async fn deleted_entries(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Vec<EntrySummaryView>> {
         let since = self.now().minus(RESTORE_WINDOW);
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::DeletedEntries)).await?;
-        let Some(patient) = access.patient else { return Ok(Vec::new()) };
-        let rows = entries::list_deleted(&mut conn, patient, &access.labels, since).await?;
+        if access.patient().is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = entries::list_deleted(&mut conn, access.permit()?, since).await?;
         conn.commit().await?;
         Ok(rows.iter().map(|r| summary_view(who.user_id, &access, r)).collect())
     }
@@ -243,8 +237,10 @@ impl Services {
     /// "About me", if there is one the caller may see.
     pub async fn about_me(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<Option<AboutMeView>> {
         let (mut conn, access) = self.open_read(who, record, Action::ReadEntries, Touch::of(Category::AboutMe)).await?;
-        let Some(patient) = access.patient else { return Ok(None) };
-        let view = about_view(entries::find_about_me(&mut conn, patient, &access.labels).await?)?;
+        if access.patient().is_none() {
+            return Ok(None);
+        }
+        let view = about_view(entries::find_about_me(&mut conn, access.permit()?).await?)?;
         conn.commit().await?;
         Ok(view)
     }

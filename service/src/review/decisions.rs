@@ -1,7 +1,7 @@
 //! A clinician's decisions on shared entries, the patient's answers, and social care notes.
 
 use super::{ReviewForm, MAX_BATCH};
-use crate::authz::{RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::records::NoteForm;
 use crate::{Services, SignedIn};
@@ -42,16 +42,16 @@ impl Services {
         let touch = Touch::of(Category::Shared);
         let (mut tx, access) =
             self.open(who, RecordRef::Patient(patient), Action::Review, touch).await.map_err(|e| self.passkey_hint(who, e))?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         let practice = who.staff.as_ref().map(|j| j.practice).ok_or(ServiceError::Forbidden)?;
         for (id, seen) in &chosen {
-            let row = entries::find_entry(&mut tx, patient, &access.labels, *id).await?;
+            let row = entries::find_entry(&mut tx, access.permit()?, *id).await?;
             let inbox = reviews::find_inbox(&mut tx, *id).await?.filter(|i| i.practice_id == practice);
             let (Some(row), Some(inbox)) = (row.filter(|r| r.deleted_at.is_none() && r.current.shared_with_practice), inbox) else {
                 // Not an entry shared with this practice: "not found", and in the patient's log.
                 drop(tx);
                 let touch = Touch::item(Category::Entry, id);
-                self.log_refused(who, &access, Action::Review, touch, domain::access::DenyReason::ItemNotVisible).await?;
+                self.log_refused(who, &access, touch, domain::access::DenyReason::ItemNotVisible).await?;
                 return Err(ServiceError::NotFound);
             };
             if row.version != *seen {
@@ -99,7 +99,7 @@ impl Services {
             }
             let next = InboxRow { state: step.inbox_state(), ..inbox };
             reviews::upsert_inbox(&mut tx, *id, patient, &next, now).await?;
-            audit::append(&mut tx, &self.staff_event(who, patient, Action::Review, &Touch::item(Category::Entry, id))).await?;
+            audit::append(&mut tx, &self.allowed_event(who, access.permit()?, &Touch::item(Category::Entry, id))).await?;
         }
         reviews::refresh_inbox_patient(&mut tx, patient, practice).await?;
         if let Some(owner) = access.owner {
@@ -128,8 +128,8 @@ impl Services {
         let text = review_message("answer", ReviewStep::Answered, answer)?;
         let now = self.now();
         let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
-        let row = entries::find_entry(&mut tx, patient, &access.labels, id).await?.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
+        let row = entries::find_entry(&mut tx, access.permit()?, id).await?.ok_or(ServiceError::NotFound)?;
         let inbox = reviews::find_inbox(&mut tx, id)
             .await?
             .filter(|i| i.state == InboxState::WaitingForPatient)
@@ -168,7 +168,7 @@ impl Services {
             .open(who, RecordRef::Patient(patient), Action::AddCareNote, Touch::item(Category::Notes, id))
             .await
             .map_err(|e| self.passkey_hint(who, e))?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         let state = Snapshot { body: EntryBody::Note(note), label: PrivacyLabel::SocialCare, shared_with_practice: true, occurred_at };
         entries::insert_entry(
             &mut tx,

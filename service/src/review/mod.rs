@@ -5,17 +5,17 @@
 
 mod decisions;
 
-use crate::authz::{Access, RecordRef, Touch};
+use crate::access::{Access, RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::records::summary_view;
-use crate::{Services, SignedIn, StaffJob};
-use domain::access::{decide, AccessRequest, Action, Actor, Basis, Decision, PracticeLink};
+use crate::{Services, SignedIn};
+use domain::access::{Action, Permit, PracticeLink};
 use domain::audit::Category;
 use domain::entries::EntryBody;
 use domain::home_bp::{self, BpReading};
 use domain::practice_views::{InboxPatientView, InboxView, ReviewStepView, SharedEntryView};
 use domain::practices::{InboxState, LinkStatus, NhsNumber, StaffRole};
-use domain::{EntryId, PatientId, PrivacyLabel, Reading, Span, Timestamp, ValidationError};
+use domain::{EntryId, PatientId, Reading, Span, Timestamp, ValidationError};
 use store::entries;
 use store::reviews::{self, InboxCursor, InboxRow, ReviewRow};
 use store::{links, shared};
@@ -40,12 +40,6 @@ pub struct ReviewForm {
     pub message: String,
 }
 
-/// The steps about versions the viewer may see (`versions`, as the store gave them within the
-/// viewer's labels): a question on a version hidden from them, and the answer to it, are absent.
-pub(crate) fn visible_steps(steps: Vec<ReviewRow>, versions: &[store::entries::VersionRow]) -> Vec<ReviewRow> {
-    steps.into_iter().filter(|s| versions.iter().any(|v| v.version == s.entry_version)).collect()
-}
-
 /// The steps as staff and the patient read them.
 pub(crate) fn step_views(rows: Vec<ReviewRow>) -> Vec<ReviewStepView> {
     rows.into_iter().map(|r| ReviewStepView { step: r.step, message: r.message, by: r.actor_name, at: r.at }).collect()
@@ -64,19 +58,6 @@ fn detail(body: &EntryBody) -> String {
         EntryBody::Reading(r) => r.display(),
         EntryBody::Note(n) => n.text.clone(),
         EntryBody::AboutMe(a) => a.answers().iter().map(|(q, a)| format!("{q}: {a}")).collect::<Vec<_>>().join("\n"),
-    }
-}
-
-/// What a clinician's look at an inbox line amounts to, for naming who entered each entry.
-fn inbox_access(job: &StaffJob, item: &reviews::InboxItem, labels: &[PrivacyLabel]) -> Access {
-    Access {
-        patient: Some(item.entry.patient_id),
-        labels: labels.to_vec(),
-        role: job.job.access_role(),
-        patient_name: item.patient_name.clone(),
-        owner: item.owner,
-        basis: Basis::Practice(job.practice),
-        can_add: false,
     }
 }
 
@@ -113,7 +94,7 @@ impl Services {
     pub(crate) async fn refile(&self, conn: &mut store::Conn, patient: PatientId, entry: EntryId) -> ServiceResult<()> {
         let now = self.now();
         let link = links::find_link(conn, patient).await?.filter(|l| l.status == LinkStatus::Linked);
-        let row = entries::find_entry(conn, patient, &PrivacyLabel::ALL, entry).await?;
+        let row = entries::find_for_filing(conn, patient, entry).await?;
         let current = reviews::find_inbox(conn, entry).await?;
         let by_staff = match (&link, &row) {
             (Some(l), Some(r)) => store::practices::find_staff(conn, r.entered_by).await?.is_some_and(|s| s.practice.id == l.practice.id),
@@ -128,10 +109,9 @@ impl Services {
                     _ => {
                         // New to this practice's inbox, or decided: it waits again unless this
                         // practice's last step was about this very version.
-                        let steps = reviews::list_for_entry(conn, entry).await?;
-                        match steps.iter().rev().find(|r| r.practice_id == practice) {
-                            Some(last) if last.entry_version >= row.version && last.step.inbox_state() != InboxState::Waiting => {
-                                (last.step.inbox_state(), last.at)
+                        match reviews::find_last_step(conn, entry, practice).await? {
+                            Some((version, step, at)) if version >= row.version && step.inbox_state() != InboxState::Waiting => {
+                                (step.inbox_state(), at)
                             }
                             _ => (InboxState::Waiting, now),
                         }
@@ -151,44 +131,40 @@ impl Services {
         Ok(())
     }
 
-    /// Decides, by the policy, a look by staff at a record known to be linked to their practice.
-    fn staff_decision(&self, who: &SignedIn, job: &StaffJob, action: Action) -> Decision {
-        decide(&AccessRequest {
-            actor: Actor::Staff { user: who.user_id, practice: job.practice, job: job.job, passkey: who.passkey },
-            record_owner: None,
-            born_on: None,
-            link: Some(PracticeLink { practice: job.practice, status: LinkStatus::Linked }),
-            grants: &[],
-            action,
-            now: self.now(),
-            age_rules: self.config().age_rules,
-        })
-    }
-
     /// A page of the practice's review inbox (clinicians): patients with entries waiting,
     /// those with a concerning value first, then the longest waiting; each with the home blood
     /// pressure summary when they shared blood pressure readings. Errors name `after`.
     pub async fn inbox(&self, who: &SignedIn, after: &str) -> ServiceResult<InboxView> {
         let job = self.staff_job(who, &[StaffRole::Gp, StaffRole::Nurse])?.clone();
         let cursor = decode_cursor(after)?;
-        let labels = match self.staff_decision(who, &job, Action::ReadShared) {
-            Decision::Allow { labels, .. } => labels,
-            Decision::Deny { .. } => return Err(ServiceError::Forbidden),
-        };
         let mut tx = self.db().begin_read().await?;
         let items = reviews::inbox_page(&mut tx, job.practice, cursor.as_ref(), INBOX_PATIENTS).await?;
         let (waiting_patients, waiting_entries) = reviews::inbox_counts(&mut tx, job.practice).await?;
-        let mut patients: Vec<InboxPatientView> = Vec::new();
+        let mut patients: Vec<(InboxPatientView, Access)> = Vec::new();
         let mut last_line = None;
         let mut events = Vec::new();
+        let mut refused: Option<PatientId> = None;
         for item in items {
-            if !labels.contains(&item.entry.current.label) {
+            last_line = Some(item.line.clone());
+            let patient = item.entry.patient_id;
+            if refused == Some(patient) {
                 continue;
             }
-            let patient = item.entry.patient_id;
-            if patients.last().is_none_or(|p| p.patient_id != patient) {
-                events.push(self.staff_event(who, patient, Action::ReadShared, &Touch::of(Category::Shared)));
-                patients.push(InboxPatientView {
+            if patients.last().is_none_or(|(p, _)| p.patient_id != patient) {
+                // Each patient on the page is decided by the policy, from the link the inbox
+                // query read in this transaction, and the look is in their log.
+                let link = PracticeLink { practice: item.link_practice, status: item.link_status };
+                let touch = Touch::of(Category::Shared);
+                let permit = match self.open_listed(who, Action::ReadShared, patient, item.owner, Some(link)) {
+                    Ok(permit) => permit,
+                    Err(refusal) => {
+                        events.push(self.refused_event(who, &refusal, &touch));
+                        refused = Some(patient);
+                        continue;
+                    }
+                };
+                events.push(self.allowed_event(who, &permit, &touch));
+                let view = InboxPatientView {
                     patient_id: patient,
                     name: item.patient_name.clone(),
                     born_on: item.born_on.as_deref().and_then(Timestamp::parse_uk_date).map(Timestamp::to_uk_date),
@@ -198,37 +174,35 @@ impl Services {
                     home_bp: None,
                     may_review: true,
                     may_add_care_note: false,
-                });
+                };
+                patients.push((view, Access::listed(permit, item.patient_name.clone(), item.owner)));
             }
-            let access = inbox_access(&job, &item, &labels);
-            if let Some(p) = patients.last_mut() {
+            if let Some((p, access)) = patients.last_mut() {
+                if !access.labels().contains(&item.entry.current.label) {
+                    continue;
+                }
                 p.entries.push(SharedEntryView {
-                    entry: summary_view(who.user_id, &access, &item.entry),
+                    entry: summary_view(who.user_id, access, &item.entry),
                     detail: detail(&item.entry.current.body),
                     steps: Vec::new(),
                     waiting: true,
                 });
             }
-            last_line = Some(item.line);
         }
-        for p in &mut patients {
+        for (p, access) in &mut patients {
             if p.entries.iter().any(|e| e.entry.reading_kind == Some(domain::ReadingKind::BloodPressure)) {
-                p.home_bp = self.home_bp(&mut tx, p.patient_id, &labels).await?;
+                p.home_bp = self.home_bp(&mut tx, access.permit()?).await?;
             }
         }
+        let patients: Vec<InboxPatientView> = patients.into_iter().map(|(p, _)| p).collect();
         tx.commit().await?;
         self.log_all(events).await?;
         let next = last_line.filter(|_| patients.len() as i64 == INBOX_PATIENTS).map(|l| encode_cursor(&l));
         Ok(InboxView { patients, next, waiting_patients, waiting_entries })
     }
 
-    async fn home_bp(
-        &self,
-        conn: &mut store::Conn,
-        patient: PatientId,
-        labels: &[PrivacyLabel],
-    ) -> ServiceResult<Option<home_bp::HomeBpSummary>> {
-        let rows = shared::list_shared_bp(conn, patient, labels, self.now().minus(BP_LOOKBACK)).await?;
+    async fn home_bp(&self, conn: &mut store::Conn, permit: &Permit) -> ServiceResult<Option<home_bp::HomeBpSummary>> {
+        let rows = shared::list_shared_bp(conn, permit, self.now().minus(BP_LOOKBACK)).await?;
         let readings: Vec<BpReading> = rows
             .iter()
             .filter_map(|r| match r.current.body {
@@ -249,21 +223,18 @@ impl Services {
             .open_read(who, RecordRef::Patient(patient), Action::ReadShared, Touch::of(Category::Shared))
             .await
             .map_err(|e| self.passkey_hint(who, e))?;
-        let patient = access.patient.ok_or(ServiceError::NotFound)?;
+        let patient = access.patient().ok_or(ServiceError::NotFound)?;
         let link = links::find_link(&mut read, patient).await?.ok_or(ServiceError::NotFound)?;
-        let rows = shared::list_shared(&mut read, patient, &access.labels, SHARED_SHOWN).await?;
+        let rows = shared::list_shared(&mut read, access.permit()?, SHARED_SHOWN).await?;
         let mut entries = Vec::with_capacity(rows.len());
         let mut flagged = false;
         for row in &rows {
             let inbox = reviews::find_inbox(&mut read, row.id).await?;
             let waiting = inbox.is_some_and(|i| i.state == InboxState::Waiting);
             flagged |= waiting && concerning(&row.current.body);
-            let mut steps = reviews::list_for_entry(&mut read, row.id).await?;
-            // Versions are read only when some step could be hidden: a clinician sees every
-            // label, and most entries have no step yet.
-            if !steps.is_empty() && !PrivacyLabel::ALL.iter().all(|l| access.labels.contains(l)) {
-                steps = visible_steps(steps, &store::entries::list_versions(&mut read, patient, &access.labels, row.id).await?);
-            }
+            // Only steps about versions the viewer may see (a social care worker does not see
+            // a question on a version labelled otherwise).
+            let steps = reviews::list_for_entry(&mut read, access.permit()?, row.id).await?;
             entries.push(SharedEntryView {
                 entry: summary_view(who.user_id, &access, row),
                 detail: detail(&row.current.body),
@@ -271,7 +242,7 @@ impl Services {
                 waiting,
             });
         }
-        let home_bp = self.home_bp(&mut read, patient, &access.labels).await?;
+        let home_bp = self.home_bp(&mut read, access.permit()?).await?;
         read.commit().await?;
         Ok(InboxPatientView {
             patient_id: patient,

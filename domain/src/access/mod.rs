@@ -4,12 +4,22 @@
 //! plain values (the record's owner and date of birth, the asker's grants, the time), so the
 //! whole table of cases is tested here without a database, and nothing is cached: the service
 //! loads the facts afresh for every request.
+//!
+//! [`permit`] is [`decide`] made usable: an allowed request gets a [`Permit`], the only key the
+//! store's reads of clinical data accept and the only thing an allowed access log row is made
+//! from; a refused one gets a [`Refusal`], the only thing a refused row is made from. Neither
+//! can be made any other way, so nothing reads a record or logs a look that the policy did not
+//! decide.
 
 use crate::care_record::Confidentiality;
 use crate::grants::{AgeRules, BirthDate, GrantBasis, GrantStatus};
 use crate::practices::{LinkStatus, StaffRole};
-use crate::{GrantId, PracticeId, PrivacyLabel, Timestamp, UserId};
+use crate::{GrantId, PatientId, PracticeId, PrivacyLabel, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
+
+mod permit;
+
+pub use permit::{permit, Permit, Refusal};
 
 /// What the caller wants to do with the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,11 +43,14 @@ pub enum Action {
     /// See and decide the patient's request to link their record to the practice (a practice
     /// administrator; no clinical content).
     VerifyLink,
+    /// Offer a child's record to the young person to hold themselves (a parent holding it on
+    /// the basis of parental responsibility; no clinical content).
+    OfferRecord,
 }
 
 impl Action {
     /// Every action, for tables of cases.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::ReadEntries,
         Action::AddEntries,
         Action::ChangeEntries,
@@ -47,6 +60,7 @@ impl Action {
         Action::Review,
         Action::AddCareNote,
         Action::VerifyLink,
+        Action::OfferRecord,
     ];
 
     /// Whether only practice staff ever do this (a patient or carer never does).
@@ -125,6 +139,16 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    /// Their account (none for a system client).
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            Actor::Person(user) | Actor::Staff { user, .. } => Some(user),
+            Actor::System => None,
+        }
+    }
+}
+
 /// A grant as the policy needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantFacts {
@@ -151,6 +175,8 @@ pub struct GrantFacts {
 /// What a request is, in the terms the policy needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRequest<'a> {
+    /// The record asked about.
+    pub patient: PatientId,
     /// Who is asking.
     pub actor: Actor,
     /// The account that owns the record, if it has one (a young child's record may not).
@@ -382,7 +408,7 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
         Actor::System => return decide_for_system(req),
     };
     if req.record_owner == Some(user) {
-        if req.action.is_practice_work() {
+        if req.action.is_practice_work() || req.action == Action::OfferRecord {
             return Decision::Deny { reason: DenyReason::ActionNotGranted };
         }
         return Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::OwnRecord };
@@ -391,11 +417,21 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
     let mut basis = None;
     let mut refusal = DenyReason::NoRelationship;
     for grant in req.grants.iter().filter(|g| g.carer == Some(user)) {
-        let verdict = grant_in_force(grant, req.born_on, req.now, &req.age_rules).and_then(|labels| match req.action {
-            Action::ReadEntries => Ok(labels),
-            Action::AddEntries if grant.can_add => Ok(labels),
-            _ => Err(DenyReason::ActionNotGranted),
-        });
+        let in_force = grant_in_force(grant, req.born_on, req.now, &req.age_rules);
+        let verdict = match req.action {
+            // A parent may pass the record on while their grant stands, whatever the age rules
+            // have narrowed or paused: the offer shows them nothing of it.
+            Action::OfferRecord => match in_force {
+                Ok(_) | Err(DenyReason::SuspendedAtAge | DenyReason::NoLabelsLeft) if grant.basis == GrantBasis::ParentalResponsibility => {
+                    Ok(Vec::new())
+                }
+                Ok(_) | Err(DenyReason::SuspendedAtAge | DenyReason::NoLabelsLeft) => Err(DenyReason::ActionNotGranted),
+                Err(reason) => Err(reason),
+            },
+            Action::ReadEntries => in_force,
+            Action::AddEntries if grant.can_add => in_force,
+            _ => in_force.and(Err(DenyReason::ActionNotGranted)),
+        };
         match verdict {
             Ok(labels) => {
                 basis.get_or_insert(Basis::Grant(grant.id));
@@ -480,329 +516,6 @@ pub fn synced_levels(role: Role) -> Vec<Confidentiality> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Span;
-    use uuid::Uuid;
-
-    const ME: u128 = 1;
-    const CARER: u128 = 2;
-    const STRANGER: u128 = 3;
-
-    fn user(n: u128) -> UserId {
-        UserId::from_uuid(Uuid::from_u128(n))
-    }
-
-    fn now() -> Timestamp {
-        Timestamp::uk_day_start(2026, 11, 29).plus(Span::hours(12))
-    }
-
-    /// The grant states the table runs through, each as the grant that makes it.
-    #[derive(Debug, Clone, Copy)]
-    enum State {
-        Invited,
-        Active,
-        ActiveViewOnly,
-        NotStarted,
-        Ended,
-        Revoked,
-        Declined,
-    }
-
-    fn grant(state: State) -> GrantFacts {
-        let t = now();
-        let (status, starts, ends, can_add) = match state {
-            State::Invited => (GrantStatus::Invited, t, t.plus(Span::days(365)), true),
-            State::Active => (GrantStatus::Active, t.minus(Span::days(1)), t.plus(Span::days(365)), true),
-            State::ActiveViewOnly => (GrantStatus::Active, t.minus(Span::days(1)), t.plus(Span::days(365)), false),
-            State::NotStarted => (GrantStatus::Active, t.plus(Span::days(1)), t.plus(Span::days(365)), true),
-            // Its end is exactly now: ends are exclusive.
-            State::Ended => (GrantStatus::Active, t.minus(Span::days(365)), t, true),
-            State::Revoked => (GrantStatus::Revoked, t.minus(Span::days(1)), t.plus(Span::days(365)), true),
-            State::Declined => (GrantStatus::Declined, t, t.plus(Span::days(365)), true),
-        };
-        GrantFacts {
-            id: GrantId::from_uuid(Uuid::from_u128(100)),
-            carer: Some(user(CARER)),
-            status,
-            basis: GrantBasis::PatientConsent,
-            labels: vec![PrivacyLabel::General, PrivacyLabel::SocialCare],
-            can_add,
-            starts_at: starts,
-            ends_at: ends,
-            young_person_confirmed: false,
-        }
-    }
-
-    fn ask(actor: Actor, grants: &[GrantFacts], action: Action) -> Decision {
-        decide(&AccessRequest {
-            actor,
-            record_owner: Some(user(ME)),
-            born_on: None,
-            link: None,
-            grants,
-            action,
-            now: now(),
-            age_rules: AgeRules::default(),
-        })
-    }
-
-    const SHARED: [PrivacyLabel; 2] = [PrivacyLabel::General, PrivacyLabel::SocialCare];
-
-    /// The whole table: every role, every action, every grant state. `None` means denied.
-    #[test]
-    fn the_matrix() {
-        use Action::*;
-        let all = PrivacyLabel::ALL.to_vec();
-        let staff = |job| Actor::Staff { user: user(STRANGER), practice: practice(1), job, passkey: true };
-        // (who, grant state held, action, expected)
-        type Row = (&'static str, Actor, Option<State>, Action, Result<Vec<PrivacyLabel>, DenyReason>);
-        let mut rows: Vec<Row> = Vec::new();
-        for action in Action::ALL {
-            let own = if action.is_practice_work() { Err(DenyReason::ActionNotGranted) } else { Ok(all.clone()) };
-            rows.push(("patient", Actor::Person(user(ME)), None, action, own.clone()));
-            // The patient's rights do not depend on any grant of someone else.
-            rows.push(("patient with a carer", Actor::Person(user(ME)), Some(State::Active), action, own));
-            rows.push(("stranger", Actor::Person(user(STRANGER)), None, action, Err(DenyReason::NoRelationship)));
-            // A grant held by someone else gives a stranger nothing.
-            rows.push((
-                "stranger beside a carer",
-                Actor::Person(user(STRANGER)),
-                Some(State::Active),
-                action,
-                Err(DenyReason::NoRelationship),
-            ));
-            // Staff of a practice the record is not linked to get nothing (see the staff table).
-            for job in StaffRole::ALL {
-                rows.push(("staff, no link", staff(job), None, action, Err(DenyReason::NoRelationship)));
-            }
-            rows.push(("system, no link", Actor::System, None, action, Err(DenyReason::NoRelationship)));
-            let carer = Actor::Person(user(CARER));
-            let in_force = |can_add: bool| match action {
-                ReadEntries => Ok(SHARED.to_vec()),
-                AddEntries if can_add => Ok(SHARED.to_vec()),
-                _ => Err(DenyReason::ActionNotGranted),
-            };
-            rows.push(("carer, active", carer, Some(State::Active), action, in_force(true)));
-            rows.push(("carer, view only", carer, Some(State::ActiveViewOnly), action, in_force(false)));
-            rows.push(("carer, invited", carer, Some(State::Invited), action, Err(DenyReason::GrantNotAccepted)));
-            rows.push(("carer, declined", carer, Some(State::Declined), action, Err(DenyReason::GrantNotAccepted)));
-            rows.push(("carer, not started", carer, Some(State::NotStarted), action, Err(DenyReason::GrantNotStarted)));
-            rows.push(("carer, ended", carer, Some(State::Ended), action, Err(DenyReason::GrantEnded)));
-            rows.push(("carer, revoked", carer, Some(State::Revoked), action, Err(DenyReason::GrantRevoked)));
-            rows.push(("carer, no grant", carer, None, action, Err(DenyReason::NoRelationship)));
-        }
-        for (who, actor, state, action, expected) in rows {
-            let grants: Vec<GrantFacts> = state.map(grant).into_iter().collect();
-            let got = ask(actor, &grants, action);
-            let got = match got {
-                Decision::Allow { labels, .. } => Ok(labels),
-                Decision::Deny { reason } => Err(reason),
-            };
-            assert_eq!(got, expected, "{who}, {state:?}, {action:?}");
-        }
-    }
-
-    fn practice(n: u128) -> PracticeId {
-        PracticeId::from_uuid(Uuid::from_u128(1000 + n))
-    }
-
-    /// Staff by job, link state and sign-in: every action.
-    #[test]
-    fn the_staff_matrix() {
-        use Action::*;
-        let all = PrivacyLabel::ALL.to_vec();
-        let social = vec![PrivacyLabel::SocialCare];
-        let ask_staff = |job, passkey, link: Option<(u128, LinkStatus)>, action| {
-            let decision = decide(&AccessRequest {
-                actor: Actor::Staff { user: user(STRANGER), practice: practice(1), job, passkey },
-                record_owner: Some(user(ME)),
-                born_on: None,
-                link: link.map(|(n, status)| PracticeLink { practice: practice(n), status }),
-                grants: &[],
-                action,
-                now: now(),
-                age_rules: AgeRules::default(),
-            });
-            match decision {
-                Decision::Allow { labels, basis } => {
-                    assert_eq!(basis, Basis::Practice(practice(1)));
-                    Ok(labels)
-                }
-                Decision::Deny { reason } => Err(reason),
-            }
-        };
-        for job in StaffRole::ALL {
-            for action in Action::ALL {
-                for passkey in [true, false] {
-                    // Another practice's patient, linked or not, is nobody to them.
-                    for status in [LinkStatus::Requested, LinkStatus::Linked, LinkStatus::Declined] {
-                        assert_eq!(ask_staff(job, passkey, Some((2, status)), action), Err(DenyReason::NoRelationship));
-                    }
-                    assert_eq!(ask_staff(job, passkey, None, action), Err(DenyReason::NoRelationship));
-                    let expected = |status: LinkStatus| -> Result<Vec<PrivacyLabel>, DenyReason> {
-                        if job == StaffRole::Admin {
-                            return if action == VerifyLink { Ok(Vec::new()) } else { Err(DenyReason::ActionNotGranted) };
-                        }
-                        if status != LinkStatus::Linked {
-                            return Err(DenyReason::NotLinked);
-                        }
-                        if !passkey {
-                            return Err(DenyReason::PasskeyRequired);
-                        }
-                        match (job, action) {
-                            (StaffRole::Gp | StaffRole::Nurse, ReadShared | Review) => Ok(all.clone()),
-                            (StaffRole::SocialCare, ReadShared | AddCareNote) => Ok(social.clone()),
-                            _ => Err(DenyReason::ActionNotGranted),
-                        }
-                    };
-                    for status in [LinkStatus::Requested, LinkStatus::Linked, LinkStatus::Declined] {
-                        assert_eq!(
-                            ask_staff(job, passkey, Some((1, status)), action),
-                            expected(status),
-                            "{job:?} {action:?} {status:?} {passkey}"
-                        );
-                    }
-                }
-            }
-        }
-        // Spot checks in plain words: a GP reads and reviews, never the patient's own pages.
-        assert!(ask_staff(StaffRole::Gp, true, Some((1, LinkStatus::Linked)), Review).is_ok());
-        assert!(ask_staff(StaffRole::Gp, true, Some((1, LinkStatus::Linked)), ReadEntries).is_err());
-        assert_eq!(ask_staff(StaffRole::SocialCare, true, Some((1, LinkStatus::Linked)), ReadShared), Ok(social));
-        assert_eq!(ask_staff(StaffRole::Admin, false, Some((1, LinkStatus::Requested)), VerifyLink), Ok(Vec::new()));
-    }
-
-    /// A system client (the shared care record): what the patient shared, once the link is verified.
-    #[test]
-    fn the_system_client_matrix() {
-        let ask_system = |link: Option<LinkStatus>, action| {
-            decide(&AccessRequest {
-                actor: Actor::System,
-                record_owner: Some(user(ME)),
-                born_on: None,
-                link: link.map(|status| PracticeLink { practice: practice(1), status }),
-                grants: &[grant(State::Active)],
-                action,
-                now: now(),
-                age_rules: AgeRules::default(),
-            })
-        };
-        for action in Action::ALL {
-            assert_eq!(ask_system(None, action), Decision::Deny { reason: DenyReason::NoRelationship }, "{action:?}");
-            for status in [LinkStatus::Requested, LinkStatus::Declined] {
-                assert_eq!(ask_system(Some(status), action), Decision::Deny { reason: DenyReason::NotLinked }, "{action:?}");
-            }
-            let expected = if action == Action::ReadShared {
-                Decision::Allow { labels: PrivacyLabel::ALL.to_vec(), basis: Basis::Practice(practice(1)) }
-            } else {
-                Decision::Deny { reason: DenyReason::ActionNotGranted }
-            };
-            assert_eq!(ask_system(Some(LinkStatus::Linked), action), expected, "{action:?}");
-        }
-    }
-
-    #[test]
-    fn the_role_is_named_for_the_log() {
-        let grants = [grant(State::Revoked)];
-        let req = |actor| AccessRequest {
-            actor,
-            record_owner: Some(user(ME)),
-            born_on: None,
-            link: None,
-            grants: &grants,
-            action: Action::ReadEntries,
-            now: now(),
-            age_rules: AgeRules::default(),
-        };
-        assert_eq!(role(&req(Actor::Person(user(ME)))), Role::Patient);
-        assert_eq!(role(&req(Actor::Person(user(CARER)))), Role::Carer);
-        assert_eq!(role(&req(Actor::Person(user(STRANGER)))), Role::Nobody);
-        assert_eq!(role(&req(Actor::System)), Role::SystemClient);
-        let staff = |job| Actor::Staff { user: user(STRANGER), practice: practice(1), job, passkey: true };
-        assert_eq!(role(&req(staff(StaffRole::Nurse))), Role::PracticeClinician);
-        assert_eq!(role(&req(staff(StaffRole::Admin))), Role::PracticeAdmin);
-        assert_eq!(role(&req(staff(StaffRole::SocialCare))), Role::SocialCareWorker);
-    }
-
-    #[test]
-    fn several_grants_give_the_union_and_the_closest_refusal() {
-        let mut mental = grant(State::ActiveViewOnly);
-        mental.id = GrantId::from_uuid(Uuid::from_u128(101));
-        mental.labels = vec![PrivacyLabel::MentalHealth];
-        let grants = [grant(State::Active), mental];
-        let read = ask(Actor::Person(user(CARER)), &grants, Action::ReadEntries);
-        assert_eq!(read.labels(), &[PrivacyLabel::General, PrivacyLabel::MentalHealth, PrivacyLabel::SocialCare]);
-        // Adding is allowed by the first grant only, so only its labels.
-        let add = ask(Actor::Person(user(CARER)), &grants, Action::AddEntries);
-        assert_eq!(add.labels(), &SHARED);
-        let ended_and_revoked = [grant(State::Revoked), grant(State::Ended)];
-        assert_eq!(
-            ask(Actor::Person(user(CARER)), &ended_and_revoked, Action::ReadEntries),
-            Decision::Deny { reason: DenyReason::GrantEnded }
-        );
-    }
-
-    /// A parent's grant for a child's record through the age thresholds, by a test clock.
-    #[test]
-    fn parental_access_narrows_at_11_and_stops_at_16_unless_confirmed() {
-        let born = BirthDate { year: 2015, month: 6, day: 15 };
-        let mut g = grant(State::Active);
-        g.basis = GrantBasis::ParentalResponsibility;
-        g.labels = PrivacyLabel::ALL.to_vec();
-        g.starts_at = born.birthday(0);
-        g.ends_at = born.birthday(18);
-        let at = |years: i64, offset: Span| born.birthday(years).plus(offset);
-        let check = |g: &GrantFacts, t: Timestamp| {
-            decide(&AccessRequest {
-                actor: Actor::Person(user(CARER)),
-                record_owner: None,
-                born_on: Some(born),
-                link: None,
-                grants: std::slice::from_ref(g),
-                action: Action::ReadEntries,
-                now: t,
-                age_rules: AgeRules::default(),
-            })
-        };
-        let minute = Span::minutes(1);
-        assert_eq!(check(&g, at(11, Span::millis(-1))).labels(), &PrivacyLabel::ALL);
-        assert_eq!(check(&g, at(11, Span::millis(0))).labels(), &[PrivacyLabel::General]);
-        assert_eq!(check(&g, at(13, minute)).labels(), &[PrivacyLabel::General]);
-        assert_eq!(check(&g, at(16, Span::millis(-1))).labels(), &[PrivacyLabel::General]);
-        assert_eq!(check(&g, at(16, Span::millis(0))), Decision::Deny { reason: DenyReason::SuspendedAtAge });
-        g.young_person_confirmed = true;
-        assert_eq!(check(&g, at(16, minute)).labels(), &[PrivacyLabel::General]);
-        // A parental grant that covered only sensitive labels covers nothing at 11.
-        g.labels = vec![PrivacyLabel::SexualHealth];
-        assert_eq!(check(&g, at(12, minute)), Decision::Deny { reason: DenyReason::NoLabelsLeft });
-        // Other bases are not subject to the age rules.
-        g.basis = GrantBasis::PatientConsent;
-        g.young_person_confirmed = false;
-        assert_eq!(check(&g, at(17, minute)).labels(), &[PrivacyLabel::SexualHealth]);
-        // The thresholds are configurable.
-        let later = AgeRules { general_only_at: 12, ..AgeRules::default() };
-        g.basis = GrantBasis::ParentalResponsibility;
-        g.labels = PrivacyLabel::ALL.to_vec();
-        assert_eq!(grant_in_force(&g, Some(born), at(11, minute), &later).map(|l| l.len()), Ok(4));
-    }
-
-    /// Written by hand from access-rules.md ("Labels of synced items"): R and V reach only the
-    /// patient and clinicians; NOPAT only clinicians.
-    #[test]
-    fn who_sees_restricted_and_not_for_the_patient_synced_items() {
-        use Confidentiality::{NoPatient, Normal, Restricted};
-        let table: [(Role, &[Confidentiality]); 7] = [
-            (Role::Patient, &[Normal, Restricted]),
-            (Role::Carer, &[Normal]),
-            (Role::PracticeClinician, &[Normal, Restricted, NoPatient]),
-            (Role::PracticeAdmin, &[Normal]),
-            (Role::SocialCareWorker, &[Normal]),
-            (Role::SystemClient, &[Normal]),
-            (Role::Nobody, &[Normal]),
-        ];
-        for (role, levels) in table {
-            assert_eq!(synced_levels(role), levels.to_vec(), "{role:?}");
-        }
-    }
-}
+mod matrix;
+#[cfg(test)]
+mod tests;
