@@ -20,18 +20,6 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{account, carers, home, practice, record, recover, register, sign_in};
 
-/// The demo people (label, email, password) the home page lists and a demo server seeds.
-pub fn demo_people() -> &'static [(&'static str, &'static str, &'static str)] {
-    home::DEMO_PEOPLE
-}
-
-/// The demo practice (name, ODS code) a demo server makes, with the demo staff's jobs there.
-pub fn demo_practice() -> ((&'static str, &'static str), [(&'static str, domain::practices::StaffRole); 3]) {
-    use domain::practices::StaffRole;
-    let p = home::DEMO_PEOPLE;
-    (home::DEMO_PRACTICE, [(p[2].1, StaffRole::Gp), (p[3].1, StaffRole::Admin), (p[4].1, StaffRole::SocialCare)])
-}
-
 /// The HTML document around the app (rendered on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -175,6 +175,13 @@ impl GrantStatus {
     }
 }
 
+/// What a grant lets a carer do, in the words the grant's history and the pages use:
+/// "General, Social care; view and add entries".
+pub fn scope_words(labels: &[PrivacyLabel], can_add: bool) -> String {
+    let names: Vec<&str> = PrivacyLabel::ALL.iter().filter(|l| labels.contains(l)).map(|l| l.label()).collect();
+    format!("{}; {}", names.join(", "), if can_add { "view and add entries" } else { "view only" })
+}
+
 /// The labels a grant covers, as stored: slugs joined by commas.
 pub fn labels_to_text(labels: &[PrivacyLabel]) -> String {
     PrivacyLabel::ALL.iter().filter(|l| labels.contains(l)).map(|l| l.slug()).collect::<Vec<_>>().join(",")
@@ -278,6 +285,13 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse_uk_input(text).unwrap_or_else(|| panic!("{text}"))
+    }
+
+    #[test]
+    fn a_scope_reads_in_words_in_the_labels_order() {
+        use PrivacyLabel::{General, SocialCare};
+        assert_eq!(scope_words(&[SocialCare, General], true), "General, Social care; view and add entries");
+        assert_eq!(scope_words(&[General], false), "General; view only");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod care_record;
 pub mod charts;
+pub mod demo;
 pub mod email;
 pub mod entries;
 pub mod error;

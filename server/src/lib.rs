@@ -57,15 +57,8 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
     tracing::info!(database = db.backend().name(), "database ready");
     let services = Services::new(db, clock, settings.service.clone())?;
     if settings.mode == Mode::Demo {
-        for (name, email, password) in app::demo_people() {
-            let display = name.split(": ").nth(1).unwrap_or(name);
-            services.ensure_demo_person(display, email, password).await?;
-        }
-        // The demo carer can act for the demo patient straight away.
-        services.ensure_demo_grant(app::demo_people()[0].1, app::demo_people()[1].1).await?;
-        // The demo GP, administrator and social care worker work at the demo practice.
-        let ((name, ods), staff) = app::demo_practice();
-        services.ensure_demo_practice(name, ods, &staff).await?;
+        // The people the home page lists, the carer's access and the demo practice's staff.
+        services.seed_demo().await?;
     }
 
     let outbox = match (&settings.service.mail, settings.mode) {

@@ -67,28 +67,6 @@ impl Services {
         Ok(practice.id)
     }
 
-    /// Makes the demo practice with these staff (email of an existing account, job) unless it
-    /// exists. Demo mode only. Returns whether it was made.
-    pub async fn ensure_demo_practice(&self, name: &str, ods_code: &str, staff: &[(&str, StaffRole)]) -> ServiceResult<bool> {
-        {
-            let mut conn = self.db().conn().await?;
-            if practices::find_practice_by_ods(&mut conn, ods_code).await?.is_some() {
-                return Ok(false);
-            }
-        }
-        let now = self.now();
-        let mut tx = self.db().begin().await?;
-        let practice =
-            PracticeRow { id: PracticeId::from_uuid(uuid::Uuid::new_v4()), name: name.to_owned(), ods_code: ods_code.to_owned() };
-        practices::insert_practice(&mut tx, &practice, now).await?;
-        for (email, job) in staff {
-            let user = users::find_user_by_email_key(&mut tx, &Email::parse(email)?.lookup_key()).await?.ok_or(ServiceError::NotFound)?;
-            practices::upsert_staff(&mut tx, user.id, practice.id, *job, None, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     /// Turns a refusal (already decided by the policy and logged) into "sign in with a
     /// passkey" for a member of staff in a clinical job whose session was not started with one.
     /// It says the same whatever the record, so it tells them nothing about it.

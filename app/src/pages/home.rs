@@ -1,20 +1,9 @@
 //! The home page: what Carry is, in plain words.
 
 use crate::api::demo_mode;
+use domain::demo::DEMO_PEOPLE;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// The people seeded in demo mode (the same list the server seeds).
-pub const DEMO_PEOPLE: &[(&str, &str, &str)] = &[
-    ("Demo patient: Sam Patel", "sam.patel@demo.carry.invalid", "demo kettle lantern orbit"),
-    ("Demo carer: Alex Smith", "alex.smith@demo.carry.invalid", "demo meadow violet harbour"),
-    ("Demo GP: Dr Priya Shah", "priya.shah@demo.carry.invalid", "demo granite willow comet"),
-    ("Demo practice administrator: Jo Lee", "jo.lee@demo.carry.invalid", "demo saffron pebble tide"),
-    ("Demo social care worker: Chris Morgan", "chris.morgan@demo.carry.invalid", "demo juniper anchor frost"),
-];
-
-/// The demo practice's name and ODS code; the demo staff above work there.
-pub const DEMO_PRACTICE: (&str, &str) = ("Riverside Practice", "X99001");
 
 /// The home page.
 #[component]
@@ -47,8 +36,8 @@ pub fn HomePage() -> impl IntoView {
                             <caption class="visually-hidden">"Demo accounts"</caption>
                             <thead><tr><th scope="col">"Who"</th><th scope="col">"Email"</th><th scope="col">"Password"</th></tr></thead>
                             <tbody>
-                                {DEMO_PEOPLE.iter().map(|(who, email, password)| view! {
-                                    <tr><td>{*who}</td><td>{*email}</td><td><code>{*password}</code></td></tr>
+                                {DEMO_PEOPLE.iter().map(|p| view! {
+                                    <tr><td>{format!("{}: {}", p.part.words(), p.name)}</td><td>{p.email}</td><td><code>{p.password}</code></td></tr>
                                 }).collect_view()}
                             </tbody>
                         </table>

@@ -46,7 +46,6 @@ fn ask(actor: Actor, grants: &[GrantFacts], action: Action) -> Decision {
 
 const SHARED: [PrivacyLabel; 2] = [PrivacyLabel::General, PrivacyLabel::SocialCare];
 
-
 /// Staff by job, link state and sign-in: every action.
 #[test]
 fn the_staff_matrix() {

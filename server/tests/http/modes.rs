@@ -1,6 +1,8 @@
 //! What differs between demo, development and production.
 
 use crate::harness::TestApp;
+use domain::demo::{demo_person, DemoPart, DEMO_PEOPLE, DEMO_PRACTICE_NAME, DEMO_PRACTICE_ODS};
+use domain::practices::StaffRole;
 use reqwest::StatusCode;
 use store::Backend;
 
@@ -9,22 +11,23 @@ async fn demo_mode_seeds_the_demo_people_listed_on_the_home_page() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("CARRY_MODE", "demo")]).await;
     let home = app.get("/", None).await.text().await.unwrap();
     assert!(home.contains("Demo people"), "{home}");
-    for (_, email, password) in app::demo_people() {
-        assert!(home.contains(email));
-        app.sign_in(email, password).await.unwrap_or_else(|_| panic!("demo person {email} signs in"));
+    for p in &DEMO_PEOPLE {
+        assert!(home.contains(&format!("{}: {}", p.part.words(), p.name)), "{home}");
+        assert!(home.contains(p.email));
+        app.sign_in(p.email, p.password).await.unwrap_or_else(|_| panic!("demo person {} signs in", p.email));
     }
     // The demo staff work at the demo practice; the GP is asked for a passkey before anything
     // clinical, the administrator sees the practice's staff.
-    let ((practice, ods), _) = app::demo_practice();
-    let people = app::demo_people();
-    let admin = app.sign_in(people[3].1, people[3].2).await.unwrap();
+    let (practice, ods) = (DEMO_PRACTICE_NAME, DEMO_PRACTICE_ODS);
+    let person = |job| demo_person(DemoPart::Staff(job)).unwrap();
+    let admin = app.sign_in(person(StaffRole::Admin).email, person(StaffRole::Admin).password).await.unwrap();
     let res =
         app.client.get(app.url("/api/practice/home")).header("accept", "application/json").header("cookie", &admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let home: serde_json::Value = res.json().await.unwrap();
     assert_eq!((home["practice"]["name"].as_str(), home["practice"]["ods_code"].as_str()), (Some(practice), Some(ods)));
     assert_eq!(home["staff"].as_array().unwrap().len(), 3);
-    let gp = app.sign_in(people[2].1, people[2].2).await.unwrap();
+    let gp = app.sign_in(person(StaffRole::Gp).email, person(StaffRole::Gp).password).await.unwrap();
     let res =
         app.client.get(app.url("/api/practice/inbox")).header("accept", "application/json").header("cookie", &gp).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -36,8 +39,8 @@ async fn outside_demo_mode_there_are_no_demo_people() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let home = app.get("/", None).await.text().await.unwrap();
     assert!(!home.contains("Demo people"));
-    let (_, email, password) = app::demo_people()[0];
-    assert!(app.sign_in(email, password).await.is_err());
+    let patient = demo_person(DemoPart::Patient).unwrap();
+    assert!(app.sign_in(patient.email, patient.password).await.is_err());
 }
 
 #[tokio::test]
