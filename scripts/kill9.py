@@ -2,12 +2,20 @@
 """kill -9 of the Carry server during writes (security.md T24).
 
 Writes entries, readings, sharing changes and carer invitations through Carry's own HTTP API
-(the server functions the pages use) from two writers at once, while the server (never the
-database) is killed with SIGKILL at random moments and started again. Then checks that every
-write the server acknowledged is there, that no transaction is half-applied (each entry's
-versions are all there, each invitation has its history row, every write has its access-log
+(the server functions the pages use) from two writers at once, and the GP's reviews of what was
+shared (notes and acceptances) from a third, while the server (never the database) is killed
+with SIGKILL at random moments and started again. Then checks that every write the server
+acknowledged is there, that no transaction is half-applied (each entry's versions are all there,
+each invitation has its history row, each review its step, its access-log row and, for an
+acceptance, its row in the queue for the shared care record; every write has its access-log
 row), that `carry audit verify` passes, and the database's own check (SQLite's
 `PRAGMA integrity_check`; amcheck through `pg_amcheck` on PostgreSQL).
+
+The demo patient links their record to the demo practice first (asked with NHS number and date
+of birth, accepted by the demo administrator). The demo GP signs in with their password and the
+run marks that session as started with a passkey in the database, as the server's HTTP tests
+do: the passkey ceremony itself is tested in Chromium, and what is under test here is the
+writes.
 
 usage: kill9.py --backend sqlite|postgres --kills N [--binary target/release/carry]
 
@@ -15,6 +23,7 @@ Prints one line of figures per backend and exits 1 if anything is missing or bro
 """
 import argparse
 import http.client
+import json
 import os
 import random
 import re
@@ -30,6 +39,9 @@ import urllib.parse
 import uuid
 
 PATIENT = ("sam.patel@demo.carry.invalid", "demo kettle lantern orbit")
+ADMIN = ("jo.lee@demo.carry.invalid", "demo saffron pebble tide")
+GP = ("priya.shah@demo.carry.invalid", "demo granite willow comet")
+NHS_NUMBER, BORN_ON = "943 476 5919", "1980-04-02"
 PG = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -112,6 +124,16 @@ class Client:
                 self.cookie = v.split(";", 1)[0]
         return res.status, dict((k.lower(), v) for k, v in res.getheaders()), body
 
+    def get_json(self, endpoint):
+        headers = {"Host": f"localhost:{self.server.port}", "Accept": "application/json", "Cookie": self.cookie or ""}
+        c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        c.request("GET", f"/api/{endpoint}", headers=headers)
+        res = c.getresponse()
+        body = res.read()
+        if res.status != 200:
+            sys.exit(f"GET /api/{endpoint}: HTTP {res.status} {body[:200]!r}")
+        return json.loads(body)
+
 
 def entry_id(headers):
     m = re.search(r"/record/entries/([0-9a-f-]{36})", headers.get("location", ""))
@@ -122,21 +144,70 @@ class Run:
     def __init__(self, server, kills, rng):
         self.server, self.kills, self.rng = server, kills, rng
         self.lock = threading.Lock()
-        self.acked = {"note": [], "reading": [], "share": [], "invite": []}
+        self.acked = {"note": [], "reading": [], "share": [], "invite": [], "review": []}
         self.refused = []
         self.sent = 0
         self.up = threading.Event()
         self.done = threading.Event()
         self.cookie = None
+        self.gp_cookie = None
+        self.patient_id = None
         self.invites_left = 15  # under the daily cap of invitations one person may send
         self.started_ms = int(time.time() * 1000)
 
-    def sign_in(self):
+    def sign_in(self, who=PATIENT):
         client = Client(self.server)
-        status, _, body = client.post("sign-in", {"email": PATIENT[0], "password": PATIENT[1]})
+        status, _, body = client.post("sign-in", {"email": who[0], "password": who[1]})
         if status != 200 or not client.cookie:
-            sys.exit(f"sign-in failed: HTTP {status} {body[:200]!r}")
-        self.cookie = client.cookie
+            sys.exit(f"sign-in of {who[0]} failed: HTTP {status} {body[:200]!r}")
+        return client.cookie
+
+    def link_and_review_as_gp(self, q):
+        """The patient's record is linked to the demo practice, and the GP's session may review."""
+        practice = q("select id from practices where ods_code = 'X99001'")[0][0]
+        patient = Client(self.server, self.cookie)
+        status, _, body = patient.post("practice/link", {"practice": practice, "nhs_number": NHS_NUMBER, "born_on": BORN_ON})
+        if status != 200:
+            sys.exit(f"asking to link failed: HTTP {status} {body[:200]!r}")
+        admin = Client(self.server, self.sign_in(ADMIN))
+        request = admin.get_json("practice/home")["link_requests"][0]
+        self.patient_id = request["patient_id"]
+        status, _, body = admin.post("practice/decide-link", {"patient": self.patient_id, "seen": request["seen"], "decision": "accept"})
+        if status != 200:
+            sys.exit(f"accepting the link failed: HTTP {status} {body[:200]!r}")
+        self.gp_cookie = self.sign_in(GP)
+        q("update sessions set auth_method = 'passkey' where user_id = (select id from users where email_key = ?)", (GP[0],))
+
+    def reviewer(self):
+        """The GP notes or accepts shared entries, one at a time, as they are shared."""
+        rng = random.Random(99)
+        reviewed = set()
+        while not self.done.is_set():
+            self.up.wait()
+            with self.lock:
+                waiting = [e for e in self.acked["share"] if e not in reviewed]
+            if not waiting:
+                time.sleep(0.02)
+                continue
+            target = rng.choice(waiting)
+            decision = rng.choice(["note", "accept"])
+            with self.lock:
+                self.sent += 1
+            try:
+                status, _, body = Client(self.server, self.gp_cookie).post(
+                    "practice/review", {"patient": self.patient_id, "entries[0]": f"{target}:2", "decision": decision})
+                if status == 200:
+                    reviewed.add(target)
+                    with self.lock:
+                        self.acked["review"].append((target, decision))
+                elif status == 400 and b"already been reviewed" in body:
+                    # Reviewed by a request the kill cut off after it committed.
+                    reviewed.add(target)
+                else:
+                    with self.lock:
+                        self.refused.append(("review", status, body[:200]))
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.02)
 
     def writer(self, n):
         rng = random.Random(n)
@@ -195,11 +266,13 @@ class Run:
                 # The server died with this request in flight: not acknowledged.
                 time.sleep(0.02)
 
-    def go(self):
+    def go(self, q):
         self.server.start()
-        self.sign_in()
+        self.cookie = self.sign_in()
+        self.link_and_review_as_gp(q)
         self.up.set()
         writers = [threading.Thread(target=self.writer, args=(n,), daemon=True) for n in range(2)]
+        writers.append(threading.Thread(target=self.reviewer, daemon=True))
         for w in writers:
             w.start()
         for _ in range(self.kills):
@@ -220,7 +293,9 @@ def query(database_url, workdir, sql, args=()):
     if database_url.startswith("sqlite://"):
         con = sqlite3.connect(database_url[len("sqlite://"):].split("?")[0])
         try:
-            return con.execute(sql, args).fetchall()
+            rows = con.execute(sql, args).fetchall()
+            con.commit()
+            return rows
         finally:
             con.close()
     # PostgreSQL through psql: arguments are bound as psql variables, quoted by psql itself.
@@ -236,6 +311,7 @@ def query(database_url, workdir, sql, args=()):
 def check(run, database_url, binary, workdir, backend):
     q = lambda sql, args=(): query(database_url, workdir, sql, args)
     missing = []
+    half = []
     for kind in ("note", "reading"):
         for e in run.acked[kind]:
             if int(q("select count(*) from entries where id = ?", (e,))[0][0]) != 1:
@@ -247,7 +323,19 @@ def check(run, database_url, binary, workdir, backend):
     for email in run.acked["invite"]:
         if int(q("select count(*) from grants where invited_email = ?", (email,))[0][0]) != 1:
             missing.append(f"invitation {email}")
-    half = []
+    for (e, decision) in run.acked["review"]:
+        step = "accepted" if decision == "accept" else "noted"
+        if int(q("select count(*) from entry_reviews where entry_id = ? and step = ?", (e, step))[0][0]) != 1:
+            missing.append(f"review {e} ({step})")
+    # Every review step has its access-log row, its place in the inbox, and an acceptance its
+    # row in the queue for the shared care record: all in one transaction.
+    for (e, step, logged, inbox, queued) in q(
+            "select r.entry_id, r.step, "
+            "(select count(*) from audit_log a where a.item_id = r.entry_id and a.action = 'review' and a.outcome = 'allowed'), "
+            "(select count(*) from practice_inbox i where i.entry_id = r.entry_id and i.state = 'done'), "
+            "(select count(*) from care_record_outbox o where o.entry_id = r.entry_id) from entry_reviews r"):
+        if int(logged) < 1 or int(inbox) != 1 or int(queued) != (1 if step == "accepted" else 0):
+            half.append(f"review of {e} ({step}): {logged} access-log rows, {inbox} done in the inbox, {queued} queued to send")
     # Every entry has every version up to its number, and every version its access-log row.
     for (e, v, n) in q("select e.id, e.version, (select count(*) from entry_versions x where x.entry_id = e.id) from entries e"):
         if int(v) != int(n):
@@ -283,7 +371,7 @@ def check(run, database_url, binary, workdir, backend):
     total = sum(len(v) for v in run.acked.values())
     print(f"{backend}: {run.kills} kills, {run.sent} writes sent (those in flight at a kill unanswered), {total} acknowledged "
           f"({len(run.acked['note'])} notes, {len(run.acked['reading'])} readings, {len(run.acked['share'])} shares, "
-          f"{len(run.acked['invite'])} invitations), {len(missing)} missing, {len(half)} half-applied; "
+          f"{len(run.acked['invite'])} invitations, {len(run.acked['review'])} reviews), {len(missing)} missing, {len(half)} half-applied; "
           f"audit: {audit_line}; integrity: {integrity}")
     for m in missing[:20]:
         print(f"  MISSING {m}")
@@ -312,7 +400,7 @@ def main():
     ok = False
     try:
         run = Run(Server(a.binary, database_url, workdir), a.kills, random.Random(seed))
-        run.go()
+        run.go(lambda sql, args=(): query(database_url, workdir, sql, args))
         ok = check(run, database_url, a.binary, workdir, a.backend)
         if not ok:
             print(f"  (seed {seed}; server log in {workdir}/server.log)")
