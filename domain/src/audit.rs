@@ -147,6 +147,7 @@ pub fn action_slug(action: Action) -> &'static str {
         Action::AddCareNote => "add-care-note",
         Action::VerifyLink => "verify-link",
         Action::OfferRecord => "offer-record",
+        Action::WriteAboutMe => "write-about-me",
     }
 }
 
@@ -343,7 +344,7 @@ pub fn describe(
     let what = category.words();
     let (verb, done) = match (action, category) {
         (Action::ReadEntries | Action::ReadAccessLog | Action::ReadShared, _) => ("view", "viewed"),
-        (Action::AddEntries, Category::AboutMe) => ("update", "updated"),
+        (Action::AddEntries, Category::AboutMe) | (Action::WriteAboutMe, _) => ("update", "updated"),
         (Action::AddEntries | Action::AddCareNote, _) => ("add to", "added to"),
         (Action::ChangeEntries | Action::ManageAccess | Action::OfferRecord, _) => ("change", "changed"),
         (Action::Review, _) => ("review", "reviewed"),

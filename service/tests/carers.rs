@@ -4,6 +4,7 @@
 //! through the age thresholds (security.md T3, T4, T21).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use domain::about_me::AboutMeInput;
 use domain::grants::BirthDate;
 use domain::{PatientId, SessionId, Span, Timestamp, UserId};
 use service::{
@@ -284,6 +285,29 @@ conformance! {
         let mut conn = db.conn().await.unwrap();
         let report = store::audit::verify(&mut conn).await.unwrap();
         assert_eq!((report.first_problem, report.chains), (None, 2), "the unknown record's refusals are on their own chain");
+    }
+}
+
+conformance! {
+    async fn only_the_patient_or_a_young_childs_parent_writes_about_me(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let about = AboutMeInput { preferred_name: "Sam".into(), ..Default::default() };
+        // Alex may add entries to Sam's record, but "about me" is Sam's own voice.
+        let refused = s.save_about_me(&alex, RecordRef::Patient(patient), &about, &labelled("general"), None).await;
+        assert!(matches!(refused, Err(ServiceError::Forbidden)), "{refused:?}");
+        s.save_about_me(&sam, RecordRef::Own, &about, &labelled("general"), None).await.unwrap();
+        let log = s.access_log(&sam, &AccessLogQuery::default()).await.unwrap();
+        assert!(
+            log.rows.iter().any(|r| r.refused && r.words.starts_with("Alex Smith (your carer) tried to update your \u{201c}About me\u{201d}")),
+            "{:?}",
+            log.rows
+        );
+        // A parent writes it for a young child, whose record has no account of its own.
+        let (parent, _) = person(db, "Pat Parent").await;
+        let child = s.add_child_record(&parent, "Kim", "2020-02-23").await.unwrap();
+        let kim = AboutMeInput { preferred_name: "Kim".into(), ..Default::default() };
+        s.save_about_me(&parent, RecordRef::Patient(child), &kim, &labelled("general"), None).await.unwrap();
     }
 }
 

@@ -46,11 +46,14 @@ pub enum Action {
     /// Offer a child's record to the young person to hold themselves (a parent holding it on
     /// the basis of parental responsibility; no clinical content).
     OfferRecord,
+    /// Write "about me": the patient's own voice, so only the patient, or a carer who may add
+    /// entries to a record with no account of its own (a young child's).
+    WriteAboutMe,
 }
 
 impl Action {
     /// Every action, for tables of cases.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ReadEntries,
         Action::AddEntries,
         Action::ChangeEntries,
@@ -61,6 +64,7 @@ impl Action {
         Action::AddCareNote,
         Action::VerifyLink,
         Action::OfferRecord,
+        Action::WriteAboutMe,
     ];
 
     /// Whether only practice staff ever do this (a patient or carer never does).
@@ -430,6 +434,9 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
             },
             Action::ReadEntries => in_force,
             Action::AddEntries if grant.can_add => in_force,
+            // A carer never learns from this refusal whether a hidden "about me" exists: it
+            // depends only on the record having an account.
+            Action::WriteAboutMe if grant.can_add && req.record_owner.is_none() => in_force,
             _ => in_force.and(Err(DenyReason::ActionNotGranted)),
         };
         match verdict {

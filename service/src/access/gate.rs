@@ -101,8 +101,8 @@ impl Services {
     }
 
     /// Opens a transaction for `who` to do `action` with `record`, touching `what`: decided by
-    /// the policy and logged in the transaction. For the caller's own record, an `AddEntries`
-    /// or `ManageAccess` makes the record if it does not exist yet; a read of a record never
+    /// the policy and logged in the transaction. For the caller's own record, an `AddEntries`,
+    /// `WriteAboutMe` or `ManageAccess` makes the record if it does not exist yet; a read of a record never
     /// written gives an `Access` without a permit (nothing to see, nothing logged).
     pub(crate) async fn open(&self, who: &SignedIn, record: RecordRef, action: Action, what: Touch) -> ServiceResult<(Tx, Access)> {
         let mut tx = self.db().begin().await?;
@@ -185,7 +185,9 @@ impl Services {
         let row = match record {
             RecordRef::Own => match patients::find_patient_by_user(conn, who.user_id).await? {
                 Some(row) => Some(row),
-                None if matches!(action, Action::AddEntries | Action::ManageAccess) => Some(self.make_own_record(conn, who).await?),
+                None if matches!(action, Action::AddEntries | Action::WriteAboutMe | Action::ManageAccess) => {
+                    Some(self.make_own_record(conn, who).await?)
+                }
                 None => None,
             },
             RecordRef::Patient(id) => patients::find_patient(conn, id).await?,

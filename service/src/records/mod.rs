@@ -11,7 +11,7 @@ use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::about_me::{AboutMe, AboutMeInput};
-use domain::access::{Action, DenyReason, Role};
+use domain::access::{Action, DenyReason};
 use domain::audit::Category;
 use domain::entries::{parse_occurred_at, Change, EntryBody, Snapshot, Source, RESTORE_WINDOW};
 use domain::{EntryId, FieldError, Note, PrivacyLabel, Reading, ReadingInput, ReadingKind, ValidationError};
@@ -130,12 +130,11 @@ impl Services {
         let (about, label, ()) = all_ok(AboutMe::parse(input), parse_label(&privacy.label), Ok(()))?;
         let now = self.now();
         let state = Snapshot { body: EntryBody::AboutMe(about), label, shared_with_practice: privacy.share, occurred_at: now };
-        let (mut tx, access) = self.open(who, record, Action::AddEntries, Touch::of(Category::AboutMe)).await?;
+        // "About me" is the patient's own voice: the policy lets a carer write it only for a
+        // record with no account of its own (a young child's).
+        let (mut tx, access) = self.open(who, record, Action::WriteAboutMe, Touch::of(Category::AboutMe)).await?;
         let patient = access.patient().ok_or(ServiceError::NotFound)?;
-        // "About me" is the patient's own voice: a carer writes it only for a record with no
-        // account of its own (a young child's), so a carer never learns from a refusal whether
-        // a hidden one exists.
-        if (access.role() != Role::Patient && access.owner.is_some()) || !access.labels().contains(&label) {
+        if !access.labels().contains(&label) {
             drop(tx);
             let touch = Touch::of(Category::AboutMe);
             self.log_refused(who, &access, touch, DenyReason::ActionNotGranted).await?;
