@@ -7,7 +7,7 @@
 
 use crate::error::parse_id;
 use crate::{Conn, StoreError, StoreResult};
-use domain::access::Permit;
+use domain::access::{Action, Permit};
 use domain::entries::{Change, Cursor, EntryBody, EntryKind, Snapshot, Source, TimelineFilter, TypeFilter};
 use domain::{EntryId, PatientId, PrivacyLabel, ReadingKind, Timestamp, UserId};
 
@@ -201,9 +201,30 @@ async fn insert_version(
     Ok(())
 }
 
-/// Adds an entry and its first version. A second "about me" for a record fails with
+/// Checks a write against the permit it comes with: the permit's record, an action that
+/// writes, a label it may use, and the name of the person it was given to.
+fn check_write(permit: &Permit, patient: PatientId, label: PrivacyLabel, by: UserId, actions: &[Action]) -> StoreResult<()> {
+    if permit.patient() != patient {
+        return Err(StoreError::NotPermitted("a write to another record"));
+    }
+    if !actions.contains(&permit.action()) {
+        return Err(StoreError::NotPermitted("this kind of write"));
+    }
+    if !permit.labels().contains(&label) {
+        return Err(StoreError::NotPermitted("a label outside the permit"));
+    }
+    if permit.user() != Some(by) {
+        return Err(StoreError::NotPermitted("a write under another person's name"));
+    }
+    Ok(())
+}
+
+/// Adds an entry and its first version, as the permit allows (adding an entry or a social care
+/// note, or writing "about me", in the permit's record, with a label it may use, by the person
+/// it was given to). A second "about me" for a record fails with
 /// `Conflict("entries_patient_id_unique")`. Run it in a transaction.
-pub async fn insert_entry(conn: &mut Conn, e: &NewEntry, now: Timestamp) -> StoreResult<()> {
+pub async fn insert_entry(conn: &mut Conn, permit: &Permit, e: &NewEntry, now: Timestamp) -> StoreResult<()> {
+    check_write(permit, e.patient_id, e.state.label, e.entered_by, &[Action::AddEntries, Action::AddCareNote, Action::WriteAboutMe])?;
     sqlx::query(
         "insert into entries (id, patient_id, kind, reading_kind, version, body, label, shared_with_practice, occurred_at, \
          entered_by, source, created_at, updated_at) values ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -224,21 +245,24 @@ pub async fn insert_entry(conn: &mut Conn, e: &NewEntry, now: Timestamp) -> Stor
     insert_version(conn, e.id, 1, Change::Created, &e.state, e.entered_by, now).await
 }
 
-/// Records a change to an entry the caller saw at `seen_version`: the new state becomes
-/// current and is kept as the next version. `Deleted` sets the tombstone and `Restored` clears
-/// it. Returns `false`, changing nothing, when the entry is not in this record or has moved
-/// on from `seen_version`. Run it in a transaction.
-#[allow(clippy::too_many_arguments)]
+/// Records a change to an entry the caller saw at `seen_version`, by the person the permit was
+/// given to: the new state becomes current and is kept as the next version. `Deleted` sets the
+/// tombstone and `Restored` clears it. The permit must allow changing entries (or writing
+/// "about me"), and both the entry's label and the new one must be within it. Returns `false`,
+/// changing nothing, when the entry is not in the permit's record, has a label outside it, or
+/// has moved on from `seen_version`. Run it in a transaction.
 pub async fn update_entry(
     conn: &mut Conn,
-    patient: PatientId,
+    permit: &Permit,
     id: EntryId,
     seen_version: i64,
     change: Change,
     state: &Snapshot,
-    by: UserId,
     now: Timestamp,
 ) -> StoreResult<bool> {
+    let by = permit.user().ok_or(StoreError::NotPermitted("a change by a system"))?;
+    check_write(permit, permit.patient(), state.label, by, &[Action::ChangeEntries, Action::WriteAboutMe])?;
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
     // The guards make the store keep its own promises whatever the caller does: the kind and
     // reading kind never change, only `Deleted` sets the tombstone (on a live entry), only
     // `Restored` clears it (on a deleted one), and nothing else touches a deleted entry.
@@ -248,7 +272,7 @@ pub async fn update_entry(
          deleted_by = case when $5 = 'deleted' then $7 when $5 = 'restored' then null else deleted_by end, \
          updated_at = $6 \
          where id = $8 and patient_id = $9 and version = $10 and kind = $11 and coalesce(reading_kind, '') = $12 \
-         and (case when deleted_at is null then 0 else 1 end) = $13",
+         and (case when deleted_at is null then 0 else 1 end) = $13 and label in ($14, $15, $16, $17)",
     )
     .bind(body_json(&state.body)?)
     .bind(state.label.slug())
@@ -258,11 +282,15 @@ pub async fn update_entry(
     .bind(now.as_millis())
     .bind(by.to_string())
     .bind(id.to_string())
-    .bind(patient.to_string())
+    .bind(permit.patient().to_string())
     .bind(seen_version)
     .bind(state.body.kind().slug())
     .bind(state.body.reading_kind().map_or("", ReadingKind::slug))
     .bind(i64::from(change == Change::Restored))
+    .bind(l1)
+    .bind(l2)
+    .bind(l3)
+    .bind(l4)
     .execute(&mut *conn)
     .await?
     .rows_affected()

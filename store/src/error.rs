@@ -17,6 +17,10 @@ pub enum StoreError {
     /// The database itself failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A write the permit it came with does not allow (another record, a label or an action
+    /// outside it, someone else's name): a bug in the caller, refused before any SQL runs.
+    #[error("the permit does not allow {0}")]
+    NotPermitted(&'static str),
     /// Migrations failed to apply.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -150,6 +150,16 @@ pub mod answers {
         carer_permit(patient, someone, labels)
     }
 
+    /// The permit of `owner`, whose record `patient` is, to do `action` (not the practice's
+    /// work): every label.
+    ///
+    /// # Panics
+    /// When the policy refuses, which would be a bug in this helper.
+    #[allow(clippy::expect_used)]
+    pub fn writer(patient: PatientId, owner: UserId, action: Action) -> Permit {
+        ask(&request(patient, Actor::Person(owner), Some(owner), &[], action)).expect("the owner may")
+    }
+
     /// A permit for `carer` to read `patient`'s record within `labels` (not empty), from a
     /// grant in force.
     ///

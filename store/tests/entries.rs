@@ -2,12 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::about_me::{AboutMe, AboutMeInput};
+use domain::access::Action;
 use domain::entries::{Change, EntryBody, Snapshot, Source, TimelineFilter, TypeFilter};
 use domain::{EntryId, Note, PatientId, PrivacyLabel, Reading, ReadingInput, ReadingKind, Span, Timestamp, UserId};
 use store::entries::{self, NewEntry};
 use store::patients::{self, PatientRow};
-use store::testing::answers::permit;
-use store::{conformance, users, StoreError};
+use store::testing::answers::{carer_permit, permit, writer};
+use store::{conformance, users, StoreError, StoreResult};
 use uuid::Uuid;
 
 const T0: Timestamp = Timestamp::from_millis(1_790_000_000_000);
@@ -40,9 +41,14 @@ fn state(body: EntryBody, label: PrivacyLabel, at: Timestamp) -> Snapshot {
 async fn add(db: &store::Db, user: UserId, patient: PatientId, s: Snapshot) -> EntryId {
     let id = EntryId::from_uuid(Uuid::new_v4());
     let mut tx = db.begin().await.unwrap();
-    entries::insert_entry(&mut tx, &NewEntry { id, patient_id: patient, state: s, entered_by: user, source: Source::Carry }, T0)
-        .await
-        .unwrap();
+    entries::insert_entry(
+        &mut tx,
+        &writer(patient, user, Action::AddEntries),
+        &NewEntry { id, patient_id: patient, state: s, entered_by: user, source: Source::Carry },
+        T0,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     id
 }
@@ -73,10 +79,10 @@ conformance! {
         let id = add(db, user, patient, state(heart("72"), PrivacyLabel::General, T0)).await;
         let edited = state(heart("80"), PrivacyLabel::MentalHealth, T0.plus(Span::minutes(5)));
         let mut tx = db.begin().await.unwrap();
-        assert!(entries::update_entry(&mut tx, patient, id, 1, Change::Edited, &edited, user, T0.plus(Span::hours(1))).await.unwrap());
+        assert!(entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Edited, &edited, T0.plus(Span::hours(1))).await.unwrap());
         // A second form opened at version 1 is refused: it would overwrite the edit.
         let stale = state(heart("90"), PrivacyLabel::General, T0);
-        assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Edited, &stale, user, T0.plus(Span::hours(2))).await.unwrap());
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Edited, &stale, T0.plus(Span::hours(2))).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
         let e = entries::find_entry(&mut conn, &permit(patient, &ALL), id).await.unwrap().unwrap();
@@ -94,9 +100,9 @@ conformance! {
         let id = add(db, user, patient, state(heart("72"), PrivacyLabel::General, T0)).await;
         let mut tx = db.begin().await.unwrap();
         let as_note = state(note("x"), PrivacyLabel::General, T0);
-        assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Edited, &as_note, user, T0).await.unwrap());
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Edited, &as_note, T0).await.unwrap());
         let s = state(heart("99"), PrivacyLabel::General, T0);
-        assert!(!entries::update_entry(&mut tx, other, id, 1, Change::Edited, &s, user, T0).await.unwrap());
+        assert!(!entries::update_entry(&mut tx, &writer(other, user, Action::ChangeEntries), id, 1, Change::Edited, &s, T0).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
         assert!(entries::find_entry(&mut conn, &permit(other, &ALL), id).await.unwrap().is_none());
@@ -179,7 +185,7 @@ conformance! {
         let id = add(db, user, patient, s.clone()).await;
         let t1 = T0.plus(Span::days(1));
         let mut tx = db.begin().await.unwrap();
-        assert!(entries::update_entry(&mut tx, patient, id, 1, Change::Deleted, &s, user, t1).await.unwrap());
+        assert!(entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Deleted, &s, t1).await.unwrap());
         tx.commit().await.unwrap();
         assert!(timeline(db, patient, &ALL, &TimelineFilter::default()).await.is_empty());
         let mut conn = db.conn().await.unwrap();
@@ -188,7 +194,7 @@ conformance! {
         assert_eq!((deleted.len(), deleted[0].deleted_at), (1, Some(t1)));
         assert!(entries::list_deleted(&mut conn, &permit(patient, &ALL), t1.plus(Span::millis(1))).await.unwrap().is_empty());
         let mut tx = db.begin().await.unwrap();
-        assert!(entries::update_entry(&mut tx, patient, id, 2, Change::Restored, &s, user, t1).await.unwrap());
+        assert!(entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 2, Change::Restored, &s, t1).await.unwrap());
         tx.commit().await.unwrap();
         assert_eq!(timeline(db, patient, &ALL, &TimelineFilter::default()).await, [id]);
         let v = entries::list_versions(&mut conn, &permit(patient, &ALL), id).await.unwrap();
@@ -209,7 +215,7 @@ conformance! {
             entered_by: user,
             source: Source::Carry,
         };
-        let err = entries::insert_entry(&mut tx, &second, T0).await.unwrap_err();
+        let err = entries::insert_entry(&mut tx, &writer(patient, user, Action::WriteAboutMe), &second, T0).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(ref c) if c == "entries_patient_id_unique"), "{err:?}");
         drop(tx);
         let mut conn = db.conn().await.unwrap();
@@ -243,13 +249,13 @@ conformance! {
         let hidden_note = state(note("Private"), PrivacyLabel::MentalHealth, T0);
         let gone = add(db, user, patient, hidden_note.clone()).await;
         let mut tx = db.begin().await.unwrap();
-        assert!(entries::update_entry(&mut tx, patient, gone, 1, Change::Deleted, &hidden_note, user, T0).await.unwrap());
+        assert!(entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), gone, 1, Change::Deleted, &hidden_note, T0).await.unwrap());
         tx.commit().await.unwrap();
         // An entry that was mental health and is now general: its past stays hidden.
         let relabelled = add(db, user, patient, state(note("Was private"), PrivacyLabel::MentalHealth, T0)).await;
         let mut tx = db.begin().await.unwrap();
         let now_general = state(note("Was private"), PrivacyLabel::General, T0);
-        assert!(entries::update_entry(&mut tx, patient, relabelled, 1, Change::PrivacyChanged, &now_general, user, T0).await.unwrap());
+        assert!(entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), relabelled, 1, Change::PrivacyChanged, &now_general, T0).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
         let points = entries::list_reading_points(&mut conn, &permit(patient, &general), ReadingKind::HeartRate, None, 10).await.unwrap();
@@ -270,17 +276,49 @@ conformance! {
         let s = state(heart("70"), PrivacyLabel::General, T0);
         let id = add(db, user, patient, s.clone()).await;
         let mut tx = db.begin().await.unwrap();
-        assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Restored, &s, user, T0).await.unwrap(), "not deleted");
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Restored, &s, T0).await.unwrap(), "not deleted");
         let weight = EntryBody::Reading(Reading::parse(ReadingKind::Weight, &ReadingInput { value: "70".into(), ..Default::default() }).unwrap());
         let as_weight = state(weight, PrivacyLabel::General, T0);
-        assert!(!entries::update_entry(&mut tx, patient, id, 1, Change::Edited, &as_weight, user, T0).await.unwrap(), "kind kept");
-        assert!(entries::update_entry(&mut tx, patient, id, 1, Change::Deleted, &s, user, T0).await.unwrap());
-        assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::Deleted, &s, user, T0).await.unwrap(), "deleted once");
-        assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::Edited, &s, user, T0).await.unwrap(), "no edits while deleted");
-        assert!(!entries::update_entry(&mut tx, patient, id, 2, Change::PrivacyChanged, &s, user, T0).await.unwrap());
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Edited, &as_weight, T0).await.unwrap(), "kind kept");
+        assert!(entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 1, Change::Deleted, &s, T0).await.unwrap());
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 2, Change::Deleted, &s, T0).await.unwrap(), "deleted once");
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 2, Change::Edited, &s, T0).await.unwrap(), "no edits while deleted");
+        assert!(!entries::update_entry(&mut tx, &writer(patient, user, Action::ChangeEntries), id, 2, Change::PrivacyChanged, &s, T0).await.unwrap());
         tx.commit().await.unwrap();
         let mut conn = db.conn().await.unwrap();
         let e = entries::find_entry(&mut conn, &permit(patient, &ALL), id).await.unwrap().unwrap();
         assert_eq!((e.version, e.deleted_at.is_some()), (2, true));
+    }
+}
+
+conformance! {
+    async fn a_write_outside_its_permit_is_refused_before_any_sql(db) {
+        let (user, patient) = add_patient(db, "Sam").await;
+        let (_, other) = add_patient(db, "Kim").await;
+        let id = add(db, user, patient, state(heart("70"), PrivacyLabel::General, T0)).await;
+        let new = |label| NewEntry {
+            id: EntryId::from_uuid(Uuid::new_v4()),
+            patient_id: patient,
+            state: state(heart("71"), label, T0),
+            entered_by: user,
+            source: Source::Carry,
+        };
+        let general = carer_permit(patient, user, &[PrivacyLabel::General]);
+        let refused: Vec<(&str, StoreResult<()>)> = {
+            let mut tx = db.begin().await.unwrap();
+            let mut out = Vec::new();
+            out.push(("another record", entries::insert_entry(&mut tx, &writer(other, user, Action::AddEntries), &new(PrivacyLabel::General), T0).await));
+            out.push(("a read permit", entries::insert_entry(&mut tx, &general, &new(PrivacyLabel::General), T0).await));
+            out.push(("another name", entries::insert_entry(&mut tx, &writer(patient, UserId::from_uuid(Uuid::new_v4()), Action::AddEntries), &new(PrivacyLabel::General), T0).await));
+            let change = |label| state(heart("72"), label, T0);
+            out.push(("a change under an add permit", entries::update_entry(&mut tx, &writer(patient, user, Action::AddEntries), id, 1, Change::Edited, &change(PrivacyLabel::General), T0).await.map(|_| ())));
+            out
+        };
+        for (what, result) in refused {
+            assert!(matches!(result, Err(StoreError::NotPermitted(_))), "{what}: {result:?}");
+        }
+        let mut conn = db.conn().await.unwrap();
+        let all = entries::list_timeline(&mut conn, &permit(patient, &ALL), &TimelineFilter::default(), 100).await.unwrap();
+        assert_eq!(all.len(), 1, "nothing was written");
     }
 }

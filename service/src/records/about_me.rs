@@ -40,7 +40,7 @@ impl Services {
             None => {
                 let id = new_entry_id();
                 let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
-                match entries::insert_entry(&mut tx, &new, now).await {
+                match entries::insert_entry(&mut tx, access.permit()?, &new, now).await {
                     Ok(()) => id,
                     Err(store::StoreError::Conflict(c)) if c == "entries_patient_id_unique" => return Err(ServiceError::Stale),
                     Err(e) => return Err(e.into()),
@@ -55,7 +55,7 @@ impl Services {
                 } else {
                     (Change::Edited, state)
                 };
-                if !entries::update_entry(&mut tx, patient, id, seen, change, &state, who.user_id, now).await? {
+                if !entries::update_entry(&mut tx, access.permit()?, id, seen, change, &state, now).await? {
                     return Err(ServiceError::Stale);
                 }
                 id

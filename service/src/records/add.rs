@@ -69,7 +69,7 @@ impl Services {
             return Err(ValidationError::field("label", "Choose a label from the list.").into());
         }
         let new = NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry };
-        entries::insert_entry(&mut tx, &new, self.now()).await?;
+        entries::insert_entry(&mut tx, access.permit()?, &new, self.now()).await?;
         self.refile(&mut tx, patient, id).await?;
         tx.commit().await?;
         Ok(id)

@@ -2,13 +2,13 @@
 //! change is a new version; nothing is overwritten.
 
 use super::forms::{all_ok, input_of, parse_label, NoteForm, PrivacyForm, ReadingForm};
-use crate::access::{RecordRef, Touch};
+use crate::access::{Access, RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::Action;
 use domain::audit::Category;
 use domain::entries::{parse_occurred_at, Change, EntryBody, Snapshot, RESTORE_WINDOW};
-use domain::{EntryId, Note, PrivacyLabel, Reading, ValidationError};
+use domain::{EntryId, Note, Reading, ValidationError};
 use store::entries::{self, EntryRow};
 
 impl Services {
@@ -74,7 +74,7 @@ impl Services {
             Some(at) if now.since(at) <= RESTORE_WINDOW => {}
             _ => return Err(ServiceError::NotRestorable),
         }
-        if !entries::update_entry(&mut tx, patient, id, seen_version, Change::Restored, &row.current, who.user_id, now).await? {
+        if !entries::update_entry(&mut tx, access.permit()?, id, seen_version, Change::Restored, &row.current, now).await? {
             return Err(ServiceError::Stale);
         }
         self.refile(&mut tx, patient, id).await?;
@@ -93,19 +93,14 @@ impl Services {
     }
 
     /// The entry as it stands, if the caller may change it and it is not deleted, in a logged
-    /// transaction, with the labels the caller may use.
-    pub(super) async fn changeable(
-        &self,
-        who: &SignedIn,
-        record: RecordRef,
-        id: EntryId,
-    ) -> ServiceResult<(store::Tx, EntryRow, Vec<PrivacyLabel>)> {
+    /// transaction, with the caller's access (the labels they may use, the permit to write).
+    pub(super) async fn changeable(&self, who: &SignedIn, record: RecordRef, id: EntryId) -> ServiceResult<(store::Tx, EntryRow, Access)> {
         let (mut tx, access) = self.open(who, record, Action::ChangeEntries, Touch::item(Category::Entry, id)).await?;
         let row = entries::find_entry(&mut tx, access.permit()?, id).await?.ok_or(ServiceError::NotFound)?;
         if row.deleted_at.is_some() {
             return Err(ServiceError::Deleted);
         }
-        Ok((tx, row, access.labels().to_vec()))
+        Ok((tx, row, access))
     }
 
     pub(super) async fn edit(
@@ -128,16 +123,16 @@ impl Services {
         change: Change,
         next: impl FnOnce(&Snapshot) -> ServiceResult<Snapshot>,
     ) -> ServiceResult<()> {
-        let (mut tx, row, labels) = self.changeable(who, record, id).await?;
+        let (mut tx, row, access) = self.changeable(who, record, id).await?;
         if change == Change::Deleted && row.current.body.kind() == domain::entries::EntryKind::AboutMe {
             return Err(ServiceError::NotDeletable);
         }
         let state = next(&row.current)?;
         // Nobody may move an entry into a label they cannot see (or share one from it).
-        if !labels.contains(&state.label) {
+        if !access.labels().contains(&state.label) {
             return Err(ServiceError::Forbidden);
         }
-        if !entries::update_entry(&mut tx, row.patient_id, id, seen_version, change, &state, who.user_id, self.now()).await? {
+        if !entries::update_entry(&mut tx, access.permit()?, id, seen_version, change, &state, self.now()).await? {
             return Err(ServiceError::Stale);
         }
         self.refile(&mut tx, row.patient_id, id).await?;

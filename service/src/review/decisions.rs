@@ -172,6 +172,7 @@ impl Services {
         let state = Snapshot { body: EntryBody::Note(note), label: PrivacyLabel::SocialCare, shared_with_practice: true, occurred_at };
         entries::insert_entry(
             &mut tx,
+            access.permit()?,
             &NewEntry { id, patient_id: patient, state, entered_by: who.user_id, source: Source::Carry },
             self.now(),
         )
