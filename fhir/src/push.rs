@@ -218,9 +218,8 @@ fn observation(
         code: Some(k.ucum().to_owned()),
     };
     let (value, component) = match *r {
-        Reading::BloodPressure { systolic, diastolic, .. } => (
-            None,
-            vec![
+        Reading::BloodPressure { systolic, diastolic, pulse } => {
+            let mut parts = vec![
                 ObservationComponent {
                     code: CodeableConcept::of(Coding::new(LOINC, "8480-6", "Systolic blood pressure")),
                     value_quantity: Some(quantity(f64::from(systolic), kind)),
@@ -229,8 +228,17 @@ fn observation(
                     code: CodeableConcept::of(Coding::new(LOINC, "8462-4", "Diastolic blood pressure")),
                     value_quantity: Some(quantity(f64::from(diastolic), kind)),
                 },
-            ],
-        ),
+            ];
+            // The pulse taken with the pressure is part of the reading: the panel's slicing is
+            // open, so it travels as a heart rate component rather than being dropped.
+            if let Some(pulse) = pulse {
+                parts.push(ObservationComponent {
+                    code: CodeableConcept::of(Coding::new(LOINC, "8867-4", "Heart rate")),
+                    value_quantity: Some(quantity(f64::from(pulse), ReadingKind::HeartRate)),
+                });
+            }
+            (None, parts)
+        }
         _ => (Some(quantity(r.primary(), kind)), vec![]),
     };
     let mut code = CodeableConcept::of(Coding::new(LOINC, kind.loinc(), loinc_display(kind)));

@@ -55,6 +55,23 @@ fn a_blood_pressure_reading_by_the_patient_is_a_vital_signs_observation_with_its
 }
 
 #[test]
+fn the_pulse_taken_with_a_blood_pressure_travels_as_a_heart_rate_component() {
+    let input = ReadingInput { value: "150".into(), diastolic: Some("95".into()), pulse: Some("64".into()) };
+    let body = EntryBody::Reading(Reading::parse(ReadingKind::BloodPressure, &input).unwrap());
+    let bundle = transaction(&entry(&body, &EnteredBy::Patient, true)).unwrap();
+    let observation = bundle.entry[0].resource.as_ref().unwrap();
+    let components = observation["component"].as_array().unwrap();
+    assert_eq!(components.len(), 3, "{observation}");
+    assert_eq!(components[2]["code"]["coding"][0]["code"], "8867-4");
+    assert_eq!(components[2]["valueQuantity"]["value"], 64.0);
+    assert_eq!(components[2]["valueQuantity"]["code"], "/min");
+    // Without a pulse there are the two pressures only (the golden file above).
+    let without = reading(ReadingKind::BloodPressure, "150", Some("95"));
+    let bundle = transaction(&entry(&without, &EnteredBy::Patient, true)).unwrap();
+    assert_eq!(bundle.entry[0].resource.as_ref().unwrap()["component"].as_array().unwrap().len(), 2);
+}
+
+#[test]
 fn a_reading_a_carer_took_names_the_carer_as_a_related_person_acting_for_the_patient() {
     let body = reading(ReadingKind::Weight, "72.5", None);
     let carer =
