@@ -457,6 +457,18 @@ conformance! {
         assert_eq!(s.caring_for(&parent).await.unwrap().iter().find(|c| c.patient_id == child).unwrap().offered_to, Some(kim_email.clone()));
         let err = s.take_record(&stranger, &token).await.unwrap_err();
         assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "token"), "only the invited address's account takes it");
+        // The attempt is in the record's log as the policy saw it: no relationship.
+        let mut conn = db.conn().await.unwrap();
+        let (tried,): (i64,) = sqlx::query_as(
+            "select count(*) from audit_log where chain = $1 and actor_user_id = $2 and action = 'manage-access' and outcome = 'refused' and reason = 'no-relationship'",
+        )
+        .bind(child.to_string())
+        .bind(stranger.user_id.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        drop(conn);
+        assert_eq!(tried, 1);
 
         assert_eq!(s.take_record(&kim, &token).await.unwrap(), child);
         assert!(matches!(s.take_record(&kim, &token).await, Err(ServiceError::LinkInvalid)), "the link is single-use");

@@ -164,16 +164,13 @@ impl Services {
         };
         match outcome {
             Ok(_) => Ok(()),
-            Err(refusal) => self.refuse::<()>(who, record, &refusal, what).await.or_else(|e| match e {
-                ServiceError::Forbidden => Ok(()),
-                other => Err(other),
-            }),
+            Err(refusal) => self.log_refusal(who, record, &refusal, what).await,
         }
     }
 
     /// Finds the record and asks the policy, loading the caller's grants, the record's link
     /// and the patient's date of birth afresh. Writes only to make the caller's own record for
-    /// `AddEntries` or `ManageAccess` (which come through [`Services::open`]'s transaction).
+    /// `AddEntries`, `WriteAboutMe` or `ManageAccess` (through [`Services::open`]'s transaction).
     pub(super) async fn resolve(
         &self,
         conn: &mut store::Conn,

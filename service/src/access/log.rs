@@ -74,16 +74,21 @@ impl Services {
     }
 
     /// Logs a refusal in a transaction of its own, commits it, and refuses. The caller's own
-    /// transaction must have ended. A refusal that named no existing record goes on the chain
-    /// of such refusals, with the id it named.
+    /// transaction must have ended.
     pub(crate) async fn refuse<T>(&self, who: &SignedIn, record: RecordRef, refusal: &Refusal, what: Touch) -> ServiceResult<T> {
+        self.log_refusal(who, record, refusal, what).await?;
+        Err(ServiceError::Forbidden)
+    }
+
+    /// Logs a refusal in a transaction of its own and commits it. A refusal that named no
+    /// existing record goes on the chain of such refusals, with the id it named.
+    pub(crate) async fn log_refusal(&self, who: &SignedIn, record: RecordRef, refusal: &Refusal, what: Touch) -> ServiceResult<()> {
         let what = match (record, refusal.patient()) {
             (RecordRef::Patient(id), None) => Touch { item: Some(format!("patient {id}")), ..what },
             _ => what,
         };
         tracing::info!(reason = refusal.reason().slug(), action = ?refusal.action(), "access refused");
-        self.log(AuditEvent::refused(refusal, &what, self.occasion(who, refusal.role()))).await?;
-        Err(ServiceError::Forbidden)
+        self.log(AuditEvent::refused(refusal, &what, self.occasion(who, refusal.role()))).await
     }
 
     /// Logs a refusal of a look at a record in a list, for the lists that refuse a row by
