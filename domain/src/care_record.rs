@@ -121,6 +121,100 @@ impl Confidentiality {
     }
 }
 
+/// Whether a synced item stands as part of the patient's record. Only [`Standing::Current`]
+/// items are shown or served; the others are kept for the record's history, never as if real.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Standing {
+    /// Shown, with its status in words where it is not plain (provisional, stopped...).
+    Current,
+    /// The source marked it entered in error.
+    EnteredInError,
+    /// The source says it was ruled out (a refuted condition or allergy).
+    Refuted,
+    /// A document replaced by a newer one.
+    Superseded,
+    /// Carry could not read it as FHIR R4 defines it, or it carries a modifier Carry does not
+    /// understand: kept with the reason, counted for the patient and clinicians, never shown.
+    Quarantined,
+}
+
+impl Standing {
+    /// Every standing.
+    pub const ALL: [Standing; 5] =
+        [Standing::Current, Standing::EnteredInError, Standing::Refuted, Standing::Superseded, Standing::Quarantined];
+
+    /// The stored value.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Standing::Current => "current",
+            Standing::EnteredInError => "entered-in-error",
+            Standing::Refuted => "refuted",
+            Standing::Superseded => "superseded",
+            Standing::Quarantined => "quarantined",
+        }
+    }
+
+    /// Parses [`Standing::slug`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.slug() == s)
+    }
+}
+
+/// One resource of the shared care record, as Carry read it from the source's FHIR (in the
+/// `fhir` crate) and keeps it (in the store).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncedItem {
+    /// The FHIR type.
+    pub resource_type: String,
+    /// Its id on the shared care record.
+    pub remote_id: String,
+    /// Its version there (opaque; empty when the server gave none).
+    pub version_id: String,
+    /// `meta.lastUpdated` in the server's clock (the watermark), when given.
+    pub last_updated: Option<String>,
+    /// Where it is shown.
+    pub section: Section,
+    /// Whether it stands as part of the record (only current items are listed).
+    pub standing: Standing,
+    /// Why it is quarantined.
+    pub quarantine_reason: Option<String>,
+    /// What it is.
+    pub title: String,
+    /// More, in words.
+    pub detail: Option<String>,
+    /// When (ISO 8601 text, as the record gives it).
+    pub occurred: Option<String>,
+    /// The same moment in milliseconds since 1970, UTC: what items sort by.
+    pub occurred_at: Option<i64>,
+    /// The organisation it came from.
+    pub source: Option<String>,
+    /// The badge.
+    pub origin: Origin,
+    /// Its privacy label.
+    pub label: PrivacyLabel,
+    /// Who beyond the label may see it.
+    pub confidentiality: Confidentiality,
+    /// The source's security codings, as given (`code (system)`).
+    pub security_codes: Vec<String>,
+    /// A numeric result, for trends.
+    pub measure: Option<SyncedMeasure>,
+}
+
+/// A synced result's number, for trends (never for a value with a comparator: "<2" is not 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncedMeasure {
+    /// `system|code` of what was measured.
+    pub code: String,
+    /// The value.
+    pub value: f64,
+    /// The number as the source wrote it.
+    pub text: String,
+    /// The unit as people read it.
+    pub unit: String,
+    /// The UCUM code, when the source gave one.
+    pub ucum: Option<String>,
+}
+
 /// Where an item in the record came from: the badge beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Origin {
@@ -202,15 +296,26 @@ pub struct SyncedItemView {
     pub security: Vec<String>,
 }
 
-/// One kind of result over time (a trend): the same code's values, oldest first.
+/// One value of a trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// When, as the record gives it.
+    pub date: String,
+    /// The value, in the trend's unit.
+    pub value: f64,
+    /// The value as it is shown: as the source wrote it, or converted to the trend's unit.
+    pub text: String,
+}
+
+/// One kind of result over time (a trend): the same code's values in one unit, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendView {
     /// What was measured.
     pub title: String,
     /// The unit.
     pub unit: String,
-    /// (date, value) pairs, oldest first.
-    pub points: Vec<(String, f64)>,
+    /// The values, oldest first (by instant, whatever offsets the source wrote).
+    pub points: Vec<TrendPoint>,
 }
 
 impl TrendView {
@@ -220,11 +325,11 @@ impl TrendView {
         if n < 2 {
             return None;
         }
-        let (before, last) = (self.points[n - 2].1, self.points[n - 1].1);
-        let (b, l) = (format_value(before), format_value(last));
-        Some(if last > before {
+        let (before, last) = (&self.points[n - 2], &self.points[n - 1]);
+        let (b, l) = (&before.text, &last.text);
+        Some(if last.value > before.value {
             format!("up from {b} to {l} {}", self.unit)
-        } else if last < before {
+        } else if last.value < before.value {
             format!("down from {b} to {l} {}", self.unit)
         } else {
             format!("unchanged at {l} {}", self.unit)
@@ -238,8 +343,12 @@ pub fn display_date(iso: &str) -> String {
     iso.get(..10).and_then(Timestamp::parse_uk_date).map_or_else(|| iso.to_owned(), Timestamp::to_uk_date)
 }
 
-/// A number as people write it: no trailing zeros.
+/// A number as people write it: at most three decimals, no trailing zeros; a very large or
+/// very small one in scientific notation ("1e308", never 309 digits).
 pub fn format_value(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(0.001..1e15).contains(&v.abs()) {
+        return format!("{v:e}");
+    }
     let text = format!("{v:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
@@ -274,6 +383,9 @@ pub enum SyncStatus {
         progress: Option<(u32, u32)>,
         /// The last pull's failure, in words, when it failed after the last success.
         last_error: Option<String>,
+        /// What the last pulls could not fetch (the server said it holds more than it gave),
+        /// in words, and since when.
+        incomplete: Option<(String, Timestamp)>,
     },
 }
 
@@ -286,6 +398,10 @@ pub struct CareRecordView {
     pub sections: Vec<SectionView>,
     /// Whether the caller is the patient (the badges' words differ for a carer).
     pub own: bool,
+    /// How many items could not be shown (they did not conform, or carry what Carry does not
+    /// understand): told to the patient and clinicians; `None` for a carer, who is not told
+    /// (those items' labels are not known).
+    pub not_shown: Option<u32>,
 }
 
 #[cfg(test)]
@@ -309,6 +425,9 @@ mod tests {
         for o in [Origin::SharedRecord, Origin::Gp, Origin::Hospital, Origin::You, Origin::Carer] {
             assert_eq!(Origin::parse(o.slug()), Some(o));
         }
+        for s in Standing::ALL {
+            assert_eq!(Standing::parse(s.slug()), Some(s));
+        }
     }
 
     #[test]
@@ -319,13 +438,22 @@ mod tests {
     }
 
     #[test]
-    fn a_trend_says_which_way_the_last_value_went() {
-        let t =
-            |a: f64, b: f64| TrendView { title: "HbA1c".into(), unit: "mmol/mol".into(), points: vec![("1".into(), a), ("2".into(), b)] };
-        assert_eq!(t(48.0, 53.5).direction().as_deref(), Some("up from 48 to 53.5 mmol/mol"));
-        assert_eq!(t(53.0, 48.0).direction().as_deref(), Some("down from 53 to 48 mmol/mol"));
-        assert_eq!(t(48.0, 48.0).direction().as_deref(), Some("unchanged at 48 mmol/mol"));
-        let one = TrendView { points: vec![("1".into(), 1.0)], ..t(1.0, 1.0) };
+    fn numbers_are_written_short_however_large() {
+        assert_eq!(format_value(5.0), "5");
+        assert_eq!(format_value(72.456_78), "72.457");
+        assert_eq!(format_value(1e308), "1e308");
+        assert_eq!(format_value(-2.5e-7), "-2.5e-7");
+        assert_eq!(format_value(0.0), "0");
+    }
+
+    #[test]
+    fn a_trend_says_which_way_the_last_value_went_in_the_sources_digits() {
+        let point = |v: f64, text: &str| TrendPoint { date: "2026-01-01".into(), value: v, text: text.into() };
+        let t = |a: TrendPoint, b: TrendPoint| TrendView { title: "HbA1c".into(), unit: "mmol/mol".into(), points: vec![a, b] };
+        assert_eq!(t(point(48.0, "48"), point(53.5, "53.5")).direction().as_deref(), Some("up from 48 to 53.5 mmol/mol"));
+        assert_eq!(t(point(53.0, "53.0"), point(48.0, "48")).direction().as_deref(), Some("down from 53.0 to 48 mmol/mol"));
+        assert_eq!(t(point(48.0, "48"), point(48.0, "48.0")).direction().as_deref(), Some("unchanged at 48.0 mmol/mol"));
+        let one = TrendView { points: vec![point(1.0, "1")], ..t(point(1.0, "1"), point(1.0, "1")) };
         assert_eq!(one.direction(), None);
     }
 }

@@ -25,6 +25,7 @@ pub mod practice_views;
 pub mod practices;
 pub mod readings;
 pub mod time;
+pub mod ucum;
 pub mod views;
 
 pub use email::Email;

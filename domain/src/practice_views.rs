@@ -167,6 +167,10 @@ pub struct InboxPatientView {
     pub may_review: bool,
     /// Whether the viewer may add a social care note (a social care worker).
     pub may_add_care_note: bool,
+    /// How many items from the shared care record Carry keeps for this patient but could not
+    /// show (they did not conform, or carry what Carry does not understand): told to a
+    /// clinician, `None` for anyone else.
+    pub nhs_items_not_shown: Option<u32>,
 }
 
 /// A shared entry as the practice sees it.
@@ -216,6 +220,33 @@ pub struct CareRecordSendsView {
     /// Linked records whose match in the shared care record is held for a person to check:
     /// nothing is pulled or sent for them until then.
     pub held: Vec<HeldMatchView>,
+    /// Linked records whose pull could not fetch everything the shared care record holds.
+    pub incomplete: Vec<IncompletePullView>,
+    /// Items from the shared care record that could not be shown, by type, id and reason only:
+    /// for the practice to ask the source to correct. No patient, no clinical content.
+    pub quarantined: Vec<QuarantinedItemView>,
+}
+
+/// A linked record whose pull is incomplete. No clinical content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncompletePullView {
+    /// The patient's name in Carry.
+    pub patient_name: String,
+    /// What could not be fetched, in words ("4,556 of 5,656 Observation (Test results)").
+    pub missing: String,
+    /// Since when.
+    pub since: Timestamp,
+}
+
+/// An item of the shared care record Carry keeps but does not show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedItemView {
+    /// The FHIR type.
+    pub resource_type: String,
+    /// Its id in the shared care record.
+    pub remote_id: String,
+    /// Why it is not shown.
+    pub reason: String,
 }
 
 /// A linked record the shared care record could not match with certainty. No clinical content.

@@ -396,6 +396,17 @@ pub struct BundleEntry {
     /// What was done (transaction responses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<BundleResponse>,
+    /// Why it is in a search page (a match, an include, an outcome).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<BundleSearch>,
+}
+
+/// `Bundle.entry.search`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BundleSearch {
+    /// `match`, `include` or `outcome`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 /// `Bundle.link` (`next` links are followed as given: they are opaque).

@@ -104,6 +104,7 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
                     if_none_exist: Some(format!("identifier={}|{}", p.carer_system, key)),
                 }),
                 response: None,
+                search: None,
             });
             Reference { reference: Some(url), display: Some(name.clone()), ..Default::default() }
         }
@@ -119,7 +120,13 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
     } else {
         BundleRequest { method: "PUT".into(), url: format!("{resource_type}?{search}"), if_none_exist: None }
     };
-    entries.push(BundleEntry { full_url: Some(entry_url.clone()), resource: Some(resource), request: Some(request), response: None });
+    entries.push(BundleEntry {
+        full_url: Some(entry_url.clone()),
+        resource: Some(resource),
+        request: Some(request),
+        response: None,
+        search: None,
+    });
 
     let provenance_id = provenance_id(p.entry_id, p.version);
     let mut agents = vec![ProvenanceAgent {
@@ -146,6 +153,7 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
         resource: Some(to_json(&provenance)),
         request: Some(BundleRequest { method: "PUT".into(), url: format!("Provenance/{provenance_id}"), if_none_exist: None }),
         response: None,
+        search: None,
     });
     Ok(Bundle { resource_type: "Bundle".into(), bundle_type: "transaction".into(), total: None, link: vec![], entry: entries })
 }

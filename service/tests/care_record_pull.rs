@@ -393,8 +393,8 @@ conformance! {
             .unwrap();
         drop(conn);
         assert!(s.nhs_record(&sam, RecordRef::Own).await.unwrap().sections[0].items.is_empty(), "hidden until read again");
-        assert_eq!(s.reclassify_synced_items().await.unwrap(), 3);
-        assert_eq!(s.reclassify_synced_items().await.unwrap(), 0, "each item is read again once");
+        assert_eq!(s.reread_synced_items().await.unwrap(), 3);
+        assert_eq!(s.reread_synced_items().await.unwrap(), 0, "each item is read again once");
         let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
         let opioid = v.sections[0].items.iter().find(|i| i.title == "Opioid problem").unwrap();
         assert_eq!(opioid.label, PrivacyLabel::MentalHealth);

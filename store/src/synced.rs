@@ -4,63 +4,30 @@
 
 use crate::entries::label_slots;
 use crate::error::parse_id;
+use crate::shared::AnyQuery;
 use crate::{Conn, StoreError, StoreResult};
 use domain::access::{synced_levels, Permit};
-use domain::care_record::{Confidentiality, Origin, Section};
+use domain::care_record::{Confidentiality, Origin, Section, Standing, SyncedItem, SyncedMeasure};
 use domain::{PatientId, PrivacyLabel, Timestamp};
-
-/// One pulled resource, as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemRow {
-    /// The FHIR type.
-    pub resource_type: String,
-    /// Its id there.
-    pub remote_id: String,
-    /// Its version there.
-    pub version_id: String,
-    /// `meta.lastUpdated` there.
-    pub last_updated: Option<String>,
-    /// Where it is shown.
-    pub section: Section,
-    /// What it is.
-    pub title: String,
-    /// More, in words.
-    pub detail: Option<String>,
-    /// When (ISO 8601 text, as the record gives it).
-    pub occurred: Option<String>,
-    /// The organisation it came from.
-    pub source: Option<String>,
-    /// The badge.
-    pub origin: Origin,
-    /// Its privacy label.
-    pub label: PrivacyLabel,
-    /// Who beyond the label may see it.
-    pub confidentiality: Confidentiality,
-    /// The source's security codings, as given (`code (system)`).
-    pub security_codes: Vec<String>,
-    /// A numeric result: (`system|code`, value, unit).
-    pub measure: Option<(String, f64, String)>,
-}
 
 /// Stores a pulled resource: inserted, or replaced when its version differs. Returns whether
 /// anything changed (an overlapping window brings the same versions again: they change nothing).
-pub async fn upsert_item(conn: &mut Conn, patient: PatientId, item: &ItemRow, resource_json: &str, now: Timestamp) -> StoreResult<bool> {
+pub async fn upsert_item(conn: &mut Conn, patient: PatientId, item: &SyncedItem, resource_json: &str, now: Timestamp) -> StoreResult<bool> {
     // The value is always bound as a number (0 without a measure, where the code is null):
     // sqlx's Any driver sends a null float to PostgreSQL in a format it refuses.
-    let (code, value, unit) = match &item.measure {
-        Some((c, v, u)) => (Some(c.as_str()), *v, Some(u.as_str())),
-        None => (None, 0.0, None),
-    };
+    let m = item.measure.as_ref();
     let done = sqlx::query(
         "insert into care_record_items (patient_id, resource_type, remote_id, version_id, last_updated, section, title, detail, \
          occurred, source, origin, label, measure_code, measure_value, measure_unit, resource, created_at, updated_at, confidentiality, \
-         security_codes) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) \
+         security_codes, standing, quarantine_reason, occurred_at, measure_text, measure_ucum) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20, $21, $22, $23, $24) \
          on conflict (patient_id, resource_type, remote_id) do update set version_id = excluded.version_id, \
          last_updated = excluded.last_updated, section = excluded.section, title = excluded.title, detail = excluded.detail, \
          occurred = excluded.occurred, source = excluded.source, origin = excluded.origin, label = excluded.label, \
          measure_code = excluded.measure_code, measure_value = excluded.measure_value, measure_unit = excluded.measure_unit, \
          resource = excluded.resource, updated_at = excluded.updated_at, confidentiality = excluded.confidentiality, \
-         security_codes = excluded.security_codes \
+         security_codes = excluded.security_codes, standing = excluded.standing, quarantine_reason = excluded.quarantine_reason, \
+         occurred_at = excluded.occurred_at, measure_text = excluded.measure_text, measure_ucum = excluded.measure_ucum \
          where care_record_items.version_id <> excluded.version_id or care_record_items.confidentiality = 'unchecked'",
     )
     .bind(patient.to_string())
@@ -75,16 +42,45 @@ pub async fn upsert_item(conn: &mut Conn, patient: PatientId, item: &ItemRow, re
     .bind(&item.source)
     .bind(item.origin.slug())
     .bind(item.label.slug())
-    .bind(code)
-    .bind(value)
-    .bind(unit)
+    .bind(m.map(|m| m.code.as_str()))
+    .bind(m.map_or(0.0, |m| m.value))
+    .bind(m.map(|m| m.unit.as_str()))
     .bind(resource_json)
     .bind(now.as_millis())
     .bind(item.confidentiality.slug())
     .bind(codes_text(&item.security_codes))
+    .bind(item.standing.slug())
+    .bind(&item.quarantine_reason)
+    .bind(item.occurred_at)
+    .bind(m.map(|m| m.text.as_str()))
+    .bind(m.and_then(|m| m.ucum.as_deref()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Keeps a stored item from everyone, with the reason, when its stored resource can no longer
+/// be read (it is counted as an item that could not be shown).
+pub async fn quarantine_item(
+    conn: &mut Conn,
+    patient: PatientId,
+    resource_type: &str,
+    remote_id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "update care_record_items set standing = 'quarantined', quarantine_reason = $4, confidentiality = 'no-patient', title = '', \
+         detail = null, measure_code = null, updated_at = $5 where patient_id = $1 and resource_type = $2 and remote_id = $3",
+    )
+    .bind(patient.to_string())
+    .bind(resource_type)
+    .bind(remote_id)
+    .bind(reason)
+    .bind(now.as_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Removes a resource the shared care record deleted. Returns whether there was one.
@@ -98,6 +94,16 @@ pub async fn delete_item(conn: &mut Conn, patient: PatientId, resource_type: &st
     Ok(done.rows_affected() > 0)
 }
 
+/// The ids of a record's items of one type (every standing): what deletions are checked against.
+pub async fn list_item_ids(conn: &mut Conn, patient: PatientId, resource_type: &str) -> StoreResult<Vec<String>> {
+    let ids: Vec<String> = sqlx::query_scalar("select remote_id from care_record_items where patient_id = $1 and resource_type = $2")
+        .bind(patient.to_string())
+        .bind(resource_type)
+        .fetch_all(conn)
+        .await?;
+    Ok(ids)
+}
+
 /// Removes everything pulled for a record (its match changed: what was pulled may be another
 /// person's).
 pub async fn delete_items_of(conn: &mut Conn, patient: PatientId) -> StoreResult<()> {
@@ -105,71 +111,132 @@ pub async fn delete_items_of(conn: &mut Conn, patient: PatientId) -> StoreResult
     Ok(())
 }
 
-type RawItem = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<f64>,
-    Option<String>,
-    String,
-    Option<String>,
-);
+/// The columns a listed item is read from.
+#[derive(sqlx::FromRow)]
+struct RawItem {
+    resource_type: String,
+    remote_id: String,
+    version_id: String,
+    last_updated: Option<String>,
+    section: String,
+    title: String,
+    detail: Option<String>,
+    occurred: Option<String>,
+    occurred_at: Option<i64>,
+    source: Option<String>,
+    origin: String,
+    label: String,
+    measure_code: Option<String>,
+    measure_value: Option<f64>,
+    measure_unit: Option<String>,
+    measure_text: Option<String>,
+    measure_ucum: Option<String>,
+    confidentiality: String,
+    security_codes: Option<String>,
+}
 
-/// A record's items the permit may see (its labels, and the confidentiality levels the policy
-/// gives its role), by section, newest first.
-pub async fn list_items(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<ItemRow>> {
+impl RawItem {
+    fn read(self) -> StoreResult<SyncedItem> {
+        let measure = match (self.measure_code, self.measure_value) {
+            (Some(code), Some(value)) => Some(SyncedMeasure {
+                code,
+                value,
+                text: self.measure_text.unwrap_or_else(|| value.to_string()),
+                unit: self.measure_unit.unwrap_or_default(),
+                ucum: self.measure_ucum,
+            }),
+            _ => None,
+        };
+        Ok(SyncedItem {
+            resource_type: self.resource_type,
+            remote_id: self.remote_id,
+            version_id: self.version_id,
+            last_updated: self.last_updated,
+            section: Section::parse(&self.section).ok_or(StoreError::Corrupt { column: "care_record_items.section" })?,
+            standing: Standing::Current,
+            quarantine_reason: None,
+            title: self.title,
+            detail: self.detail,
+            occurred: self.occurred,
+            occurred_at: self.occurred_at,
+            source: self.source,
+            origin: Origin::parse(&self.origin).ok_or(StoreError::Corrupt { column: "care_record_items.origin" })?,
+            label: PrivacyLabel::parse("label", &self.label).map_err(|_| StoreError::Corrupt { column: "care_record_items.label" })?,
+            confidentiality: Confidentiality::parse(&self.confidentiality)
+                .ok_or(StoreError::Corrupt { column: "care_record_items.confidentiality" })?,
+            security_codes: self.security_codes.map(|c| c.lines().map(str::to_owned).collect()).unwrap_or_default(),
+            measure,
+        })
+    }
+}
+
+/// The condition that keeps a record's items to the permit's labels ($2 to $5) and the
+/// confidentiality levels the policy gives its role ($6 to $8); $1 is the record.
+macro_rules! permitted_items {
+    () => {
+        "patient_id = $1 and label in ($2, $3, $4, $5) and confidentiality in ($6, $7, $8)"
+    };
+}
+
+/// Binds [`permitted_items!`]'s parameters for a permit.
+fn bind_permitted<'q, O>(query: AnyQuery<'q, O>, permit: &Permit) -> AnyQuery<'q, O> {
     let [l1, l2, l3, l4] = label_slots(permit.labels());
     let levels = synced_levels(permit.role());
     let level = |i: usize| levels.get(i).map_or("", |c| c.slug());
-    let rows: Vec<RawItem> = sqlx::query_as(
-        "select resource_type, remote_id, version_id, last_updated, section, title, detail, occurred, source, origin, label, \
-         measure_code, measure_value, measure_unit, confidentiality, security_codes from care_record_items \
-         where patient_id = $1 and label in ($2, $3, $4, $5) and confidentiality in ($6, $7, $8) \
-         order by section, occurred desc, title, remote_id",
+    query.bind(permit.patient().to_string()).bind(l1).bind(l2).bind(l3).bind(l4).bind(level(0)).bind(level(1)).bind(level(2))
+}
+
+/// A record's current items the permit may see (its labels, and the confidentiality levels
+/// the policy gives its role), by section, newest first as instants.
+pub async fn list_items(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<SyncedItem>> {
+    let query = sqlx::query_as(concat!(
+        "select resource_type, remote_id, version_id, last_updated, section, title, detail, occurred, occurred_at, source, origin, \
+         label, measure_code, measure_value, measure_unit, measure_text, measure_ucum, confidentiality, security_codes \
+         from care_record_items where ",
+        permitted_items!(),
+        " and standing = 'current' order by section, occurred_at desc nulls last, title, remote_id"
+    ));
+    let rows: Vec<RawItem> = bind_permitted(query, permit).fetch_all(conn).await?;
+    rows.into_iter().map(RawItem::read).collect()
+}
+
+/// How many of a record's items within the permit could not be shown (quarantined).
+pub async fn count_quarantined(conn: &mut Conn, permit: &Permit) -> StoreResult<i64> {
+    let (n,) = bind_permitted(
+        sqlx::query_as(concat!("select count(*) from care_record_items where ", permitted_items!(), " and standing = 'quarantined'")),
+        permit,
     )
-    .bind(permit.patient().to_string())
-    .bind(l1)
-    .bind(l2)
-    .bind(l3)
-    .bind(l4)
-    .bind(level(0))
-    .bind(level(1))
-    .bind(level(2))
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+/// An item that could not be shown, as an administrator sees it: no clinical content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedRow {
+    /// The FHIR type.
+    pub resource_type: String,
+    /// Its id on the shared care record.
+    pub remote_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The quarantined items of records linked to a practice, at most `limit`, by type and id.
+pub async fn list_quarantined_for_practice(conn: &mut Conn, practice: domain::PracticeId, limit: i64) -> StoreResult<Vec<QuarantinedRow>> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select i.resource_type, i.remote_id, i.quarantine_reason from care_record_items i \
+         join practice_links l on l.patient_id = i.patient_id and l.status = 'linked' \
+         where l.practice_id = $1 and i.standing = 'quarantined' order by i.resource_type, i.remote_id limit $2",
+    )
+    .bind(practice.to_string())
+    .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|(rtype, id, version, updated, section, title, detail, occurred, source, origin, label, code, value, unit, conf, codes)| {
-            Ok(ItemRow {
-                resource_type: rtype,
-                remote_id: id,
-                version_id: version,
-                last_updated: updated,
-                section: Section::parse(&section).ok_or(StoreError::Corrupt { column: "care_record_items.section" })?,
-                title,
-                detail,
-                occurred,
-                source,
-                origin: Origin::parse(&origin).ok_or(StoreError::Corrupt { column: "care_record_items.origin" })?,
-                label: PrivacyLabel::parse("label", &label).map_err(|_| StoreError::Corrupt { column: "care_record_items.label" })?,
-                confidentiality: Confidentiality::parse(&conf)
-                    .ok_or(StoreError::Corrupt { column: "care_record_items.confidentiality" })?,
-                security_codes: codes.map(|c| c.lines().map(str::to_owned).collect()).unwrap_or_default(),
-                measure: match (code, value, unit) {
-                    (Some(c), Some(v), u) => Some((c, v, u.unwrap_or_default())),
-                    _ => None,
-                },
-            })
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(resource_type, remote_id, reason)| QuarantinedRow { resource_type, remote_id, reason: reason.unwrap_or_default() })
+        .collect())
 }
 
 /// The security codings as stored: one per line, none as null.
@@ -177,8 +244,8 @@ fn codes_text(codes: &[String]) -> Option<String> {
     (!codes.is_empty()).then(|| codes.join("\n"))
 }
 
-/// Items pulled before Carry kept their confidentiality, at most `limit`: the record, the
-/// type, the id and the resource as stored, to be read again.
+/// Items to be read again from their stored resource (pulled before Carry read them as it
+/// does now), at most `limit`: the record, the type, the id and the resource as stored.
 pub async fn list_unchecked_items(conn: &mut Conn, limit: i64) -> StoreResult<Vec<(PatientId, String, String, String)>> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "select patient_id, resource_type, remote_id, resource from care_record_items where confidentiality = 'unchecked' \
@@ -188,42 +255,6 @@ pub async fn list_unchecked_items(conn: &mut Conn, limit: i64) -> StoreResult<Ve
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(|(p, t, id, json)| Ok((parse_id("care_record_items.patient_id", &p)?, t, id, json))).collect()
-}
-
-/// What an item's security codings mean, read again from its stored resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemSecurity {
-    /// Its privacy label.
-    pub label: PrivacyLabel,
-    /// Who beyond the label may see it.
-    pub confidentiality: Confidentiality,
-    /// The codings as the source gave them.
-    pub codes: Vec<String>,
-}
-
-/// Sets an item's label and confidentiality.
-pub async fn update_item_security(
-    conn: &mut Conn,
-    patient: PatientId,
-    resource_type: &str,
-    remote_id: &str,
-    security: &ItemSecurity,
-    now: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query(
-        "update care_record_items set label = $4, confidentiality = $5, security_codes = $6, updated_at = $7 \
-         where patient_id = $1 and resource_type = $2 and remote_id = $3",
-    )
-    .bind(patient.to_string())
-    .bind(resource_type)
-    .bind(remote_id)
-    .bind(security.label.slug())
-    .bind(security.confidentiality.slug())
-    .bind(codes_text(&security.codes))
-    .bind(now.as_millis())
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// How many items a record has (all labels), by type: for tests and the import benchmark.
@@ -252,12 +283,16 @@ pub struct SyncRow {
     pub last_success_at: Option<Timestamp>,
     /// The last failure (cleared by a success).
     pub last_error: Option<String>,
+    /// What the last pulls could not fetch, in words, and since when (cleared by a complete pull).
+    pub incomplete: Option<(String, Timestamp)>,
+    /// Pulls that failed in a row since the last that finished.
+    pub failures: i64,
 }
 
-type RawSync = (String, Option<String>, i64, Option<i64>, i64, i64, Option<i64>, Option<String>);
+type RawSync = (String, Option<String>, i64, Option<i64>, i64, i64, Option<i64>, Option<String>, Option<String>, Option<i64>, i64);
 
 fn sync_row(r: RawSync) -> StoreResult<SyncRow> {
-    let (patient, watermark, due, lease, done, total, success, error) = r;
+    let (patient, watermark, due, lease, done, total, success, error, incomplete, since, failures) = r;
     Ok(SyncRow {
         patient_id: parse_id("care_record_sync.patient_id", &patient)?,
         watermark,
@@ -266,13 +301,15 @@ fn sync_row(r: RawSync) -> StoreResult<SyncRow> {
         progress: (done, total),
         last_success_at: success.map(Timestamp::from_millis),
         last_error: error,
+        incomplete: incomplete.map(|what| (what, Timestamp::from_millis(since.unwrap_or(0)))),
+        failures,
     })
 }
 
 macro_rules! SYNC_SELECT {
     () => {
-        "select patient_id, watermark, due_at, lease_until, progress_done, progress_total, last_success_at, last_error \
-         from care_record_sync where patient_id = $1"
+        "select patient_id, watermark, due_at, lease_until, progress_done, progress_total, last_success_at, last_error, \
+         incomplete, incomplete_since, failures from care_record_sync where patient_id = $1"
     };
 }
 
@@ -364,33 +401,59 @@ pub async fn update_sync_progress(
     Ok(())
 }
 
-/// Ends a pull that finished: the new watermark (kept when `None`), the next due time.
+/// Ends a pull that finished: the new watermark (kept when `None`), the next due time, and
+/// what it could not fetch (`None` when every count agreed). An incomplete pull keeps the
+/// moment the record first became incomplete.
 pub async fn update_sync_done(
     conn: &mut Conn,
     patient: PatientId,
     watermark: Option<&str>,
+    incomplete: Option<&str>,
     next: Timestamp,
     now: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
         "update care_record_sync set watermark = coalesce($1, watermark), due_at = $2, lease_until = null, progress_done = 0, \
-         progress_total = 0, last_success_at = $3, last_error = null, updated_at = $3 where patient_id = $4",
+         progress_total = 0, last_success_at = $3, last_error = null, failures = 0, updated_at = $3, incomplete = $5, \
+         incomplete_since = case when $5 is null then null else coalesce(incomplete_since, $3) end where patient_id = $4",
     )
     .bind(watermark)
     .bind(next.as_millis())
     .bind(now.as_millis())
     .bind(patient.to_string())
+    .bind(incomplete)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Ends a pull that failed: the reason, and when to try again. The watermark stays, so the
-/// next pull starts where the last good one ended.
+/// Records that were left incomplete, linked to a practice: the record and what is missing,
+/// at most `limit`, longest incomplete first.
+pub async fn list_incomplete_for_practice(
+    conn: &mut Conn,
+    practice: domain::PracticeId,
+    limit: i64,
+) -> StoreResult<Vec<(PatientId, String, Timestamp)>> {
+    let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        "select s.patient_id, s.incomplete, s.incomplete_since from care_record_sync s \
+         join practice_links l on l.patient_id = s.patient_id and l.status = 'linked' \
+         where l.practice_id = $1 and s.incomplete is not null order by s.incomplete_since, s.patient_id limit $2",
+    )
+    .bind(practice.to_string())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(p, what, since)| Ok((parse_id("care_record_sync.patient_id", &p)?, what, Timestamp::from_millis(since.unwrap_or(0)))))
+        .collect()
+}
+
+/// Ends a pull that failed: the reason, and when to try again (one more failure in a row).
+/// The watermark stays, so the next pull starts where the last good one ended.
 pub async fn update_sync_failed(conn: &mut Conn, patient: PatientId, error: &str, next: Timestamp, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
         "update care_record_sync set due_at = $1, lease_until = null, progress_done = 0, progress_total = 0, last_error = $2, \
-         updated_at = $3 where patient_id = $4",
+         failures = failures + 1, updated_at = $3 where patient_id = $4",
     )
     .bind(next.as_millis())
     .bind(error)

@@ -94,6 +94,40 @@ fn care_record_part(
             </table>
         }
     });
+    let incomplete_rows = v
+        .incomplete
+        .iter()
+        .map(|i| view! { <tr><td>{i.patient_name.clone()}</td><td>{i.missing.clone()}</td><td>{i.since.to_uk_string()}</td></tr> })
+        .collect_view();
+    let incomplete_part = (!v.incomplete.is_empty()).then(|| {
+        view! {
+            <h3 id="incomplete-pulls">"Records not fetched whole"</h3>
+            <p>"The shared care record said it holds more for these patients than it gave Carry, and Carry could not page through the rest. Their record pages say so. Ask the shared care record's team to check their server's paging; Carry keeps trying every six hours."</p>
+            <table>
+                <caption>"Records not fetched whole"</caption>
+                <thead><tr><th>"Patient"</th><th>"What is missing"</th><th>"Since"</th></tr></thead>
+                <tbody>{incomplete_rows}</tbody>
+            </table>
+        }
+    });
+    let quarantined_rows = v
+        .quarantined
+        .iter()
+        .map(
+            |q| view! { <tr><td>{q.resource_type.clone()}</td><td><code>{q.remote_id.clone()}</code></td><td>{q.reason.clone()}</td></tr> },
+        )
+        .collect_view();
+    let quarantined_part = (!v.quarantined.is_empty()).then(|| {
+        view! {
+            <h3 id="not-shown">"Items Carry could not show"</h3>
+            <p>"These items in the shared care record do not follow the FHIR standard in what Carry reads, or carry information Carry does not understand, so Carry keeps them but shows them to nobody. Patients and clinicians are told how many. Ask the team that wrote them to correct them; Carry reads them again when they change."</p>
+            <table>
+                <caption>"Items Carry could not show"</caption>
+                <thead><tr><th>"Type"</th><th>"Id in the shared care record"</th><th>"Why"</th></tr></thead>
+                <tbody>{quarantined_rows}</tbody>
+            </table>
+        }
+    });
     let rows = v
         .rows
         .iter()
@@ -130,6 +164,8 @@ fn care_record_part(
     view! {
         <h2 id="care-record">"Sending to the shared care record"</h2>
         {held_part}
+        {incomplete_part}
+        {quarantined_part}
         {(!v.connected).then(|| view! {
             <p>"No shared care record is connected to Carry, so accepted entries wait here until one is."</p>
         })}

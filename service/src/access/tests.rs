@@ -61,7 +61,7 @@ fn access_log_rows_are_made_only_from_the_gates_answers() {
         assert_eq!(found_outside(needle, &["service/src/access/"]), Vec::<String>::new(), "{needle:?} outside the gate");
     }
     // Carry's own work, under fixed words: the pull from the shared care record and the demo.
-    let jobs = ["service/src/care_record/pull.rs", "service/src/demo.rs", "service/src/access/tests.rs"];
+    let jobs = ["service/src/care_record/pull/mod.rs", "service/src/demo.rs", "service/src/access/tests.rs"];
     assert_eq!(found_outside("AuditEvent::carry_job(", &jobs), Vec::<String>::new());
 }
 

@@ -39,7 +39,14 @@ pub(crate) struct CareRecordClient {
     /// Time spent waiting for the other server's answers (request sent to body read), in
     /// nanoseconds since start: what Carry's own share of a pull is measured against.
     remote_nanos: std::sync::atomic::AtomicU64,
+    /// The server's CapabilityStatement, read at most once an hour.
+    capability: Mutex<Option<(serde_json::Value, Instant)>>,
+    /// Types whose `_history` the server refused although it listed it (never asked again).
+    history_refused: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// How long a CapabilityStatement is trusted before it is read again.
+const CAPABILITY_FOR: Duration = Duration::from_secs(3600);
 
 impl CareRecordClient {
     /// Reads the key. Fails, naming the setting, when the key does not suit the algorithm.
@@ -58,6 +65,8 @@ impl CareRecordClient {
             token_url: Mutex::new(config.token_url.clone()),
             token: Mutex::new(None),
             remote_nanos: Default::default(),
+            capability: Mutex::new(None),
+            history_refused: Default::default(),
         })
     }
 
@@ -156,18 +165,75 @@ impl CareRecordClient {
     }
 
     /// GET a FHIR search or read (`path` relative to the base, or an absolute `next` link on
-    /// the same server), with `Prefer: handling=strict`.
+    /// the same server), with `Prefer: handling=strict`. An error names the request, the status
+    /// and what the server's OperationOutcome says (a search's outcome describes the search,
+    /// never a patient's values).
     pub(crate) async fn get(&self, path: &str) -> Result<serde_json::Value, RemoteError> {
+        let (shown, body) = self.get_bytes(path).await?;
+        serde_json::from_slice(&body).map_err(|_| RemoteError::Transient(format!("GET {shown}: the answer is not JSON"), None))
+    }
+
+    /// A search page (see [`Self::get`]), with each resource's text as sent.
+    pub(crate) async fn search(&self, path: &str) -> Result<fhir::pull::SearchPage, RemoteError> {
+        let (shown, body) = self.get_bytes(path).await?;
+        fhir::pull::SearchPage::parse(&body).ok_or_else(|| RemoteError::Transient(format!("GET {shown}: the answer is not a Bundle"), None))
+    }
+
+    /// The body of a GET, and the request as the words of an error name it.
+    async fn get_bytes(&self, path: &str) -> Result<(String, Vec<u8>), RemoteError> {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             if !path.starts_with(&self.base()) {
-                return Err(RemoteError::Permanent("a paging link points away from the shared care record".to_owned()));
+                return Err(RemoteError::Permanent(format!("GET {path}: a paging link points away from the shared care record")));
             }
             path.to_owned()
         } else {
             format!("{}/{}", self.base(), path.trim_start_matches('/'))
         };
-        let body = self.send(|http, token| http.get(&url).bearer_auth(token).header("prefer", "handling=strict")).await?;
-        serde_json::from_slice(&body).map_err(|_| RemoteError::Transient("the answer is not JSON".to_owned(), None))
+        let shown = url.strip_prefix(&self.base()).unwrap_or(&url).trim_start_matches('/').to_owned();
+        let body = self
+            .send_described(
+                |http, token| http.get(&url).bearer_auth(token).header("prefer", "handling=strict"),
+                |status, body| {
+                    let outcome =
+                        serde_json::from_slice::<serde_json::Value>(body).map(|v| fhir::pull::outcome_text(&v)).unwrap_or_default();
+                    let outcome: String = outcome.chars().take(300).collect();
+                    if outcome.is_empty() {
+                        format!("GET {shown}: HTTP {status}")
+                    } else {
+                        format!("GET {shown}: HTTP {status} ({outcome})")
+                    }
+                },
+            )
+            .await?;
+        Ok((shown, body))
+    }
+
+    /// Whether the server lists `history-type` for a type in its CapabilityStatement (read
+    /// once an hour), and has not refused it since. A server that gives no CapabilityStatement
+    /// offers nothing.
+    pub(crate) async fn offers_history(&self, resource_type: &str) -> bool {
+        if self.history_refused.lock().is_ok_and(|r| r.contains(resource_type)) {
+            return false;
+        }
+        let mut cached = self.capability.lock().await;
+        if cached.as_ref().is_none_or(|(_, at)| at.elapsed() > CAPABILITY_FOR) {
+            let statement = self.get("metadata").await.unwrap_or_else(|e| {
+                tracing::warn!(
+                    error = e.text(),
+                    "the shared care record's CapabilityStatement could not be read; deletions are found by comparing ids"
+                );
+                serde_json::Value::Null
+            });
+            *cached = Some((statement, Instant::now()));
+        }
+        cached.as_ref().is_some_and(|(statement, _)| fhir::pull::offers_history(statement, resource_type))
+    }
+
+    /// Remembers that the server refused a type's `_history` although it listed it.
+    pub(crate) fn history_refused(&self, resource_type: &str) {
+        if let Ok(mut refused) = self.history_refused.lock() {
+            refused.insert(resource_type.to_owned());
+        }
     }
 
     /// POSTs a transaction Bundle to the base; returns the response body.
@@ -194,6 +260,16 @@ impl CareRecordClient {
 
     /// Sends with the access token; a 401 drops the token and tries once more with a new one.
     async fn send(&self, build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder) -> Result<Vec<u8>, RemoteError> {
+        self.send_described(build, fhir::response::describe_error).await
+    }
+
+    /// [`Self::send`], with the words for an error answer made by `describe` from its status
+    /// and body.
+    async fn send_described(
+        &self,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+        describe: impl Fn(u16, &[u8]) -> String,
+    ) -> Result<Vec<u8>, RemoteError> {
         for attempt in 0..2 {
             let token = self.access_token().await?;
             let started = Instant::now();
@@ -215,10 +291,8 @@ impl CareRecordClient {
             let body = self.waited(started, body).map_err(network)?.to_vec();
             return match status {
                 200..=299 => Ok(body),
-                401 | 403 | 408 | 429 | 500..=599 => {
-                    Err(RemoteError::Transient(fhir::response::describe_error(status, &body), retry_after))
-                }
-                _ => Err(RemoteError::Permanent(fhir::response::describe_error(status, &body))),
+                401 | 403 | 408 | 429 | 500..=599 => Err(RemoteError::Transient(describe(status, &body), retry_after)),
+                _ => Err(RemoteError::Permanent(describe(status, &body))),
             };
         }
         Err(RemoteError::Transient("the shared care record refused Carry's token".to_owned(), None))

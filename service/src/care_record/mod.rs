@@ -13,7 +13,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::{Action, PracticeLink};
 use domain::audit::Category;
-use domain::practice_views::{CareRecordSendView, CareRecordSendsView, HeldMatchView};
+use domain::practice_views::{CareRecordSendView, CareRecordSendsView, HeldMatchView, IncompletePullView, QuarantinedItemView};
 use domain::practices::StaffRole;
 use store::care_record::{self as outbox, OutboxStatus};
 use store::patients;
@@ -52,16 +52,28 @@ impl Services {
     }
 
     /// What the caller's practice has accepted but not yet got into the shared care record
-    /// (administrators): the dead-letter list first, then what waits. No clinical content: the
-    /// patient, who accepted it and when, and why it has not gone. Each row shown is in that
-    /// patient's access log.
+    /// (administrators): the dead-letter list first, then what waits; and what did not come
+    /// from it whole: records held for a person, pulls left incomplete, items that could not be
+    /// shown. No clinical content: the patient, who accepted it and when, and why it has not
+    /// gone; an item that could not be shown by type, id and reason only. Each row naming a
+    /// patient is in that patient's access log.
     pub async fn care_record_sends(&self, who: &SignedIn) -> ServiceResult<CareRecordSendsView> {
         let job = self.staff_job(who, &[StaffRole::Admin])?.clone();
         let mut conn = self.db().conn().await?;
         let rows = outbox::list_unsent_outbox(&mut conn, job.practice, UNSENT_SHOWN).await?;
         let held = outbox::list_held_matches(&mut conn, job.practice, UNSENT_SHOWN).await?;
-        let mut view =
-            CareRecordSendsView { connected: self.care_record_connected(), rows: Vec::with_capacity(rows.len()), held: Vec::new() };
+        let incomplete = store::synced::list_incomplete_for_practice(&mut conn, job.practice, UNSENT_SHOWN).await?;
+        let quarantined = store::synced::list_quarantined_for_practice(&mut conn, job.practice, UNSENT_SHOWN).await?;
+        let mut view = CareRecordSendsView {
+            connected: self.care_record_connected(),
+            rows: Vec::with_capacity(rows.len()),
+            held: Vec::new(),
+            incomplete: Vec::new(),
+            quarantined: quarantined
+                .into_iter()
+                .map(|q| QuarantinedItemView { resource_type: q.resource_type, remote_id: q.remote_id, reason: q.reason })
+                .collect(),
+        };
         let mut events = Vec::new();
         for h in held {
             let link = PracticeLink { practice: job.practice, status: h.link_status };
@@ -74,6 +86,14 @@ impl Services {
                 reason: h.reason,
                 checked_at: h.checked_at,
             });
+        }
+        for (patient, missing, since) in incomplete {
+            let link = PracticeLink { practice: job.practice, status: domain::practices::LinkStatus::Linked };
+            if !self.look_listed(who, Action::VerifyLink, patient, Some(link), &Touch::of(Category::NhsRecord), &mut events) {
+                continue;
+            }
+            let patient_name = patients::find_patient(&mut conn, patient).await?.map(|p| p.name).unwrap_or_default();
+            view.incomplete.push(IncompletePullView { patient_name, missing, since });
         }
         // Several rows are often one patient's: each name and link is read once.
         let mut known = std::collections::HashMap::new();

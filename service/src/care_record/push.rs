@@ -81,12 +81,12 @@ impl Services {
     /// records that are due, then sleeps until woken (an acceptance, a patient asking for an
     /// update) or for a few seconds (retries, other servers' rows).
     pub async fn run_care_record_worker(self) {
-        // Items pulled before Carry kept who may see them are hidden until read again, with
+        // Items pulled before Carry read them as it does now are hidden until read again, with
         // or without a shared care record connected now.
-        match self.reclassify_synced_items().await {
+        match self.reread_synced_items().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(items = n, "synced items' security labels read again"),
-            Err(e) => tracing::error!(error = %e, "synced items' security labels could not be read again; they stay hidden"),
+            Ok(n) => tracing::info!(items = n, "synced items read again as Carry reads them now"),
+            Err(e) => tracing::error!(error = %e, "synced items could not be read again; they stay hidden"),
         }
         if self.care_record_client().is_none() {
             return;

@@ -174,6 +174,7 @@ impl Services {
                     home_bp: None,
                     may_review: true,
                     may_add_care_note: false,
+                    nhs_items_not_shown: None,
                 };
                 patients.push((view, Access::listed(permit, item.patient_name.clone(), item.owner)));
             }
@@ -243,6 +244,11 @@ impl Services {
             });
         }
         let home_bp = self.home_bp(&mut read, access.permit()?).await?;
+        let nhs_items_not_shown = if access.role() == domain::access::Role::PracticeClinician {
+            Some(u32::try_from(store::synced::count_quarantined(&mut read, access.permit()?).await?).unwrap_or(u32::MAX))
+        } else {
+            None
+        };
         read.commit().await?;
         Ok(InboxPatientView {
             patient_id: patient,
@@ -254,6 +260,7 @@ impl Services {
             home_bp,
             may_review: matches!(who.staff.as_ref().map(|j| j.job), Some(StaffRole::Gp | StaffRole::Nurse)),
             may_add_care_note: who.staff.as_ref().is_some_and(|j| j.job == StaffRole::SocialCare),
+            nhs_items_not_shown,
         })
     }
 }

@@ -1,6 +1,9 @@
 //! The real FHIR server the tests send to (sekmet-fhir, from `.tools/venv`), on 127.0.0.1
 //! only, and a proxy in front of it that injects faults on the way: 500s, 429s, answers lost
-//! after the server committed, and answers held back (so a send can be killed in flight).
+//! after the server committed, and answers held back (so a send can be killed in flight). On
+//! the way back it can also answer as other conformant servers do: searches without `next`
+//! links (paging is optional in FHIR), type-level `_history` refused and absent from the
+//! CapabilityStatement, and one kind of search failing.
 #![allow(dead_code)]
 
 use axum::body::Body;
@@ -239,6 +242,13 @@ struct ProxyState {
     transactions: Vec<Vec<u8>>,
     forwarded: usize,
     gets: usize,
+    strip_next: bool,
+    reverse_pages: bool,
+    ignore_last_updated: bool,
+    rewrites: Vec<(String, String)>,
+    refuse_history: bool,
+    fail_searches_of: Option<String>,
+    paths: Vec<String>,
 }
 
 /// A proxy in front of the FHIR base.
@@ -280,6 +290,45 @@ impl Proxy {
     pub fn forwarded(&self) -> usize {
         self.state.lock().unwrap().forwarded
     }
+
+    /// Answers searches without `next` links, as a server that does not page (Bundle.total
+    /// still says how many match).
+    pub fn strip_next_links(&self, on: bool) {
+        self.state.lock().unwrap().strip_next = on;
+    }
+
+    /// Answers search pages newest first, as a server that ignores `_sort` may.
+    pub fn reverse_pages(&self, on: bool) {
+        self.state.lock().unwrap().reverse_pages = on;
+    }
+
+    /// Drops `_lastUpdated` from searches before the server sees them, as a server that does
+    /// not support it (and says nothing) would answer.
+    pub fn ignore_last_updated(&self, on: bool) {
+        self.state.lock().unwrap().ignore_last_updated = on;
+    }
+
+    /// Replaces `from` with `to` in every answer to a GET: what a server that does not conform
+    /// might send (the suite's server refuses to store such resources).
+    pub fn rewrite(&self, from: &str, to: &str) {
+        self.state.lock().unwrap().rewrites.push((from.to_owned(), to.to_owned()));
+    }
+
+    /// Refuses type-level `_history` (404 with an OperationOutcome), and leaves `history-type`
+    /// out of the CapabilityStatement.
+    pub fn refuse_history(&self, on: bool) {
+        self.state.lock().unwrap().refuse_history = on;
+    }
+
+    /// Answers every search of this type with a 500 and an OperationOutcome.
+    pub fn fail_searches_of(&self, rtype: Option<&str>) {
+        self.state.lock().unwrap().fail_searches_of = rtype.map(str::to_owned);
+    }
+
+    /// Every GET's path and query, as asked.
+    pub fn paths(&self) -> Vec<String> {
+        self.state.lock().unwrap().paths.clone()
+    }
 }
 
 async fn forward(
@@ -289,11 +338,29 @@ async fn forward(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").trim_start_matches("/fhir").to_owned();
+    let mut path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").trim_start_matches("/fhir").to_owned();
+    if state.lock().unwrap().ignore_last_updated {
+        if let Some((at, query)) = path.clone().split_once('?') {
+            let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("_lastUpdated=")).collect();
+            path = format!("{at}?{}", kept.join("&"));
+        }
+    }
     let is_transaction = method == Method::POST && (path.is_empty() || path == "/");
     let is_get = method == Method::GET;
-    let (target, fault) = {
+    let (target, fault, strip_next, refuse_history, reverse, rewrites) = {
         let mut s = state.lock().unwrap();
+        if is_get {
+            s.paths.push(path.clone());
+            let rtype = path.trim_start_matches('/').split(['?', '/']).next().unwrap_or_default().to_owned();
+            if s.refuse_history && path.contains("/_history") {
+                let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"type-level _history is not supported"}]}"#;
+                return (StatusCode::NOT_FOUND, [("content-type", "application/fhir+json")], oo).into_response();
+            }
+            if s.fail_searches_of.as_deref() == Some(rtype.as_str()) && path.contains('?') {
+                let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"exception","diagnostics":"the search index is rebuilding"}]}"#;
+                return (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "application/fhir+json")], oo).into_response();
+            }
+        }
         let fault = if is_transaction {
             s.transactions.push(body.to_vec());
             if s.always_fail {
@@ -304,7 +371,7 @@ async fn forward(
         } else {
             None
         };
-        (s.target.clone(), fault)
+        (s.target.clone(), fault, s.strip_next, s.refuse_history, s.reverse_pages, s.rewrites.clone())
     };
     match fault {
         Some(Fault::ServerError) => {
@@ -336,8 +403,36 @@ async fn forward(
     if is_get {
         // Answer as a reverse proxy in front of the server would: with links to itself.
         let own = format!("http://{}/fhir", headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or_default());
-        let text = String::from_utf8_lossy(&bytes).replace(&target, &own);
-        bytes = axum::body::Bytes::from(text);
+        let mut text = String::from_utf8_lossy(&bytes).replace(&target, &own);
+        for (from, to) in &rewrites {
+            text = text.replace(from, to);
+        }
+        let mut answer: Option<serde_json::Value> = None;
+        if strip_next || refuse_history || reverse {
+            answer = serde_json::from_str(&text).ok();
+        }
+        if let Some(v) = answer.as_mut() {
+            if strip_next {
+                if let Some(links) = v.get_mut("link").and_then(|l| l.as_array_mut()) {
+                    links.retain(|l| l["relation"] != "next");
+                }
+            }
+            if reverse && v["type"] == "searchset" {
+                if let Some(entries) = v.get_mut("entry").and_then(|e| e.as_array_mut()) {
+                    entries.reverse();
+                }
+            }
+            if refuse_history && v["resourceType"] == "CapabilityStatement" {
+                for rest in v["rest"].as_array_mut().into_iter().flatten() {
+                    for r in rest["resource"].as_array_mut().into_iter().flatten() {
+                        if let Some(i) = r.get_mut("interaction").and_then(|i| i.as_array_mut()) {
+                            i.retain(|x| x["code"] != "history-type");
+                        }
+                    }
+                }
+            }
+        }
+        bytes = axum::body::Bytes::from(answer.map_or(text, |v| v.to_string()));
     }
     match fault {
         Some(Fault::LoseAnswer) => {

@@ -161,6 +161,10 @@ pub fn PatientSharedPage() -> impl IntoView {
                     {flag("reviewed").then(|| view! { <Notice><p>"Done. The patient has been told there is an update."</p></Notice> })}
                     {flag("noted").then(|| view! { <Notice><p>"Your note is in the patient\u{2019}s record."</p></Notice> })}
                     {p.home_bp.map(|s| view! { <HomeBp s=s/> })}
+                    {p.nhs_items_not_shown.filter(|n| *n > 0).map(|n| view! {
+                        <p class="meta">{if n == 1 { "1 item".to_owned() } else { format!("{n} items") }}
+                           " from the shared care record for this patient could not be shown in Carry: they do not follow the FHIR standard in what Carry reads, or carry information Carry does not understand. Check the patient's record in your clinical system."</p>
+                    })}
                     <ErrorSummary error=review_error/>
                     <ActionForm action=review attr:novalidate="" attr:aria-label="Review">
                         <input type="hidden" name="patient" value=patient/>

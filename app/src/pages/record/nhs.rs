@@ -5,7 +5,7 @@ use super::{load_problem, on_record, patient_param, ActingFor};
 use crate::api::{nhs_record, UpdateNhsRecord};
 use crate::components::{ErrorSummary, Notice};
 use crate::error::AppError;
-use domain::care_record::{display_date, format_value, CareRecordView, Section, SectionView, SyncStatus, TrendView};
+use domain::care_record::{display_date, CareRecordView, Section, SectionView, SyncStatus, TrendView};
 use domain::PrivacyLabel;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -30,7 +30,7 @@ fn status_part(status: &SyncStatus, own: bool, patient: &Option<String>, update:
                "The GP practice has been asked to check it. Nothing from it is shown until they have."</p>
         }
         .into_any(),
-        SyncStatus::On { last_success, running, progress, last_error } => {
+        SyncStatus::On { last_success, running, progress, last_error, incomplete } => {
             let when = match last_success {
                 Some(t) => format!("Last updated {}.", t.to_uk_string()),
                 None => "Not fetched yet.".to_owned(),
@@ -46,10 +46,21 @@ fn status_part(status: &SyncStatus, own: bool, patient: &Option<String>, update:
             });
             let error =
                 last_error.clone().map(|e| view! { <p class="meta">"The last try did not work (" {e} "). Carry will try again."</p> });
+            let incomplete = incomplete.clone().map(|(what, since)| {
+                view! {
+                    <div class="inset" role="note">
+                        <p><strong>"Part of " {whose} " record could not be fetched. "</strong>
+                           "The shared care record said it holds more than it gave Carry: " {what} ". "
+                           "This has been so since " {since.to_uk_string()} ". What is shown here may be missing items, "
+                           "so check anything important with the GP practice. The practice's administrators can see this too."</p>
+                    </div>
+                }
+            });
             let p = patient.clone().unwrap_or_default();
             view! {
                 <p>{when}</p>
                 {progress}
+                {incomplete}
                 {error}
                 <ActionForm action=update>
                     <input type="hidden" name="patient" value=p/>
@@ -68,7 +79,7 @@ fn trends_table(trends: Vec<TrendView>) -> AnyView {
     let rows = trends
         .into_iter()
         .map(|t| {
-            let values = t.points.iter().map(|(d, v)| format!("{} ({})", format_value(*v), display_date(d))).collect::<Vec<_>>().join(", ");
+            let values = t.points.iter().map(|p| format!("{} ({})", p.text, display_date(&p.date))).collect::<Vec<_>>().join(", ");
             let change = t.direction().unwrap_or_default();
             view! { <tr><th scope="row">{t.title.clone()}</th><td>{values} " " {t.unit.clone()}</td><td>{change}</td></tr> }
         })
@@ -123,6 +134,14 @@ fn page(
     let own = v.own;
     let status = status_part(&v.status, own, &patient, update);
     let sections = v.sections.into_iter().map(|s| section_part(s, own)).collect_view();
+    let not_shown = v.not_shown.filter(|n| *n > 0).map(|n| {
+        let items = if n == 1 { "1 item".to_owned() } else { format!("{n} items") };
+        view! {
+            <p class="meta">{items} " from the shared care record could not be shown, because Carry could not be sure "
+               "what they mean (they were not written as the standard says, or carry information Carry does not understand). "
+               "The GP practice's administrators can see which ones, to ask for them to be corrected."</p>
+        }
+    });
     view! {
         <ActingFor patient=patient.clone()/>
         <h1>{if own { "Your NHS record" } else { "Their NHS record" }}</h1>
@@ -130,6 +149,7 @@ fn page(
         {updating.then(|| view! { <Notice><p>"Carry is fetching the record now. It can take a minute."</p></Notice> })}
         <ErrorSummary error=error/>
         {status}
+        {not_shown}
         {sections}
         <p><a href=on_record("/record", &patient)>"Back to the record"</a></p>
     }

@@ -1,0 +1,144 @@
+//! Removing what the shared care record deleted. Search never returns a deleted resource, so
+//! Carry learns of deletions from type-level `_history` where the server's CapabilityStatement
+//! lists `history-type` (a 4xx there means it is not offered after all), and otherwise by
+//! comparing the ids it holds with the ids the server holds (a search answering ids only).
+//! Nothing is removed on a comparison whose counts do not agree.
+
+use super::{Pulling, Stop, PAGE};
+use crate::care_record::client::RemoteError;
+use crate::error::ServiceResult;
+use crate::Services;
+use fhir::pull;
+use std::collections::HashSet;
+use store::synced;
+
+/// What removing deletions did.
+#[derive(Default)]
+pub(super) struct Deleted {
+    /// Items removed.
+    pub removed: u64,
+    /// Why deletions could not be checked, in words, when they could not.
+    pub unchecked: Option<String>,
+}
+
+impl Services {
+    /// Removes the record's items of `rtype` the server no longer holds. `since` is where an
+    /// incremental pull starts; `fetched` the ids a full pull's complete search just gave
+    /// (then nothing more is asked).
+    pub(super) async fn apply_deletions(
+        &self,
+        job: &Pulling<'_>,
+        rtype: &str,
+        since: Option<&str>,
+        fetched: Option<&HashSet<String>>,
+    ) -> ServiceResult<Result<Deleted, String>> {
+        let held = {
+            let mut conn = self.db().conn().await?;
+            synced::list_item_ids(&mut conn, job.patient, rtype).await?
+        };
+        if held.is_empty() {
+            return Ok(Ok(Deleted::default()));
+        }
+        if let (Some(since), None) = (since, fetched) {
+            if job.client.offers_history(rtype).await {
+                match self.history_deletions(job, rtype, since).await {
+                    Ok(gone) => return Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None })),
+                    Err(RemoteError::Permanent(why)) => {
+                        tracing::info!(resource_type = rtype, error = %why, "the shared care record refused the _history it lists; comparing ids instead");
+                        job.client.history_refused(rtype);
+                    }
+                    Err(e) => return Ok(Err(e.text().to_owned())),
+                }
+            }
+        }
+        let there = match fetched {
+            Some(ids) => ids.clone(),
+            None => match self.ids_held_there(job, rtype).await {
+                Ok(Some(ids)) => ids,
+                Ok(None) => {
+                    return Ok(Ok(Deleted { removed: 0, unchecked: Some(format!("deletions of {rtype} could not be checked")) }));
+                }
+                Err(why) => return Ok(Err(why)),
+            },
+        };
+        let gone: Vec<String> = held.into_iter().filter(|id| !there.contains(id)).collect();
+        Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None }))
+    }
+
+    /// The ids of `rtype` deleted since `since`, from the type's history. History is newest
+    /// first: the newest version of each id decides, and paging stops at versions older than
+    /// `since` (some servers' `next` links drop `_since`). Only this record's are removed later.
+    async fn history_deletions(&self, job: &Pulling<'_>, rtype: &str, since: &str) -> Result<Vec<String>, RemoteError> {
+        let mut next = Some(pull::history_path(rtype, since, PAGE));
+        let mut seen = HashSet::new();
+        let mut gone = Vec::new();
+        let mut pages = 0;
+        'pages: while let Some(path) = next.take() {
+            pages += 1;
+            if pages > super::MAX_REQUESTS {
+                return Err(RemoteError::Transient(format!("GET {path}: the {rtype} history did not end"), None));
+            }
+            let bundle: fhir::model::Bundle = serde_json::from_value(job.client.get(&path).await?)
+                .map_err(|_| RemoteError::Transient(format!("GET {path}: the answer is not a Bundle"), None))?;
+            for entry in &bundle.entry {
+                let modified = entry.response.as_ref().and_then(|r| r.last_modified.as_deref());
+                if modified.is_some_and(|m| pull::later(since, m)) {
+                    break 'pages;
+                }
+                let key = entry
+                    .request
+                    .as_ref()
+                    .and_then(|r| fhir::response::type_and_id(&r.url))
+                    .or_else(|| entry.full_url.as_deref().and_then(fhir::response::type_and_id));
+                // The newest version of each resource decides: a deletion undone since is kept.
+                if key.is_some_and(|k| seen.insert(k)) {
+                    gone.extend(pull::deletion(entry).and_then(|k| k.split_once('/').map(|(_, id)| id.to_owned())));
+                }
+            }
+            next = bundle.next_link().map(str::to_owned);
+        }
+        Ok(gone)
+    }
+
+    /// Every id of `rtype` the server holds for the record, by a search answering ids only
+    /// (a plain search where `_elements` is refused). `None` when the ids fetched do not agree
+    /// with the total.
+    async fn ids_held_there(&self, job: &Pulling<'_>, rtype: &str) -> Result<Option<HashSet<String>>, String> {
+        let mut requests = 0;
+        let mut first = match self.get_page(job, &pull::ids_path(rtype, &job.remote, PAGE), &mut requests).await {
+            Ok(page) => page,
+            Err(Stop::Failed(why)) if why.contains("HTTP 400") => {
+                let plain = pull::search_path(rtype, &job.remote, None, None, PAGE);
+                self.get_page(job, &plain, &mut requests).await.map_err(Stop::words)?
+            }
+            Err(stop) => return Err(stop.words()),
+        };
+        let total = first.total;
+        let mut ids: HashSet<String> = pull::ids_of(&first, rtype).into_iter().collect();
+        let mut pages = 1;
+        while let Some(next) = first.next_link().map(str::to_owned) {
+            first = self.get_page(job, &next, &mut requests).await.map_err(Stop::words)?;
+            ids.extend(pull::ids_of(&first, rtype));
+            pages += 1;
+        }
+        let complete = match total {
+            Some(t) => u64::try_from(ids.len()).is_ok_and(|n| n >= t),
+            // Without a total, only a single page that is not full is known to be whole.
+            None => pages > 1 || ids.len() < usize::try_from(PAGE).unwrap_or(usize::MAX),
+        };
+        Ok(complete.then_some(ids))
+    }
+
+    /// Removes the record's items of `rtype` with these ids. Returns how many there were.
+    async fn remove(&self, job: &Pulling<'_>, rtype: &str, ids: Vec<String>) -> ServiceResult<u64> {
+        let mut tx = self.db().begin().await?;
+        let mut removed = 0;
+        for id in ids {
+            if synced::delete_item(&mut tx, job.patient, rtype, &id).await? {
+                removed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+}

@@ -1,0 +1,246 @@
+//! Sync fidelity against servers that do what FHIR allows but the suite's server does not do by
+//! itself (the proxy in front of it makes them): searches without `next` links, pages in no
+//! order, type-level `_history` refused and not in the CapabilityStatement, one kind of search
+//! failing. And what a source may say that must never be misstated: entered in error, refuted,
+//! provisional, comparators, the precision of numbers, units, time zones, resources that do not
+//! conform or carry a modifier Carry does not understand. On both databases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "care_record/peer.rs"]
+mod peer;
+
+use common::*;
+use domain::care_record::{CareRecordView, Section, SyncStatus};
+use domain::Span;
+use peer::{Proxy, Sekmet};
+use serde_json::json;
+use service::{AssertionAlg, InviteForm, RecordRef, ScopeForm};
+use store::conformance;
+
+fn observation(patient: &str, text: &str, value: serde_json::Value, on: &str) -> serde_json::Value {
+    json!({"resourceType": "Observation", "status": "final", "subject": {"reference": format!("Patient/{patient}")},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7", "display": text}], "text": text},
+        "effectiveDateTime": on, "valueQuantity": value})
+}
+
+fn condition(patient: &str, text: &str, verification: &str) -> serde_json::Value {
+    json!({"resourceType": "Condition", "subject": {"reference": format!("Patient/{patient}")}, "code": {"text": text},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]}})
+}
+
+fn section(v: &CareRecordView, s: Section) -> &domain::care_record::SectionView {
+    v.sections.iter().find(|x| x.section == s).unwrap()
+}
+
+fn titles(v: &CareRecordView, s: Section) -> Vec<String> {
+    let mut t: Vec<String> = section(v, s).items.iter().map(|i| i.title.clone()).collect();
+    t.sort();
+    t
+}
+
+/// Runs the pull worker's pass; asserts how many pulls finished, showing the record's status
+/// when it is not that many.
+async fn pull(s: &service::Services, who: &service::SignedIn, finished: usize) {
+    let n = s.pull_due_from_care_record().await.unwrap();
+    if n != finished {
+        panic!("{n} pulls finished, not {finished}: {:?}", s.nhs_record(who, RecordRef::Own).await.unwrap().status);
+    }
+}
+
+fn incomplete(v: &CareRecordView) -> Option<String> {
+    match &v.status {
+        SyncStatus::On { incomplete, .. } => incomplete.as_ref().map(|(what, _)| what.clone()),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn last_error(v: &CareRecordView) -> Option<String> {
+    match &v.status {
+        SyncStatus::On { last_error, .. } => last_error.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+conformance! {
+    async fn a_server_without_next_links_is_read_in_windows_until_the_counts_agree(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        proxy.strip_next_links(true);
+        let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        // 250 results (two and a half of Carry's pages), in transactions of 50.
+        for batch in 0..5 {
+            let entries: Vec<serde_json::Value> = (0..50)
+                .map(|i| {
+                    let n = batch * 50 + i;
+                    json!({"resource": observation(&rp, "Glucose", json!({"value": 4 + n % 5, "unit": "mmol/L"}),
+                        &format!("2025-01-01T{:02}:{:02}:00Z", n / 60, n % 60)), "request": {"method": "POST", "url": "Observation"}})
+                })
+                .collect();
+            remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        }
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 250, "every result, without a single next link");
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
+        assert!(proxy.paths().iter().any(|p| p.contains("_lastUpdated=ge")), "{:?}", proxy.paths());
+
+        // A server that also ignores _sort: its pages are split until each is whole.
+        proxy.reverse_pages(true);
+        for n in 0..120 {
+            remote.post("Observation", &observation(&rp, "Glucose", json!({"value": 5, "unit": "mmol/L"}),
+                &format!("2025-02-01T{:02}:{:02}:00Z", n / 60, n % 60))).await;
+        }
+        clock.advance(Span::hours(7));
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 370);
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
+    }
+}
+
+conformance! {
+    async fn a_server_that_cannot_be_paged_leaves_the_pull_incomplete_and_says_so(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        proxy.strip_next_links(true);
+        // A server that ignores _lastUpdated: windows cannot narrow what it answers.
+        proxy.ignore_last_updated(true);
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        let entries: Vec<serde_json::Value> = (0..130)
+            .map(|n| json!({"resource": observation(&rp, "Glucose", json!({"value": 5, "unit": "mmol/L"}),
+                &format!("2025-01-01T{:02}:{:02}:00Z", n / 60, n % 60)), "request": {"method": "POST", "url": "Observation"}}))
+            .collect();
+        remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        s.pull_due_from_care_record().await.unwrap();
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        let missing = incomplete(&v).expect("the pull says it is incomplete");
+        assert!(missing.contains("of 130 Observation"), "{missing}");
+        // The practice's administrators see it, with no clinical content.
+        let sends = s.care_record_sends(&p.admin).await.unwrap();
+        assert_eq!(sends.incomplete.len(), 1);
+        assert_eq!(sends.incomplete[0].patient_name, "Sam Patel");
+        assert!(sends.incomplete[0].missing.contains("of 130 Observation"));
+    }
+}
+
+conformance! {
+    async fn deletions_are_found_without_history_and_a_failing_kind_stops_nothing_else(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        proxy.refuse_history(true);
+        let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        let asthma = remote.post("Condition", &condition(&rp, "Asthma", "confirmed")).await;
+        remote.post("Condition", &condition(&rp, "Eczema", "confirmed")).await;
+        remote.post("Encounter", &json!({"resourceType": "Encounter", "status": "finished", "subject": {"reference": format!("Patient/{rp}")},
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}, "type": [{"text": "Asthma review"}]})).await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        pull(&s, &sam, 1).await;
+        assert_eq!(titles(&s.nhs_record(&sam, RecordRef::Own).await.unwrap(), Section::Problems), vec!["Asthma", "Eczema"]);
+
+        // A deletion, learned with no _history: by the ids the server still holds.
+        remote.delete(&format!("Condition/{asthma}")).await;
+        s.update_nhs_record(&sam, RecordRef::Own).await.unwrap();
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(titles(&v, Section::Problems), vec!["Eczema"]);
+        assert_eq!((last_error(&v), incomplete(&v)), (None, None));
+        assert!(!proxy.paths().iter().any(|p| p.contains("_history")), "history is not asked where it is not offered");
+        assert!(proxy.paths().iter().any(|p| p.contains("_elements=id")), "{:?}", proxy.paths());
+
+        // Encounters fail; everything else is still pulled, and the failure names the request.
+        proxy.fail_searches_of(Some("Encounter"));
+        remote.post("Condition", &condition(&rp, "Hay fever", "confirmed")).await;
+        s.update_nhs_record(&sam, RecordRef::Own).await.unwrap();
+        pull(&s, &sam, 0).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(titles(&v, Section::Problems), vec!["Eczema", "Hay fever"], "the other kinds went on");
+        assert_eq!(titles(&v, Section::Encounters), vec!["Asthma review"], "what was pulled before stays");
+        let error = last_error(&v).unwrap();
+        assert!(error.contains("GET Encounter?patient=Patient/") && error.contains("HTTP 500") && error.contains("the search index is rebuilding"), "{error}");
+        // It is tried again later (not at once), and succeeds once the server is well.
+        pull(&s, &sam, 0).await;
+        proxy.fail_searches_of(None);
+        clock.advance(Span::minutes(7));
+        pull(&s, &sam, 1).await;
+        assert_eq!(last_error(&s.nhs_record(&sam, RecordRef::Own).await.unwrap()), None);
+    }
+}
+
+conformance! {
+    async fn what_the_source_says_is_shown_as_it_says_it_and_nothing_in_error_is_shown(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        remote.post("Condition", &condition(&rp, "CANARY entered in error", "entered-in-error")).await;
+        remote.post("Condition", &condition(&rp, "CANARY ruled out", "refuted")).await;
+        remote.post("Condition", &condition(&rp, "Angina", "provisional")).await;
+        let mut wrong = observation(&rp, "CANARY wrong result", json!({"value": 9.9, "unit": "mmol/L"}), "2026-01-01");
+        wrong["status"] = json!("entered-in-error");
+        remote.post("Observation", &wrong).await;
+        remote.post("Observation", &observation(&rp, "Troponin", json!({"value": 2, "comparator": "<", "unit": "ng/L"}), "2026-01-02")).await;
+        remote.post("Observation", &observation(&rp, "Potassium", json!({"value": 5.0, "unit": "mmol/L"}), "2026-01-03")).await;
+        let mut modified = observation(&rp, "CANARY modified", json!({"value": 1, "unit": "mmol/L"}), "2026-01-04");
+        modified["modifierExtension"] = json!([{"url": "https://example.org/fhir/not-really", "valueBoolean": true}]);
+        remote.post("Observation", &modified).await;
+        // A date the suite's server would refuse, sent as another server might.
+        remote.post("Observation", &observation(&rp, "CANARY odd date", json!({"value": 3, "unit": "mmol/L"}), "1999-09-09")).await;
+        proxy.rewrite("\"1999-09-09\"", "\"yesterday\"");
+        // Weights in two commensurable units, in two time zones.
+        let weight = |v: serde_json::Value, unit: &str, at: &str| {
+            let mut o = observation(&rp, "Body weight", json!({"value": v, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}), at);
+            o["code"]["coding"][0]["code"] = json!("29463-7");
+            o
+        };
+        remote.post("Observation", &weight(json!(70.0), "kg", "2026-03-01T09:00:00+05:00")).await;
+        remote.post("Observation", &weight(json!(154.0), "[lb_av]", "2026-03-01T05:00:00Z")).await;
+
+        let (sam, _, patient) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert!(!format!("{v:?}").contains("CANARY"), "{v:#?}");
+        assert_eq!(titles(&v, Section::Problems), vec!["Angina"]);
+        assert_eq!(section(&v, Section::Problems).items[0].detail.as_deref(), Some("Provisional"));
+        let results = section(&v, Section::Results);
+        let detail = |t: &str| results.items.iter().find(|i| i.title == t).and_then(|i| i.detail.clone()).unwrap();
+        assert_eq!(detail("Troponin"), "<2 ng/L");
+        assert_eq!(detail("Potassium"), "5.0 mmol/L");
+        // One trend in one unit, oldest first as instants (09:00+05:00 is before 05:00Z).
+        assert_eq!(results.trends.len(), 1, "{:?}", results.trends);
+        let trend = &results.trends[0];
+        assert_eq!(trend.unit, "[lb_av]");
+        assert_eq!(trend.points.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), vec!["154.324", "154.0"]);
+        assert_eq!(v.not_shown, Some(2), "the modified and the odd date");
+
+        // The practice's clinicians are told as well, beside what the patient shared; a carer is not.
+        s.add_note(&sam, RecordRef::Own, &note("Chest pain", "On the stairs"), &shared("general")).await.unwrap();
+        assert_eq!(s.shared_record(&p.gp, patient).await.unwrap().nhs_items_not_shown, Some(2));
+        let (alex, alex_email) = person(db, "Alex Smith").await;
+        let form = InviteForm { name: "Alex".into(), email: alex_email.clone(), relationship: "SPS".into(), basis: String::new(),
+            scope: ScopeForm { labels: vec!["general".into()], can_add: false, ..ScopeForm::default() } };
+        s.invite_carer(&sam, &form).await.unwrap();
+        s.accept_invitation(&alex, &mail_token(db, &alex_email, "/invitations/").await).await.unwrap();
+        assert_eq!(s.nhs_record(&alex, RecordRef::Patient(patient)).await.unwrap().not_shown, None);
+        // Administrators see type, id and reason, never what the items hold.
+        let sends = s.care_record_sends(&p.admin).await.unwrap();
+        let reasons: Vec<&str> = sends.quarantined.iter().map(|q| q.reason.as_str()).collect();
+        assert_eq!(sends.quarantined.len(), 2, "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("https://example.org/fhir/not-really")), "{reasons:?}");
+        assert!(reasons.contains(&"effectiveDateTime \"yesterday\" is not a FHIR dateTime"), "{reasons:?}");
+        assert!(!format!("{sends:?}").contains("CANARY"));
+    }
+}
