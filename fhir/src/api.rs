@@ -204,7 +204,7 @@ pub struct Search {
     pub since: Option<Timestamp>,
     /// Only resources changed before this (exclusive).
     pub before: Option<Timestamp>,
-    /// The page size.
+    /// The page size (0: the total alone, no entries).
     pub count: u32,
     /// Where this page starts: after the resource changed at this time with this id.
     pub after: Option<(Timestamp, EntryId)>,
@@ -271,11 +271,12 @@ impl Search {
                     }
                 }
                 "_count" => {
+                    // 0 asks for the total alone.
                     count = value
                         .parse::<u32>()
                         .ok()
-                        .filter(|n| (1..=MAX_COUNT).contains(n))
-                        .ok_or_else(|| search_error(name, format!("give a whole number from 1 to {MAX_COUNT}")))?;
+                        .filter(|n| *n <= MAX_COUNT)
+                        .ok_or_else(|| search_error(name, format!("give a whole number from 0 to {MAX_COUNT}")))?;
                 }
                 "_page" => {
                     after = Some(read_page(value).ok_or_else(|| search_error(name, "use the next link as Carry gave it"))?);
@@ -483,7 +484,20 @@ pub fn searchset(self_url: &str, next_url: Option<&str>, total: u64, base: &str,
             json!({ "fullUrl": url, "resource": r, "search": { "mode": "match" } })
         })
         .collect();
-    json!({ "resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries })
+    let mut bundle = json!({ "resourceType": "Bundle", "type": "searchset", "total": total, "link": links });
+    // FHIR JSON has no empty arrays: a page without matches has no entry at all.
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
+    bundle
+}
+
+/// An instant (`2026-12-05T10:00:00.000Z`) as an HTTP date (`Sat, 05 Dec 2026 10:00:00 GMT`),
+/// for `Last-Modified`. `None` when it is not an instant.
+pub fn http_date(instant: &str) -> Option<String> {
+    let t = time::OffsetDateTime::parse(instant, &time::format_description::well_known::Rfc3339).ok()?;
+    let format = time::macros::format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    t.to_offset(time::UtcOffset::UTC).format(&format).ok()
 }
 
 /// An OperationOutcome with one error.
@@ -502,7 +516,7 @@ pub fn capability_statement(base: &str, token_url: &str, software_version: &str,
                 "searchParam": [
                     { "name": "patient", "type": "reference", "documentation": format!("By NHS number only: patient:identifier={NHS_NUMBER}|<10 digits> (required)") },
                     { "name": "_lastUpdated", "type": "date", "documentation": "ge, gt, le or lt; results are sorted by it, oldest first" },
-                    { "name": "_count", "type": "number", "documentation": format!("1 to {MAX_COUNT}; {DEFAULT_COUNT} when not given") },
+                    { "name": "_count", "type": "number", "documentation": format!("0 (the total alone) to {MAX_COUNT}; {DEFAULT_COUNT} when not given") },
                 ],
             })
         })
@@ -574,12 +588,21 @@ mod tests {
     }
 
     #[test]
+    fn instants_are_written_as_http_dates() {
+        assert_eq!(http_date("2026-12-05T10:00:00.000Z").as_deref(), Some("Sat, 05 Dec 2026 10:00:00 GMT"));
+        assert_eq!(http_date("2026-12-05T11:00:00+01:00").as_deref(), Some("Sat, 05 Dec 2026 10:00:00 GMT"));
+        assert_eq!(http_date("soon"), None);
+    }
+
+    #[test]
     fn a_search_needs_a_valid_nhs_number_and_names_every_bad_parameter() {
         let s =
             Search::parse(&pairs(&[("patient:identifier", PATIENT), ("_lastUpdated", "ge2026-12-01T09:00:00Z"), ("_count", "2")])).unwrap();
         assert_eq!(s.nhs_number, "9434765919");
         assert_eq!(s.since.unwrap().as_millis(), 1_796_115_600_000);
         assert_eq!(s.count, 2);
+        let total_only = Search::parse(&pairs(&[("patient:identifier", PATIENT), ("_count", "0")])).unwrap();
+        assert_eq!(total_only.count, 0, "_count=0 asks for the total alone");
         let day =
             Search::parse(&pairs(&[("patient.identifier", PATIENT), ("_lastUpdated", "gt2026-12-01"), ("_lastUpdated", "lt2026-12-03")]))
                 .unwrap();

@@ -261,7 +261,7 @@ fn observation(
         meta: None,
         identifier,
         status: status.to_owned(),
-        category: vec![CodeableConcept::of(Coding::new(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs"))],
+        category: vec![category(kind)],
         code,
         subject: Some(subject.clone()),
         effective_date_time: Some(instant(occurred_at)),
@@ -269,6 +269,18 @@ fn observation(
         value_quantity: value,
         component,
     }
+}
+
+/// The Observation category of a reading: vital signs, except a glucometer's glucose (a
+/// laboratory test done at home) and a peak flow (an examination with a simple instrument),
+/// which the vital-signs profile does not cover.
+fn category(kind: ReadingKind) -> CodeableConcept {
+    let (code, display) = match kind {
+        ReadingKind::BloodGlucose => ("laboratory", "Laboratory"),
+        ReadingKind::PeakFlow => ("exam", "Exam"),
+        _ => ("vital-signs", "Vital Signs"),
+    };
+    CodeableConcept::of(Coding::new(OBSERVATION_CATEGORY, code, display))
 }
 
 /// LOINC's display names for the codes Carry sends.
@@ -280,8 +292,8 @@ pub fn loinc_display(kind: ReadingKind) -> &'static str {
         ReadingKind::Height => "Body height",
         ReadingKind::Temperature => "Body temperature",
         ReadingKind::OxygenSaturation => "Oxygen saturation in Arterial blood by Pulse oximetry",
-        ReadingKind::BloodGlucose => "Glucose [Moles/volume] in Capillary blood",
-        ReadingKind::PeakFlow => "Peak expiratory flow rate",
+        ReadingKind::BloodGlucose => "Glucose [Moles/volume] in Capillary blood by Glucometer",
+        ReadingKind::PeakFlow => "Maximum expiratory gas flow Respiratory system airway by Peak flow meter",
     }
 }
 

@@ -121,3 +121,19 @@ fn every_reading_kind_is_sent_with_its_loinc_and_ucum_codes() {
         assert_eq!(quantity["code"], kind.ucum());
     }
 }
+
+#[test]
+fn glucose_and_peak_flow_are_sent_with_loincs_own_words_and_not_as_vital_signs() {
+    let sent = |kind: ReadingKind, value: &str| {
+        let body = reading(kind, value, None);
+        let bundle = transaction(&entry(&body, &EnteredBy::Patient, true)).unwrap();
+        bundle.entry.iter().find_map(|e| e.resource.clone().filter(|r| r["resourceType"] == "Observation")).unwrap()
+    };
+    let glucose = sent(ReadingKind::BloodGlucose, "5.4");
+    assert_eq!(glucose["code"]["coding"][0]["display"], "Glucose [Moles/volume] in Capillary blood by Glucometer");
+    assert_eq!(glucose["category"][0]["coding"][0]["code"], "laboratory");
+    let flow = sent(ReadingKind::PeakFlow, "450");
+    assert_eq!(flow["code"]["coding"][0]["display"], "Maximum expiratory gas flow Respiratory system airway by Peak flow meter");
+    assert_eq!(flow["category"][0]["coding"][0]["code"], "exam");
+    assert_eq!(sent(ReadingKind::Weight, "70")["category"][0]["coding"][0]["code"], "vital-signs");
+}

@@ -17,20 +17,59 @@ use std::path::Path as FsPath;
 const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 /// The paths this module serves (for the route inventory).
-pub const PATHS: [&str; 5] =
-    ["/fhir/metadata", "/fhir/.well-known/smart-configuration", "/fhir/auth/token", "/fhir/{type}", "/fhir/{type}/{id}"];
+pub const PATHS: [&str; 7] =
+    ["/fhir", "/fhir/", "/fhir/metadata", "/fhir/.well-known/smart-configuration", "/fhir/auth/token", "/fhir/{type}", "/fhir/{type}/{id}"];
 
 /// The `/fhir` routes. Requests need no cookie and no same-origin check: system clients
-/// authenticate with bearer tokens, never with a browser's session.
+/// authenticate with bearer tokens, never with a browser's session. Whatever reaches `/fhir`
+/// is answered here, as FHIR: an unknown path, a method the API does not offer, the base
+/// itself, a format other than JSON, each with an OperationOutcome.
 pub fn router() -> Router {
+    let not_found = || async { fhir_error(&FhirError { status: 404, code: "not-found", diagnostics: "no such FHIR endpoint".into() }) };
     let api = Router::new()
         .route("/metadata", get(metadata))
         .route("/.well-known/smart-configuration", get(smart_configuration))
         .route("/auth/token", post(token))
         .route("/{type}", get(search))
         .route("/{type}/{id}", get(read))
-        .fallback(|| async { fhir_error(&FhirError { status: 404, code: "not-found", diagnostics: "no such FHIR endpoint".into() }) });
-    Router::new().nest("/fhir", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async {
+            fhir_error(&FhirError {
+                status: 405,
+                code: "not-supported",
+                diagnostics: "Carry's FHIR API is read-only: use GET for reads and searches, POST only for a token".into(),
+            })
+        })
+        .layer(axum::middleware::from_fn(json_only));
+    // The base with a slash, or none, is not the web app's either.
+    let base = || async {
+        fhir_error(&FhirError {
+            status: 404,
+            code: "not-found",
+            diagnostics: "this is the FHIR base: read [base]/metadata for what it offers".into(),
+        })
+    };
+    Router::new().route("/fhir", axum::routing::any(base)).route("/fhir/", axum::routing::any(base)).nest("/fhir", api)
+}
+
+/// Refuses, with 406, a request that accepts only a format Carry does not answer in (XML, say,
+/// by `Accept` or `_format`): Carry answers in JSON only.
+async fn json_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = request
+        .uri()
+        .query()
+        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "_format").map(|(_, v)| v.into_owned()));
+    let json_accepted = accept.trim().is_empty()
+        || accept.split(',').any(|t| {
+            let t = t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            matches!(t.as_str(), "*/*" | "application/*" | "application/json" | "application/fhir+json" | "application/json+fhir")
+        });
+    let format_json = format.as_deref().is_none_or(|f| matches!(f, "json" | "application/json" | "application/fhir+json"));
+    if json_accepted && format_json {
+        return next.run(request).await;
+    }
+    fhir_error(&FhirError { status: 406, code: "not-supported", diagnostics: "Carry answers in JSON only (application/fhir+json)".into() })
 }
 
 fn fhir_json(status: StatusCode, body: &serde_json::Value) -> Response {
@@ -117,7 +156,21 @@ async fn read(Extension(services): Extension<Services>, Path((type_name, id)): P
         Err(e) => return fhir_error(&e),
     };
     match services.fhir_read(&caller, &type_name, &id).await {
-        Ok(resource) => fhir_json(StatusCode::OK, &resource),
+        Ok(resource) => {
+            let mut res = fhir_json(StatusCode::OK, &resource);
+            // The version and the time it was made, as HTTP says them, for caches and If-Match.
+            if let Some(v) = resource["meta"]["versionId"].as_str() {
+                if let Ok(etag) = header::HeaderValue::from_str(&format!("W/\"{v}\"")) {
+                    res.headers_mut().insert(header::ETAG, etag);
+                }
+            }
+            if let Some(date) = resource["meta"]["lastUpdated"].as_str().and_then(service::fhir_api::http_date) {
+                if let Ok(modified) = header::HeaderValue::from_str(&date) {
+                    res.headers_mut().insert(header::LAST_MODIFIED, modified);
+                }
+            }
+            res
+        }
         Err(e) => fhir_error(&e),
     }
 }

@@ -82,7 +82,7 @@ async fn all_pages(s: &Services, caller: &SystemCaller, t: &str, mut query: Vec<
     loop {
         let bundle = s.fhir_search(caller, t, &query).await.unwrap();
         pages += 1;
-        out.extend(bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()));
+        out.extend(bundle["entry"].as_array().into_iter().flatten().map(|e| e["resource"].clone()));
         let Some(next) = bundle["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next") else { break };
         let url = url::Url::parse(next["url"].as_str().unwrap()).unwrap();
         assert!(url.as_str().starts_with(&format!("{}/{t}?", s.fhir_base())));

@@ -140,6 +140,8 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/access/revoke", Class::OwnRecord),
     ("/api/access/confirm", Class::OwnRecord),
     ("/api/access/log", Class::OwnRecord),
+    ("/fhir", Class::Fhir),
+    ("/fhir/", Class::Fhir),
     ("/fhir/metadata", Class::Fhir),
     ("/fhir/.well-known/smart-configuration", Class::Fhir),
     ("/fhir/auth/token", Class::Fhir),

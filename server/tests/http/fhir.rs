@@ -110,6 +110,12 @@ async fn run(backend: Backend) {
     let id = doc["id"].as_str().unwrap();
     let res = app.client.get(app.url(&format!("/fhir/DocumentReference/{id}"))).header(AUTHORIZATION, &bearer).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // A read says its version and when it was made, as HTTP does.
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), format!("W/\"{}\"", doc["meta"]["versionId"].as_str().unwrap()));
+    assert!(res.headers()["last-modified"].to_str().unwrap().ends_with(" GMT"));
+    // What it serves carries its privacy label as security labels.
+    let read: Value = res.json().await.unwrap();
+    assert_eq!(read["meta"]["security"], json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "N"}]));
 
     // Errors are OperationOutcomes with the right status.
     let outcome = |res: reqwest::Response| async move {
@@ -151,7 +157,38 @@ async fn run(backend: Backend) {
     let res = app.client.get(app.url("/fhir/a/b/c")).send().await.unwrap();
     assert_eq!(outcome(res).await.0, StatusCode::NOT_FOUND);
     let res = app.client.post(app.url("/fhir/DocumentReference")).header(AUTHORIZATION, &bearer).body("{}").send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "the API is read-only");
+    let (status, code, _) = outcome(res).await;
+    assert_eq!((status, code.as_str()), (StatusCode::METHOD_NOT_ALLOWED, "not-supported"), "the API is read-only, and says so");
+    // The base itself, with or without a slash, answers as FHIR, never as the web app.
+    for base in ["/fhir", "/fhir/"] {
+        let (status, code, _) = outcome(app.client.get(app.url(base)).send().await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "not-found"), "{base}");
+    }
+    // XML is not offered: 406, by Accept or by _format.
+    let res = app
+        .client
+        .get(app.url(&format!("/fhir/DocumentReference/{id}")))
+        .header(AUTHORIZATION, &bearer)
+        .header("accept", "application/fhir+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outcome(res).await.0, StatusCode::NOT_ACCEPTABLE);
+    let res = search("DocumentReference", Some(&bearer)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "no Accept is JSON");
+    let res = app.client.get(app.url("/fhir/metadata?_format=xml")).send().await.unwrap();
+    assert_eq!(outcome(res).await.0, StatusCode::NOT_ACCEPTABLE);
+    // _count=0 answers the total alone.
+    let res = app
+        .client
+        .get(app.url("/fhir/DocumentReference"))
+        .query(&[("patient:identifier", NHS), ("_count", "0")])
+        .header(AUTHORIZATION, &bearer)
+        .send()
+        .await
+        .unwrap();
+    let counted: Value = res.json().await.unwrap();
+    assert_eq!((counted["total"].as_u64(), counted.get("entry")), (Some(1), None), "{counted}");
 
     // Sam reads who looked, in plain words.
     let log = page(&app, "/record/access-log", &w.sam).await;

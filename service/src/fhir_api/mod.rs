@@ -18,6 +18,10 @@ use domain::audit::{AuditEvent, Category, Door, Touch};
 use domain::practices::LinkStatus;
 use domain::{EntryId, PatientId, PrivacyLabel};
 use fhir::api::{Author, Perms, Scopes, Search, Served, ServedEntry};
+use fhir::security::SecurityRules;
+
+/// An instant as an HTTP date, for `Last-Modified`.
+pub use fhir::api::http_date;
 use serde_json::Value;
 use store::entries::EntryRow;
 use store::fhir_api::{LinkByNhs, ServedQuery};
@@ -166,7 +170,12 @@ impl Services {
         let Some(permit) = self.permit_or_log_refusal(caller, t, &subject, None).await? else { return Ok(empty()) };
         let q = ServedQuery { permit, kinds: t.kinds(), since: search.since, before: search.before };
         let total = store::fhir_api::count_served(&mut tx, &q).await?;
-        let mut rows = store::fhir_api::list_served(&mut tx, &q, search.after, i64::from(search.count) + 1).await?;
+        let mut rows = if search.count == 0 {
+            // _count=0: the total alone.
+            Vec::new()
+        } else {
+            store::fhir_api::list_served(&mut tx, &q, search.after, i64::from(search.count) + 1).await?
+        };
         drop(tx);
         let next = if rows.len() > search.count as usize {
             rows.truncate(search.count as usize);
@@ -175,7 +184,8 @@ impl Services {
             None
         };
         let entry_system = self.config().identifier_system("entry");
-        let resources: Vec<Value> = rows.iter().filter_map(|row| served(t, row, &subject, &entry_system)).collect();
+        let rules = self.security_rules();
+        let resources: Vec<Value> = rows.iter().filter_map(|row| served(t, row, &subject, &entry_system, &rules)).collect();
         self.log(self.fhir_event(caller, Ok(permit), t, None)).await?;
         Ok(fhir::api::searchset(&self_url, next.as_deref(), u64::try_from(total).unwrap_or(0), &self.fhir_base(), resources))
     }
@@ -207,7 +217,7 @@ impl Services {
         drop(tx);
         let resource = row
             .filter(|r| version.is_none_or(|v| v == r.version))
-            .and_then(|row| served(t, &row, &subject, &self.config().identifier_system("entry")));
+            .and_then(|row| served(t, &row, &subject, &self.config().identifier_system("entry"), &self.security_rules()));
         let Some(resource) = resource else {
             self.log(self.fhir_event(caller, Err(&permit.refuse(DenyReason::ItemNotVisible)), t, Some(id))).await?;
             return Err(FhirError::not_found());
@@ -289,8 +299,10 @@ fn require_scope(caller: &SystemCaller, t: Served, need: Perms) -> Result<(), Fh
     Ok(())
 }
 
-/// The resource of type `t` for an entry of the subject's record.
-fn served(t: Served, row: &EntryRow, subject: &Subject, entry_system: &str) -> Option<Value> {
+/// The resource of type `t` for an entry of the subject's record, with its privacy label as
+/// security labels (`access-rules.md`, the reverse mapping), so a receiving system can keep it
+/// as private as Carry does.
+fn served(t: Served, row: &EntryRow, subject: &Subject, entry_system: &str, rules: &SecurityRules) -> Option<Value> {
     let author = if Some(row.entered_by) == subject.owner { Author::Patient } else { Author::Carer(&row.entered_by_name) };
     fhir::api::resource(
         t,
@@ -305,4 +317,8 @@ fn served(t: Served, row: &EntryRow, subject: &Subject, entry_system: &str) -> O
             nhs_number: &subject.nhs_number,
         },
     )
+    .map(|mut resource| {
+        resource["meta"]["security"] = Value::Array(fhir::security::security_codings(row.current.label, rules));
+        resource
+    })
 }

@@ -226,7 +226,7 @@ impl Services {
 
     /// The connection's security settings (which codes mean social care); the defaults when no
     /// shared care record is configured.
-    fn security_rules(&self) -> SecurityRules {
+    pub(crate) fn security_rules(&self) -> SecurityRules {
         self.config().care_record.as_ref().map(|c| c.security.clone()).unwrap_or_default()
     }
 
