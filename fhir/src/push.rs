@@ -58,8 +58,10 @@ pub struct PushEntry<'a> {
     pub body: &'a EntryBody,
     /// When the reading was taken or the note dated.
     pub occurred_at: Timestamp,
-    /// Who entered it.
+    /// Who entered it (the resource's author or performer).
     pub entered_by: &'a EnteredBy,
+    /// Who made this version (the Provenance's author): for the first, who entered it.
+    pub changed_by: &'a EnteredBy,
     /// The clinician who accepted it (their name).
     pub accepted_by: &'a str,
     /// When it was accepted.
@@ -80,35 +82,9 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
     let entry_url = format!("urn:uuid:{}", p.entry_id);
     let mut entries = Vec::new();
 
-    let author = match p.entered_by {
-        EnteredBy::Patient => Reference::to(patient.clone()),
-        EnteredBy::Carer { key, name, relationship } => {
-            let url = format!("urn:uuid:{}", carer_uuid(p.entry_id));
-            let person = RelatedPerson {
-                resource_type: "RelatedPerson".into(),
-                identifier: vec![Identifier::new(p.carer_system, key)],
-                patient: Reference::to(patient.clone()),
-                relationship: vec![CodeableConcept::of(Coding {
-                    system: Some(ROLE_CODE.to_owned()),
-                    code: Some(relationship.clone()),
-                    display: None,
-                })],
-                name: vec![HumanName { text: Some(name.clone()), ..Default::default() }],
-            };
-            entries.push(BundleEntry {
-                full_url: Some(url.clone()),
-                resource: Some(to_json(&person)),
-                request: Some(BundleRequest {
-                    method: "POST".into(),
-                    url: "RelatedPerson".into(),
-                    if_none_exist: Some(format!("identifier={}|{}", p.carer_system, key)),
-                }),
-                response: None,
-                search: None,
-            });
-            Reference { reference: Some(url), display: Some(name.clone()), ..Default::default() }
-        }
-    };
+    let author = person(p, p.entered_by, 0, &patient, &mut entries);
+    // Who made this version: the Provenance names them, not the person who first entered it.
+    let changer = if p.changed_by == p.entered_by { author.clone() } else { person(p, p.changed_by, 1, &patient, &mut entries) };
 
     let identifier = vec![Identifier::new(p.entry_system, &p.entry_id.to_string())];
     let status = if p.first { "final" } else { "amended" };
@@ -131,8 +107,8 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
     let provenance_id = provenance_id(p.entry_id, p.version);
     let mut agents = vec![ProvenanceAgent {
         agent_type: Some(CodeableConcept::of(Coding::new(PARTICIPANT_TYPE, "author", "Author"))),
-        who: author.clone(),
-        on_behalf_of: matches!(p.entered_by, EnteredBy::Carer { .. }).then(|| Reference::to(patient.clone())),
+        who: changer,
+        on_behalf_of: matches!(p.changed_by, EnteredBy::Carer { .. }).then(|| Reference::to(patient.clone())),
     }];
     agents.push(ProvenanceAgent {
         agent_type: Some(CodeableConcept::of(Coding::new(PARTICIPANT_TYPE, "verifier", "Verifier"))),
@@ -158,6 +134,37 @@ pub fn transaction(p: &PushEntry<'_>) -> Result<Bundle, PushError> {
     Ok(Bundle { resource_type: "Bundle".into(), bundle_type: "transaction".into(), total: None, link: vec![], entry: entries })
 }
 
+/// A reference to the patient, or to a carer as a RelatedPerson: for a carer, the RelatedPerson
+/// is created in the same transaction (once: `ifNoneExist` on Carry's key for the carer), under
+/// a fullUrl of its own (`nth` tells the entry's first carer from its second).
+fn person(p: &PushEntry<'_>, who: &EnteredBy, nth: u8, patient: &str, entries: &mut Vec<BundleEntry>) -> Reference {
+    let EnteredBy::Carer { key, name, relationship } = who else { return Reference::to(patient.to_owned()) };
+    let url = format!("urn:uuid:{}", carer_uuid(p.entry_id, nth));
+    let person = RelatedPerson {
+        resource_type: "RelatedPerson".into(),
+        identifier: vec![Identifier::new(p.carer_system, key)],
+        patient: Reference::to(patient.to_owned()),
+        relationship: vec![CodeableConcept::of(Coding {
+            system: Some(ROLE_CODE.to_owned()),
+            code: Some(relationship.clone()),
+            display: None,
+        })],
+        name: vec![HumanName { text: Some(name.clone()), ..Default::default() }],
+    };
+    entries.push(BundleEntry {
+        full_url: Some(url.clone()),
+        resource: Some(to_json(&person)),
+        request: Some(BundleRequest {
+            method: "POST".into(),
+            url: "RelatedPerson".into(),
+            if_none_exist: Some(format!("identifier={}|{}", p.carer_system, key)),
+        }),
+        response: None,
+        search: None,
+    });
+    Reference { reference: Some(url), display: Some(name.clone()), ..Default::default() }
+}
+
 /// The Provenance's id on the other server for one accepted version: chosen by Carry, so a
 /// retry rewrites it rather than adding another, and a later version keeps the earlier's.
 pub fn provenance_id(entry: EntryId, version: i64) -> String {
@@ -166,10 +173,13 @@ pub fn provenance_id(entry: EntryId, version: i64) -> String {
 
 /// A bundle-local UUID for the carer's RelatedPerson, distinct from the entry's (the entry's
 /// UUID with its first nibble changed; it only needs to be unique within the bundle).
-fn carer_uuid(entry: EntryId) -> String {
+fn carer_uuid(entry: EntryId, nth: u8) -> String {
+    // The entry's uuid with its first digit changed: another uuid for each person, never the
+    // entry's own, so each is unique within the transaction.
     let text = entry.to_string();
-    let first = if text.starts_with('0') { '1' } else { '0' };
-    format!("{first}{}", &text[1..])
+    let own = text.chars().next().unwrap_or('0');
+    let digit = ['0', '1', '2'].into_iter().filter(|d| *d != own).nth(usize::from(nth)).unwrap_or('3');
+    format!("{digit}{}", &text[1..])
 }
 
 /// The resource for an entry's content: an Observation for a reading, a DocumentReference for a
@@ -338,8 +348,10 @@ mod tests {
     fn the_carers_bundle_uuid_differs_from_the_entrys() {
         for text in ["01890a5d-ac96-774b-bcce-b302099a8057", "a1890a5d-ac96-774b-bcce-b302099a8057"] {
             let id: EntryId = text.parse().unwrap();
-            let other = carer_uuid(id);
+            let other = carer_uuid(id, 0);
             assert_ne!(other, text);
+            let second = carer_uuid(id, 1);
+            assert!(second != text && second != other, "a second carer has a uuid of their own");
             assert_eq!(other.len(), text.len());
             assert!(other.parse::<EntryId>().is_ok());
         }

@@ -25,6 +25,7 @@ fn entry<'a>(body: &'a EntryBody, by: &'a EnteredBy, first: bool) -> PushEntry<'
         body,
         occurred_at: TAKEN,
         entered_by: by,
+        changed_by: by,
         accepted_by: "Dr Priya Shah",
         accepted_at: ACCEPTED,
     }
@@ -136,4 +137,26 @@ fn glucose_and_peak_flow_are_sent_with_loincs_own_words_and_not_as_vital_signs()
     assert_eq!(flow["code"]["coding"][0]["display"], "Maximum expiratory gas flow Respiratory system airway by Peak flow meter");
     assert_eq!(flow["category"][0]["coding"][0]["code"], "exam");
     assert_eq!(sent(ReadingKind::Weight, "70")["category"][0]["coding"][0]["code"], "vital-signs");
+}
+
+#[test]
+fn the_provenance_of_a_changed_version_names_who_changed_it() {
+    let body = reading(ReadingKind::Weight, "71", None);
+    let carer = EnteredBy::Carer { key: "g-1".into(), name: "Alex Smith".into(), relationship: "SPS".into() };
+    let mut p = entry(&body, &EnteredBy::Patient, false);
+    p.changed_by = &carer;
+    let bundle = transaction(&p).unwrap();
+    let resource = |t: &str| bundle.entry.iter().find_map(|e| e.resource.clone().filter(|r| r["resourceType"] == t)).unwrap();
+    // The reading is still the patient's own; this version's Provenance names the carer who
+    // changed it, on the patient's behalf, and the carer is a RelatedPerson made once.
+    assert_eq!(resource("Observation")["performer"][0]["reference"], "Patient/p-123");
+    let provenance = resource("Provenance");
+    let author = &provenance["agent"][0];
+    assert_eq!(author["who"]["display"], "Alex Smith");
+    assert_eq!(author["onBehalfOf"]["reference"], "Patient/p-123");
+    assert_eq!(provenance["activity"]["coding"][0]["code"], "UPDATE");
+    let people: Vec<_> =
+        bundle.entry.iter().filter(|e| e.resource.as_ref().is_some_and(|r| r["resourceType"] == "RelatedPerson")).collect();
+    assert_eq!(people.len(), 1);
+    assert_eq!(author["who"]["reference"].as_str(), people[0].full_url.as_deref());
 }

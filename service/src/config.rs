@@ -225,7 +225,7 @@ impl CareRecordConfig {
     pub const DEFAULT_SCOPE: &'static str = "system/Patient.rs system/Condition.rs system/MedicationStatement.rs \
          system/MedicationRequest.rs system/AllergyIntolerance.rs system/Observation.crus system/Immunization.rs \
          system/DiagnosticReport.rs system/DocumentReference.crus system/Encounter.rs system/CarePlan.rs system/RelatedPerson.crs \
-         system/Provenance.cru system/*.c";
+         system/Provenance.crus system/*.c";
 }
 
 impl ServiceConfig {

@@ -240,8 +240,17 @@ impl CareRecordClient {
     pub(crate) async fn transaction(&self, bundle: &fhir::model::Bundle) -> Result<Vec<u8>, RemoteError> {
         let body = serde_json::to_vec(bundle).map_err(|_| RemoteError::Permanent("the bundle could not be written".to_owned()))?;
         let url = self.base();
+        // A transaction of conditional creates can take a server far longer than a search: give
+        // it four times as long, so a slow commit is not mistaken for a failure (a retry would
+        // find it committed, and not write it again, but the wait is the server's to take).
+        let timeout = self.config.timeout.saturating_mul(4);
         self.send(|http, token| {
-            http.post(&url).bearer_auth(token).header("content-type", FHIR_JSON).header("prefer", "return=minimal").body(body.clone())
+            http.post(&url)
+                .timeout(timeout)
+                .bearer_auth(token)
+                .header("content-type", FHIR_JSON)
+                .header("prefer", "return=minimal")
+                .body(body.clone())
         })
         .await
     }

@@ -127,21 +127,8 @@ impl Services {
             Err(outcome) => return Ok(outcome),
         };
         let owner = patients::find_patient(&mut conn, row.patient_id).await?.and_then(|p| p.user_id);
-        let entered_by = if Some(entry.entered_by) == owner {
-            EnteredBy::Patient
-        } else {
-            let held = grants::held_on_record(&mut conn, row.patient_id, entry.entered_by).await?;
-            match held.first() {
-                Some(g) => EnteredBy::Carer {
-                    key: g.id.to_string(),
-                    name: entry.entered_by_name.clone(),
-                    relationship: g.relationship.code().to_owned(),
-                },
-                // Neither the owner nor a carer (a parent's record for a child before the young
-                // person took it): the person who entered it is still a related person.
-                None => EnteredBy::Patient,
-            }
-        };
+        let entered_by = who_entered(&mut conn, row.patient_id, owner, entry.entered_by, &entry.entered_by_name).await?;
+        let changed_by = who_entered(&mut conn, row.patient_id, owner, version.changed_by, &version.changed_by_name).await?;
         drop(conn);
         let entry_system = self.config().identifier_system("entry");
         let carer_system = self.config().identifier_system("carer");
@@ -155,12 +142,21 @@ impl Services {
             body: &version.state.body,
             occurred_at: version.state.occurred_at,
             entered_by: &entered_by,
+            changed_by: &changed_by,
             accepted_by: &row.accepted_by_name,
             accepted_at: row.accepted_at,
         }) {
             Ok(b) => b,
             Err(e) => return Ok(Outcome::Fail(e.to_string())),
         };
+        if row.attempts > 0 {
+            // A try before may have been committed although its answer never came (a slow
+            // server, a lost connection): then it is sent, and is not written again.
+            if let Some(sent) = self.already_sent(client, row, &entry_system, &bundle).await {
+                tracing::info!(outbox_id = %row.id, "the shared care record already holds this version; not sent again");
+                return Ok(Outcome::Sent(sent, Box::new(permit)));
+            }
+        }
         let main = bundle.entry.iter().position(|e| e.full_url.as_deref() == Some(&format!("urn:uuid:{}", row.entry_id)));
         Ok(match client.transaction(&bundle).await {
             Ok(body) => match fhir::response::read_transaction_response(&body, bundle.entry.len()) {
@@ -172,6 +168,35 @@ impl Services {
             Err(RemoteError::Transient(e, wait)) => Outcome::Retry(e, wait),
             Err(RemoteError::Permanent(e)) => Outcome::Fail(e),
         })
+    }
+
+    /// Whether an earlier try of this version was committed: its Provenance (whose id Carry
+    /// chose, one per version, written in the same transaction) is there. Returns the entry's
+    /// reference there. `None` when it is not there, or when that cannot be told (then sending
+    /// again is safe: every write in the transaction is conditional or by Carry's own id).
+    async fn already_sent(
+        &self,
+        client: &CareRecordClient,
+        row: &OutboxRow,
+        entry_system: &str,
+        bundle: &fhir::model::Bundle,
+    ) -> Option<Option<String>> {
+        let provenance = fhir::push::provenance_id(row.entry_id, row.entry_version);
+        let found = client.get(&format!("Provenance/{provenance}")).await.ok()?;
+        if found["resourceType"].as_str() != Some("Provenance") {
+            return None;
+        }
+        let rtype = bundle.entry.iter().find_map(|e| {
+            let r = e.resource.as_ref()?;
+            (e.full_url.as_deref() == Some(&format!("urn:uuid:{}", row.entry_id))).then(|| r["resourceType"].as_str().map(str::to_owned))?
+        })?;
+        let search = format!(
+            "{rtype}?identifier={}",
+            url::form_urlencoded::byte_serialize(format!("{entry_system}|{}", row.entry_id).as_bytes()).collect::<String>()
+        );
+        let page = client.get(&search).await.ok()?;
+        let id = page["entry"].as_array()?.first()?["resource"]["id"].as_str()?.to_owned();
+        Some(Some(format!("{rtype}/{id}")))
     }
 
     /// The record's Patient id on the shared care record, for a send of `row`'s practice.
@@ -270,6 +295,27 @@ pub(crate) enum MatchOutcome {
     Retry(String, Option<Duration>),
     /// Held for a person (the match is in doubt).
     Held(String),
+}
+
+/// How the shared care record names someone who wrote to the record: the patient (the record's
+/// owner), or a carer under their own name, as a RelatedPerson keyed by their grant.
+async fn who_entered(
+    conn: &mut store::Conn,
+    patient: domain::PatientId,
+    owner: Option<domain::UserId>,
+    user: domain::UserId,
+    name: &str,
+) -> ServiceResult<EnteredBy> {
+    if Some(user) == owner {
+        return Ok(EnteredBy::Patient);
+    }
+    let held = grants::held_on_record(conn, patient, user).await?;
+    Ok(match held.first() {
+        Some(g) => EnteredBy::Carer { key: g.id.to_string(), name: name.to_owned(), relationship: g.relationship.code().to_owned() },
+        // Neither the owner nor a carer (a parent's record for a child before the young person
+        // took it): the person who entered it is still a related person.
+        None => EnteredBy::Patient,
+    })
 }
 
 /// 2^attempts seconds (at most an hour), or what the server asked for if longer, with up to a
