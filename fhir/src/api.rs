@@ -304,14 +304,93 @@ impl Search {
     /// The query of this search's page after `last` (for the `next` link), keeping what the
     /// client asked for.
     pub fn next_query(&self, pairs: &[(String, String)], last: (Timestamp, EntryId)) -> String {
+        HistoryQuery::next_query(pairs, last)
+    }
+}
+
+/// A type-level `_history` request (`[type]/_history?_since=...&_count=...`), checked: what
+/// changed, including what was deleted, oldest first, across the records the client may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only changes at or after this.
+    pub since: Option<Timestamp>,
+    /// The page size (1 to [`MAX_COUNT`]).
+    pub count: u32,
+    /// Where this page starts.
+    pub after: Option<(Timestamp, EntryId)>,
+}
+
+impl HistoryQuery {
+    /// Reads the parameters; each one Carry does not support is refused by name.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, SearchError> {
+        let mut q = HistoryQuery { since: None, count: DEFAULT_COUNT, after: None };
+        for (name, value) in pairs {
+            match name.as_str() {
+                "_since" => {
+                    q.since =
+                        Some(parse_instant(value).ok_or_else(|| search_error(name, "give an instant, such as 2026-12-01T09:00:00Z"))?.0);
+                }
+                "_count" => {
+                    q.count = value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_COUNT).contains(n))
+                        .ok_or_else(|| search_error(name, format!("give a whole number from 1 to {MAX_COUNT}")))?;
+                }
+                "_page" => q.after = Some(read_page(value).ok_or_else(|| search_error(name, "use the next link as Carry gave it"))?),
+                "_format" if matches!(value.as_str(), "json" | "application/json" | "application/fhir+json") => {}
+                other => return Err(search_error(other, "is not a history parameter Carry supports (_since, _count)")),
+            }
+        }
+        Ok(q)
+    }
+
+    /// The query of the page after `last` (for the `next` link), keeping what the client asked.
+    pub fn next_query(pairs: &[(String, String)], last: (Timestamp, EntryId)) -> String {
         let mut out = url_form(pairs.iter().filter(|(k, _)| k != "_page").map(|(k, v)| (k.as_str(), v.as_str())));
         if !out.is_empty() {
             out.push('&');
         }
-        out.push_str("_page=");
-        out.push_str(&format!("{}.{}", last.0.as_millis(), last.1));
+        out.push_str(&format!("_page={}.{}", last.0.as_millis(), last.1));
         out
     }
+}
+
+/// One change in a history page: the resource as it is now, or its deletion.
+pub enum Change {
+    /// Made or changed: the resource.
+    Current(Value),
+    /// Deleted: its type and id, and when.
+    Deleted(String, Timestamp),
+}
+
+/// A page of history (newest versions of what changed, and deletions), oldest first.
+pub fn history(self_url: &str, next_url: Option<&str>, base: &str, changes: Vec<Change>) -> Value {
+    let mut links = vec![json!({ "relation": "self", "url": self_url })];
+    if let Some(next) = next_url {
+        links.push(json!({ "relation": "next", "url": next }));
+    }
+    let entries: Vec<Value> = changes
+        .into_iter()
+        .map(|c| match c {
+            Change::Current(r) => {
+                let path = format!("{}/{}", r["resourceType"].as_str().unwrap_or_default(), r["id"].as_str().unwrap_or_default());
+                let method = if r["meta"]["versionId"] == "1" { "POST" } else { "PUT" };
+                let status = if method == "POST" { "201 Created" } else { "200 OK" };
+                let modified = r["meta"]["lastUpdated"].clone();
+                json!({ "fullUrl": format!("{base}/{path}"), "resource": r,
+                    "request": { "method": method, "url": if method == "POST" { path.split('/').next().unwrap_or_default().to_owned() } else { path.clone() } },
+                    "response": { "status": status, "lastModified": modified } })
+            }
+            Change::Deleted(path, at) => json!({ "fullUrl": format!("{base}/{path}"),
+                "request": { "method": "DELETE", "url": path }, "response": { "status": "204 No Content", "lastModified": instant(at) } }),
+        })
+        .collect();
+    let mut bundle = json!({ "resourceType": "Bundle", "type": "history", "link": links });
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
+    bundle
 }
 
 /// The query text of these pairs, percent-encoded.
@@ -380,6 +459,8 @@ pub struct ServedEntry<'a> {
     pub updated_at: Timestamp,
     /// Who entered it.
     pub author: Author<'a>,
+    /// Who made its current version (its Provenance's author).
+    pub changed_by: Author<'a>,
     /// The patient's NHS number.
     pub nhs_number: &'a str,
 }
@@ -389,14 +470,19 @@ pub fn provenance_id(entry: EntryId, version: i64) -> String {
     crate::push::provenance_id(entry, version)
 }
 
+/// The patient, or a carer as a RelatedPerson named by their display.
+fn reference_to(who: Author<'_>, patient: &Reference) -> Reference {
+    match who {
+        Author::Patient => patient.clone(),
+        Author::Carer(name) => Reference { ref_type: Some("RelatedPerson".into()), display: Some(name.to_owned()), ..Default::default() },
+    }
+}
+
 /// The resource of type `t` for this entry, with its id and meta: the entry's own resource, or
 /// its Provenance. `None` when the entry is not of a kind `t` is made from.
 pub fn resource(t: Served, e: &ServedEntry<'_>) -> Option<Value> {
     let patient = Reference::by_identifier("Patient", Identifier::new(NHS_NUMBER, e.nhs_number));
-    let author = match e.author {
-        Author::Patient => patient.clone(),
-        Author::Carer(name) => Reference { ref_type: Some("RelatedPerson".into()), display: Some(name.to_owned()), ..Default::default() },
-    };
+    let author = reference_to(e.author, &patient);
     let kind = e.body.kind();
     if !t.kinds().contains(&kind) {
         return None;
@@ -416,8 +502,8 @@ pub fn resource(t: Served, e: &ServedEntry<'_>) -> Option<Value> {
                 }),
                 agent: vec![ProvenanceAgent {
                     agent_type: Some(CodeableConcept::of(Coding::new(PARTICIPANT_TYPE, "author", "Author"))),
-                    who: author.clone(),
-                    on_behalf_of: matches!(e.author, Author::Carer(_)).then(|| patient.clone()),
+                    who: reference_to(e.changed_by, &patient),
+                    on_behalf_of: matches!(e.changed_by, Author::Carer(_)).then(|| patient.clone()),
                 }],
             };
             (provenance_id(e.entry_id, e.version), to_json(&provenance))
@@ -512,7 +598,7 @@ pub fn capability_statement(base: &str, token_url: &str, software_version: &str,
         .map(|t| {
             json!({
                 "type": t.name(),
-                "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                "interaction": [{ "code": "read" }, { "code": "search-type" }, { "code": "history-type" }],
                 "searchParam": [
                     { "name": "patient", "type": "reference", "documentation": format!("By NHS number only: patient:identifier={NHS_NUMBER}|<10 digits> (required)") },
                     { "name": "_lastUpdated", "type": "date", "documentation": "ge, gt, le or lt; results are sorted by it, oldest first" },
@@ -657,6 +743,7 @@ mod tests {
             occurred_at: Timestamp::from_millis(1_796_115_600_000),
             updated_at: Timestamp::from_millis(1_796_115_700_000),
             author: Author::Carer("Alex Smith"),
+            changed_by: Author::Carer("Alex Smith"),
             nhs_number: "9434765919",
         };
         assert!(resource(Served::Observation, &e).is_none());
@@ -671,5 +758,11 @@ mod tests {
         assert_eq!(prov["target"][0]["reference"], "DocumentReference/01890a5d-ac96-774b-bcce-b302099a8057");
         assert_eq!(prov["activity"]["coding"][0]["code"], "UPDATE");
         assert_eq!(prov["agent"][0]["onBehalfOf"]["identifier"]["value"], "9434765919");
+        // The patient changed what the carer entered: the Provenance of this version names them.
+        let changed = ServedEntry { changed_by: Author::Patient, ..e };
+        let prov = resource(Served::Provenance, &changed).unwrap();
+        assert_eq!(prov["agent"][0]["who"]["identifier"]["value"], "9434765919");
+        assert!(prov["agent"][0].get("onBehalfOf").is_none());
+        assert_eq!(resource(Served::DocumentReference, &changed).unwrap()["author"][0]["display"], "Alex Smith", "still theirs");
     }
 }

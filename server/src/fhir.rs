@@ -17,8 +17,16 @@ use std::path::Path as FsPath;
 const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 /// The paths this module serves (for the route inventory).
-pub const PATHS: [&str; 7] =
-    ["/fhir", "/fhir/", "/fhir/metadata", "/fhir/.well-known/smart-configuration", "/fhir/auth/token", "/fhir/{type}", "/fhir/{type}/{id}"];
+pub const PATHS: [&str; 8] = [
+    "/fhir",
+    "/fhir/",
+    "/fhir/metadata",
+    "/fhir/.well-known/smart-configuration",
+    "/fhir/auth/token",
+    "/fhir/{type}",
+    "/fhir/{type}/_history",
+    "/fhir/{type}/{id}",
+];
 
 /// The `/fhir` routes. Requests need no cookie and no same-origin check: system clients
 /// authenticate with bearer tokens, never with a browser's session. Whatever reaches `/fhir`
@@ -31,6 +39,7 @@ pub fn router() -> Router {
         .route("/.well-known/smart-configuration", get(smart_configuration))
         .route("/auth/token", post(token))
         .route("/{type}", get(search))
+        .route("/{type}/_history", get(history))
         .route("/{type}/{id}", get(read))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
@@ -132,22 +141,47 @@ fn request_id(headers: &HeaderMap) -> String {
     headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned()
 }
 
+/// What a type-level request (a search, or the type's history) asks: a Bundle of that type.
+#[derive(Clone, Copy)]
+enum TypeLevel {
+    Search,
+    History,
+}
+
+/// A type-level request: the caller's token checked, the query read, the service asked.
+async fn type_level(services: &Services, kind: TypeLevel, type_name: &str, query: Option<String>, headers: &HeaderMap) -> Response {
+    let caller = match services.fhir_caller(bearer(headers), &request_id(headers)).await {
+        Ok(c) => c,
+        Err(e) => return fhir_error(&e),
+    };
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let answer = match kind {
+        TypeLevel::Search => services.fhir_search(&caller, type_name, &pairs).await,
+        TypeLevel::History => services.fhir_history(&caller, type_name, &pairs).await,
+    };
+    match answer {
+        Ok(bundle) => fhir_json(StatusCode::OK, &bundle),
+        Err(e) => fhir_error(&e),
+    }
+}
+
 async fn search(
     Extension(services): Extension<Services>,
     Path(type_name): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match services.fhir_caller(bearer(&headers), &request_id(&headers)).await {
-        Ok(c) => c,
-        Err(e) => return fhir_error(&e),
-    };
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    match services.fhir_search(&caller, &type_name, &pairs).await {
-        Ok(bundle) => fhir_json(StatusCode::OK, &bundle),
-        Err(e) => fhir_error(&e),
-    }
+    type_level(&services, TypeLevel::Search, &type_name, query, &headers).await
+}
+
+async fn history(
+    Extension(services): Extension<Services>,
+    Path(type_name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    type_level(&services, TypeLevel::History, &type_name, query, &headers).await
 }
 
 async fn read(Extension(services): Extension<Services>, Path((type_name, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
@@ -187,7 +221,10 @@ struct ClientsFile {
 struct ClientEntry {
     client_id: String,
     name: String,
+    #[serde(default)]
     keys: Vec<KeyEntry>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
     scope: String,
     #[serde(default)]
     labels: Option<Vec<String>>,
@@ -217,9 +254,14 @@ pub fn read_clients(path: &str) -> Result<Vec<FhirClientConfig>, String> {
         if c.name.trim().is_empty() {
             return Err(format!("{path}: client {id} needs a name (patients read it in their access log)"));
         }
-        if c.keys.is_empty() {
-            return Err(format!("{path}: client {id} has no keys"));
+        if c.keys.is_empty() && c.jwks_uri.is_none() {
+            return Err(format!("{path}: client {id} has no keys: give keys, or the jwks_uri where it publishes them"));
         }
+        let jwks_uri = c
+            .jwks_uri
+            .as_deref()
+            .map(|u| url::Url::parse(u).map_err(|e| format!("{path}: client {id}: jwks_uri {u:?} is not a URL ({e})")))
+            .transpose()?;
         let mut keys = Vec::new();
         for k in c.keys {
             let alg =
@@ -236,7 +278,7 @@ pub fn read_clients(path: &str) -> Result<Vec<FhirClientConfig>, String> {
                 .map(|l| domain::PrivacyLabel::parse("labels", l).map_err(|_| format!("{path}: client {id}: unknown label {l:?}")))
                 .collect::<Result<Vec<_>, _>>()?,
         };
-        clients.push(FhirClientConfig { client_id: c.client_id, name: c.name, keys, scope: c.scope, labels });
+        clients.push(FhirClientConfig { client_id: c.client_id, name: c.name, keys, jwks_uri, scope: c.scope, labels });
     }
     service::fhir_api::check_clients(&clients).map_err(|e| format!("{path}: client {e}"))?;
     Ok(clients)

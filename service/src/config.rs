@@ -135,6 +135,9 @@ pub struct FhirClientConfig {
     pub name: String,
     /// The public keys its assertions may be signed with (several during a key rotation).
     pub keys: Vec<FhirClientKey>,
+    /// Where it publishes its keys as a JSON Web Key Set, instead of or beside `keys` (https,
+    /// or http on loopback).
+    pub jwks_uri: Option<url::Url>,
     /// The scopes it may be granted (`system/Observation.rs ...`); a token gets those it asks
     /// for that are also here.
     pub scope: String,

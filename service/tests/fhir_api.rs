@@ -31,15 +31,42 @@ fn client() -> FhirClientConfig {
         name: "The regional care record system".into(),
         keys: vec![
             FhirClientKey { alg: AssertionAlg::Es384, kid: Some("es-1".into()), public_key_pem: key("client-es384.pub.pem") },
-            FhirClientKey { alg: AssertionAlg::Rs384, kid: None, public_key_pem: key("client-rs384.pub.pem") },
+            FhirClientKey { alg: AssertionAlg::Rs384, kid: Some("rs-1".into()), public_key_pem: key("client-rs384.pub.pem") },
         ],
+        jwks_uri: None,
         scope: "system/*.rs".into(),
         labels: vec![PrivacyLabel::General],
     }
 }
 
-/// A client assertion, as the client makes it: `claims` changes the standard ones.
+/// Serves the client's keys as a JSON Web Key Set on loopback, as a client publishing them at a
+/// registered `jwks_uri` would; returns its address and how many times it was fetched.
+async fn jwks_server() -> (url::Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let set = key("client.jwks.json");
+    let counter = fetched.clone();
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let set = set.clone();
+            async move { ([("content-type", "application/json")], set) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/jwks.json", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, fetched)
+}
+
+/// A client assertion, as the client makes it: `claims` changes the standard ones. Its header
+/// names the key (`es-1` or `rs-1`, by algorithm).
 fn assertion(s: &Services, private: &str, alg: Algorithm, change: impl FnOnce(&mut Value)) -> String {
+    let kid = if alg == Algorithm::ES384 { "es-1" } else { "rs-1" };
+    assertion_with_kid(s, private, alg, Some(kid), change)
+}
+
+fn assertion_with_kid(s: &Services, private: &str, alg: Algorithm, kid: Option<&str>, change: impl FnOnce(&mut Value)) -> String {
     let now = s.current_time().as_millis() / 1000;
     let mut claims = json!({
         "iss": "regional-record", "sub": "regional-record", "aud": s.fhir_token_url(),
@@ -48,6 +75,7 @@ fn assertion(s: &Services, private: &str, alg: Algorithm, change: impl FnOnce(&m
     change(&mut claims);
     let mut header = Header::new(alg);
     header.typ = Some("JWT".into());
+    header.kid = kid.map(str::to_owned);
     let pem = key(private);
     let key = match alg {
         Algorithm::ES384 => EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
@@ -154,6 +182,25 @@ conformance! {
         let provenance_id = format!("carry-{added}-1");
         assert_eq!(s.fhir_read(&caller, "Provenance", &provenance_id).await.unwrap()["id"], provenance_id);
         assert_eq!(s.fhir_read(&caller, "Provenance", &format!("carry-{added}-2")).await.unwrap_err().status, 404);
+        // Deleted since: 410, so the client learns to let it go.
+        s.delete_entry(&sam, RecordRef::Own, added, 1).await.unwrap();
+        let e = s.fhir_read(&caller, "Observation", &added.to_string()).await.unwrap_err();
+        assert_eq!((e.status, e.code), (410, "deleted"));
+        // The type's history says so too: a client learns of changes and deletions since it last
+        // asked, across the records it may read.
+        let history = s.fhir_history(&caller, "Observation", &[("_since".into(), since.clone())]).await.unwrap();
+        let changes: Vec<(String, String)> = history["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["request"]["method"].as_str().unwrap().to_owned(), e["request"]["url"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(changes, vec![("DELETE".to_owned(), format!("Observation/{added}"))]);
+        let everything = s.fhir_history(&caller, "Observation", &[("_count".into(), "1".into())]).await.unwrap();
+        assert_eq!(everything["entry"].as_array().unwrap().len(), 1);
+        assert!(everything["link"].as_array().unwrap().iter().any(|l| l["relation"] == "next"), "{everything}");
+        assert!(s.fhir_history(&caller, "Observation", &[("_at".into(), "x".into())]).await.is_err(), "an unknown parameter is refused");
+        peer::validate(&[history.to_string().into_bytes(), everything.to_string().into_bytes()]);
 
         // Searching another patient by NHS number finds only theirs; an unknown one finds nothing.
         let (kim_readings, _) = all_pages(&s, &caller, "Observation", by_nhs(KIM_NHS)).await;
@@ -200,6 +247,8 @@ conformance! {
             (token_form(es(|c| c["sub"] = json!("someone-else")), ALL_READS), "invalid_client", "sub"),
             (token_form(assertion(&s, "other-es384.pem", Algorithm::ES384, |_| {}), ALL_READS), "invalid_client", "signature"),
             (token_form("not.a.jwt".into(), ALL_READS), "invalid_client", "JWT"),
+            // SMART Backend Services asks for a kid; this client has two keys.
+            (token_form(assertion_with_kid(&s, "client-es384.pem", Algorithm::ES384, None, |_| {}), ALL_READS), "invalid_client", "kid"),
             (token_form(es(|_| {}), "system/Patient.rs system/Observation.cud"), "invalid_scope", "scopes"),
             (token_form(es(|_| {}), "system/Observation"), "invalid_scope", "system/Observation"),
             (TokenRequest { grant_type: Some("password".into()), ..token_form(es(|_| {}), ALL_READS) }, "unsupported_grant_type", "client_credentials"),
@@ -246,6 +295,34 @@ conformance! {
         assert_eq!((count("tokens").await, count("assertions").await), (1, 1));
         s.sweep_expired().await.unwrap();
         assert_eq!((count("tokens").await, count("assertions").await), (0, 0));
+
+        // A client registered with one key may leave out the kid (accepted, and logged).
+        let (single, _) = services_with(db, |c| {
+            let mut one = client();
+            one.keys.truncate(1);
+            c.fhir_clients = vec![one];
+        });
+        let no_kid = assertion_with_kid(&single, "client-es384.pem", Algorithm::ES384, None, |_| {});
+        assert!(single.fhir_token(&token_form(no_kid, ALL_READS)).await.is_ok());
+
+        // A client may publish its keys at a jwks_uri instead: fetched once, then kept.
+        let (jwks_uri, fetched) = jwks_server().await;
+        let (published, _) = services_with(db, |c| {
+            let mut by_uri = client();
+            by_uri.keys.clear();
+            by_uri.jwks_uri = Some(jwks_uri.clone());
+            c.fhir_clients = vec![by_uri];
+        });
+        for alg in [Algorithm::ES384, Algorithm::RS384, Algorithm::ES384] {
+            let private = if alg == Algorithm::ES384 { "client-es384.pem" } else { "client-rs384.pem" };
+            assert!(published.fhir_token(&token_form(assertion(&published, private, alg, |_| {}), ALL_READS)).await.is_ok());
+        }
+        assert_eq!(fetched.load(std::sync::atomic::Ordering::SeqCst), 1, "the key set is kept, not fetched for every token");
+        let other = assertion(&published, "other-es384.pem", Algorithm::ES384, |_| {});
+        assert!(published.fhir_token(&token_form(other, ALL_READS)).await.unwrap_err().description.contains("signature"));
+        let mut plain = client();
+        plain.jwks_uri = Some(url::Url::parse("http://keys.example.org/jwks.json").unwrap());
+        assert!(service::fhir_api::check_clients(&[plain]).unwrap_err().contains("https"));
     }
 }
 

@@ -168,6 +168,72 @@ pub async fn find_served(conn: &mut Conn, q: &ServedQuery<'_>, id: EntryId) -> S
     raw.map(EntryRow::try_from).transpose()
 }
 
+/// The records with shared entries of these kinds that changed (or were deleted) at or after
+/// `since` and after the cursor, by their first such change, at most `limit`: which records a
+/// history page may draw from. Ids only: each record's entries are read under its own permit.
+pub async fn list_changed_records(
+    conn: &mut Conn,
+    kinds: &[EntryKind],
+    since: Option<Timestamp>,
+    after: Option<(Timestamp, EntryId)>,
+    limit: i64,
+) -> StoreResult<Vec<PatientId>> {
+    let [k1, k2, k3] = kind_slots(kinds);
+    let from = since.map_or(i64::MIN, Timestamp::as_millis).max(after.map_or(i64::MIN, |(at, _)| at.as_millis()));
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "select patient_id, min(updated_at) as first from entries where shared_with_practice = 1 and kind in ($1, $2, $3) \
+         and updated_at >= $4 group by patient_id order by first, patient_id limit $5",
+    )
+    .bind(k1)
+    .bind(k2)
+    .bind(k3)
+    .bind(from)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|(p, _)| parse_id("entries.patient_id", &p)).collect()
+}
+
+/// The entries the query would have served that were deleted, by the time they were deleted
+/// and then id, after `after`, at most `limit`: each one's id and when.
+pub async fn list_gone(
+    conn: &mut Conn,
+    q: &ServedQuery<'_>,
+    after: Option<(Timestamp, EntryId)>,
+    limit: i64,
+) -> StoreResult<Vec<(EntryId, Timestamp)>> {
+    let (after_at, after_id) = after.map_or((i64::MIN, String::new()), |(at, id)| (at.as_millis(), id.to_string()));
+    let [k1, k2, k3] = kind_slots(q.kinds);
+    let query = sqlx::query_as(
+        "select e.id, e.updated_at from entries e where e.patient_id = $1 and e.shared_with_practice = 1 and e.deleted_at is not null \
+         and e.label in ($2, $3, $4, $5) and e.kind in ($6, $7, $8) and e.updated_at >= $9 \
+         and (e.updated_at > $10 or (e.updated_at = $10 and e.id > $11)) order by e.updated_at, e.id limit $12",
+    );
+    let rows: Vec<(String, i64)> = bind_shared(query, q.permit)
+        .bind(k1)
+        .bind(k2)
+        .bind(k3)
+        .bind(q.since.map_or(i64::MIN, Timestamp::as_millis))
+        .bind(after_at)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(|(id, at)| Ok((parse_id("entries.id", &id)?, Timestamp::from_millis(at)))).collect()
+}
+
+/// Whether the entry was one the query would serve until it was deleted (shared with the
+/// practice, within the permit's labels, of the query's kinds): a read of it is told it is gone.
+pub async fn was_served(conn: &mut Conn, q: &ServedQuery<'_>, id: EntryId) -> StoreResult<bool> {
+    let query = sqlx::query_as(
+        "select count(*) from entries e where e.patient_id = $1 and e.shared_with_practice = 1 and e.deleted_at is not null \
+         and e.label in ($2, $3, $4, $5) and e.kind in ($6, $7, $8) and e.id = $9",
+    );
+    let [k1, k2, k3] = kind_slots(q.kinds);
+    let (n,): (i64,) = bind_shared(query, q.permit).bind(k1).bind(k2).bind(k3).bind(id.to_string()).fetch_one(conn).await?;
+    Ok(n > 0)
+}
+
 /// The record an entry belongs to, whatever its state (a read by id names no patient).
 pub async fn entry_patient(conn: &mut Conn, id: EntryId) -> StoreResult<Option<PatientId>> {
     let row: Option<(String,)> =

@@ -146,6 +146,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/fhir/.well-known/smart-configuration", Class::Fhir),
     ("/fhir/auth/token", Class::Fhir),
     ("/fhir/{type}", Class::Fhir),
+    ("/fhir/{type}/_history", Class::Fhir),
     ("/fhir/{type}/{id}", Class::Fhir),
 ];
 

@@ -189,6 +189,14 @@ async fn run(backend: Backend) {
         .unwrap();
     let counted: Value = res.json().await.unwrap();
     assert_eq!((counted["total"].as_u64(), counted.get("entry")), (Some(1), None), "{counted}");
+    // The type's history, not a read of an entry called "_history".
+    let res = app.client.get(app.url("/fhir/DocumentReference/_history")).header(AUTHORIZATION, &bearer).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let history: Value = res.json().await.unwrap();
+    assert_eq!(
+        (history["type"].as_str(), history["entry"][0]["resource"]["description"].as_str()),
+        (Some("history"), Some("Dizzy spells"))
+    );
 
     // Sam reads who looked, in plain words.
     let log = page(&app, "/record/access-log", &w.sam).await;

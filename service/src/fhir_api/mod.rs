@@ -7,6 +7,7 @@
 //! every read, allowed or refused, is in the patient's access log under the client's name
 //! before anything is answered.
 
+mod jwks;
 mod token;
 
 pub use token::{fuzz_assertion, IssuedToken, TokenError, TokenRequest, TOKEN_LIFETIME_SECONDS};
@@ -16,8 +17,9 @@ use crate::Services;
 use domain::access::{DenyReason, Permit, Refusal};
 use domain::audit::{AuditEvent, Category, Door, Touch};
 use domain::practices::LinkStatus;
+use domain::Timestamp;
 use domain::{EntryId, PatientId, PrivacyLabel};
-use fhir::api::{Author, Perms, Scopes, Search, Served, ServedEntry};
+use fhir::api::{Author, Change, HistoryQuery, Perms, Scopes, Search, Served, ServedEntry};
 use fhir::security::SecurityRules;
 
 /// An instant as an HTTP date, for `Last-Modified`.
@@ -30,6 +32,7 @@ use store::fhir_api::{LinkByNhs, ServedQuery};
 pub(crate) struct RegisteredClient {
     config: FhirClientConfig,
     keys: Vec<token::ClientKey>,
+    jwks: Option<jwks::Jwks>,
     scopes: Scopes,
 }
 
@@ -185,9 +188,69 @@ impl Services {
         };
         let entry_system = self.config().identifier_system("entry");
         let rules = self.security_rules();
-        let resources: Vec<Value> = rows.iter().filter_map(|row| served(t, row, &subject, &entry_system, &rules)).collect();
+        let changers = if t == Served::Provenance { self.version_authors(permit, &rows).await? } else { Vec::new() };
+        let resources: Vec<Value> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, row)| served(t, row, changers.get(i).and_then(Option::as_ref), &subject, &entry_system, &rules))
+            .collect();
         self.log(self.fhir_event(caller, Ok(permit), t, None)).await?;
         Ok(fhir::api::searchset(&self_url, next.as_deref(), u64::try_from(total).unwrap_or(0), &self.fhir_base(), resources))
+    }
+
+    /// A type's history (`GET /fhir/{type}/_history`): what changed since `_since`, and what
+    /// was deleted, oldest first, in every record the client may read. Each record's entries
+    /// are read under that record's own permit, and the look is in that patient's log.
+    pub async fn fhir_history(&self, caller: &SystemCaller, type_name: &str, query: &[(String, String)]) -> Result<Value, FhirError> {
+        let t = served_type(type_name)?;
+        require_scope(caller, t, Perms { read: false, search: true })?;
+        let h = HistoryQuery::parse(query).map_err(|e| FhirError::new(400, "invalid", e.to_string()))?;
+        let limit = i64::from(h.count) + 1;
+        let mut tx = self.db().begin_read().await?;
+        let records = store::fhir_api::list_changed_records(&mut tx, t.kinds(), h.since, h.after, limit).await?;
+        // (when, id, the change) for every record's changes, merged.
+        let mut changes: Vec<(Timestamp, EntryId, Change)> = Vec::new();
+        let entry_system = self.config().identifier_system("entry");
+        let rules = self.security_rules();
+        for patient in records {
+            let Some(link) = store::links::find_link(&mut tx, patient).await? else { continue };
+            let links = store::fhir_api::links_by_nhs_number(&mut tx, &link.nhs_number).await?;
+            let Some(subject) = self.subject(&mut tx, &links, &link.nhs_number, caller).await?.filter(|s| s.patient == patient) else {
+                continue;
+            };
+            let Some(permit) = self.permit_or_log_refusal(caller, t, &subject, None).await? else { continue };
+            let q = ServedQuery { permit, kinds: t.kinds(), since: h.since, before: None };
+            let rows = store::fhir_api::list_served(&mut tx, &q, h.after, limit).await?;
+            let changers = if t == Served::Provenance { self.version_authors(permit, &rows).await? } else { Vec::new() };
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(r) = served(t, row, changers.get(i).and_then(Option::as_ref), &subject, &entry_system, &rules) {
+                    changes.push((row.updated_at, row.id, Change::Current(r)));
+                }
+            }
+            if t != Served::Provenance {
+                for (id, at) in store::fhir_api::list_gone(&mut tx, &q, h.after, limit).await? {
+                    changes.push((at, id, Change::Deleted(format!("{}/{id}", t.name()), at)));
+                }
+            }
+            self.log(self.fhir_event(caller, Ok(permit), t, None)).await?;
+        }
+        drop(tx);
+        changes.sort_by_key(|(at, id, _)| (*at, *id));
+        let next = if changes.len() > h.count as usize {
+            changes.truncate(h.count as usize);
+            changes.last().map(|(at, id, _)| {
+                format!("{}/{}/_history?{}", self.fhir_base(), t.name(), fhir::api::HistoryQuery::next_query(query, (*at, *id)))
+            })
+        } else {
+            None
+        };
+        let self_url = format!(
+            "{}/{}/_history?{}",
+            self.fhir_base(),
+            t.name(),
+            fhir::api::url_form(query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        );
+        Ok(fhir::api::history(&self_url, next.as_deref(), &self.fhir_base(), changes.into_iter().map(|(_, _, c)| c).collect()))
     }
 
     /// A read by id (`GET /fhir/{type}/{id}`).
@@ -214,10 +277,20 @@ impl Services {
         let Some(permit) = self.permit_or_log_refusal(caller, t, &subject, Some(id)).await? else { return Err(FhirError::not_found()) };
         let q = ServedQuery { permit, kinds: t.kinds(), since: None, before: None };
         let row = store::fhir_api::find_served(&mut tx, &q, entry).await?;
+        let gone = row.is_none() && store::fhir_api::was_served(&mut tx, &q, entry).await?;
         drop(tx);
+        if gone {
+            // Deleted since it was served: 410, so a client that holds it learns to let it go.
+            self.log(self.fhir_event(caller, Ok(permit), t, Some(id))).await?;
+            return Err(FhirError::new(410, "deleted", format!("{} {id} was deleted", t.name())));
+        }
+        let row = row.filter(|r| version.is_none_or(|v| v == r.version));
+        let changer = match (&row, t) {
+            (Some(r), Served::Provenance) => self.version_authors(permit, std::slice::from_ref(r)).await?.pop().flatten(),
+            _ => None,
+        };
         let resource = row
-            .filter(|r| version.is_none_or(|v| v == r.version))
-            .and_then(|row| served(t, &row, &subject, &self.config().identifier_system("entry"), &self.security_rules()));
+            .and_then(|row| served(t, &row, changer.as_ref(), &subject, &self.config().identifier_system("entry"), &self.security_rules()));
         let Some(resource) = resource else {
             self.log(self.fhir_event(caller, Err(&permit.refuse(DenyReason::ItemNotVisible)), t, Some(id))).await?;
             return Err(FhirError::not_found());
@@ -299,11 +372,41 @@ fn require_scope(caller: &SystemCaller, t: Served, need: Perms) -> Result<(), Fh
     Ok(())
 }
 
+impl Services {
+    /// Who made each row's current version (for its Provenance), in the rows' order.
+    async fn version_authors(&self, permit: &Permit, rows: &[EntryRow]) -> Result<Vec<Option<(domain::UserId, String)>>, FhirError> {
+        let mut conn = self.db().conn().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let versions = store::entries::list_versions(&mut conn, permit, row.id).await?;
+            out.push(versions.into_iter().find(|v| v.version == row.version).map(|v| (v.changed_by, v.changed_by_name)));
+        }
+        Ok(out)
+    }
+}
+
+/// How a resource names someone who wrote to the record: the patient (its owner), or a carer.
+fn as_author<'a>(subject: &Subject, user: domain::UserId, name: &'a str) -> Author<'a> {
+    if Some(user) == subject.owner {
+        Author::Patient
+    } else {
+        Author::Carer(name)
+    }
+}
+
 /// The resource of type `t` for an entry of the subject's record, with its privacy label as
 /// security labels (`access-rules.md`, the reverse mapping), so a receiving system can keep it
 /// as private as Carry does.
-fn served(t: Served, row: &EntryRow, subject: &Subject, entry_system: &str, rules: &SecurityRules) -> Option<Value> {
-    let author = if Some(row.entered_by) == subject.owner { Author::Patient } else { Author::Carer(&row.entered_by_name) };
+fn served(
+    t: Served,
+    row: &EntryRow,
+    changed_by: Option<&(domain::UserId, String)>,
+    subject: &Subject,
+    entry_system: &str,
+    rules: &SecurityRules,
+) -> Option<Value> {
+    let author = as_author(subject, row.entered_by, &row.entered_by_name);
+    let changed_by = changed_by.map_or(author, |(user, name)| as_author(subject, *user, name));
     fhir::api::resource(
         t,
         &ServedEntry {
@@ -314,6 +417,7 @@ fn served(t: Served, row: &EntryRow, subject: &Subject, entry_system: &str, rule
             occurred_at: row.current.occurred_at,
             updated_at: row.updated_at,
             author,
+            changed_by,
             nhs_number: &subject.nhs_number,
         },
     )

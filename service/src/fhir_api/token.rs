@@ -88,6 +88,14 @@ impl ClientKey {
         .map_err(|e| format!("not a {} public key in PEM ({e})", alg.name()))?;
         Ok(Self { alg, kid, key })
     }
+
+    pub(crate) fn from_decoding(alg: AssertionAlg, kid: Option<String>, key: DecodingKey) -> Self {
+        Self { alg, kid, key }
+    }
+
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
 }
 
 fn algorithm(alg: AssertionAlg) -> Algorithm {
@@ -133,7 +141,7 @@ impl Services {
             })?;
         let asked = Scopes::parse(asked).map_err(|e| TokenError::new("invalid_scope", e.to_string()))?;
 
-        let (client, claims) = self.check_assertion(assertion)?;
+        let (client, claims) = self.check_assertion(assertion).await?;
         let now = self.now();
         let exp = claims.exp.ok_or_else(|| TokenError::new("invalid_client", "the assertion has no exp"))?;
         let exp = Timestamp::from_millis(exp.saturating_mul(1000));
@@ -185,13 +193,30 @@ impl Services {
 
     /// Finds the client an assertion names and checks its signature, issuer, subject and
     /// audience. Expiry and replay are the caller's (they need Carry's clock and database).
-    fn check_assertion(&self, assertion: &str) -> Result<(&RegisteredClient, Claims), TokenError> {
+    async fn check_assertion(&self, assertion: &str) -> Result<(&RegisteredClient, Claims), TokenError> {
         let bad = |d: &str| TokenError::new("invalid_client", d.to_owned());
         let (header, unverified) = read_unverified(assertion)?;
         let iss = unverified.iss.ok_or_else(|| bad("the assertion has no iss"))?;
         let client = self.inner_fhir_clients().find(&iss).ok_or_else(|| bad("the assertion's iss is not a registered client"))?;
+        let published = match &client.jwks {
+            Some(jwks) => {
+                jwks.keys(header.kid.as_deref()).await.map_err(|e| bad(&format!("the client's key set could not be fetched: {e}")))?
+            }
+            None => Default::default(),
+        };
+        let keys: Vec<&ClientKey> = client.keys.iter().chain(published.iter()).collect();
+        // SMART Backend Services asks for a kid. Without one, only a client registered with a
+        // single key can be told which key signed; that is accepted, and logged for its team.
+        if header.kid.is_none() {
+            if keys.len() != 1 {
+                return Err(bad(
+                    "the assertion's header has no kid: SMART Backend Services asks for one, and this client has several keys",
+                ));
+            }
+            tracing::warn!(client = %client.config.client_id, "client assertion without a kid accepted (the client has one key); SMART Backend Services asks for a kid");
+        }
         let mut checked = None;
-        for key in client.keys.iter().filter(|k| algorithm(k.alg) == header.alg) {
+        for key in keys.into_iter().filter(|k| algorithm(k.alg) == header.alg) {
             if header.kid.is_some() && key.kid.is_some() && header.kid != key.kid {
                 continue;
             }
@@ -236,7 +261,11 @@ pub(crate) fn registered(config: &FhirClientConfig) -> Result<RegisteredClient, 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{}: {e}", config.client_id))?;
     let scopes = Scopes::parse(&config.scope).map_err(|e| format!("{}: {e}", config.client_id))?;
-    Ok(RegisteredClient { config: config.clone(), keys, scopes })
+    let jwks = config.jwks_uri.clone().map(super::jwks::Jwks::new).transpose().map_err(|e| format!("{}: {e}", config.client_id))?;
+    if keys.is_empty() && jwks.is_none() {
+        return Err(format!("{}: give its keys, or the jwks_uri where it publishes them", config.client_id));
+    }
+    Ok(RegisteredClient { config: config.clone(), keys, jwks, scopes })
 }
 
 /// Reads an assertion's header and claims before its signature is checked (the issuer says
