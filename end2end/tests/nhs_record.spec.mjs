@@ -1,6 +1,7 @@
 // The shared care record in Chromium, with JavaScript on and off, against the real FHIR server
 // the suite starts (sekmet-fhir): a patient whose record is there links to their practice and
-// reads their NHS record by section with its sources; the GP accepts a home reading and it
+// reads their NHS record by section with its sources (nothing entered in error, a comparator
+// kept); the GP accepts a home reading and it
 // arrives on the shared care record exactly once.
 import fs from "node:fs";
 import path from "node:path";
@@ -81,6 +82,12 @@ test("a linked patient reads their NHS record with its sources; a reading the GP
     onsetDateTime: "2001-05-01", recorder: { display: "Hillside Surgery" } });
   await remote.post("AllergyIntolerance", { resourceType: "AllergyIntolerance", patient: subject, code: { text: "Peanuts" },
     reaction: [{ manifestation: [{ text: "Swelling of the lips" }] }] });
+  // Entered in error there: never shown as the patient's problem. A result below what the test
+  // can measure: shown as "<2", never as 2.
+  await remote.post("Condition", { resourceType: "Condition", subject, code: { text: "Diabetes entered wrongly" },
+    verificationStatus: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/condition-ver-status", code: "entered-in-error" }] } });
+  await remote.post("Observation", { resourceType: "Observation", status: "final", subject, effectiveDateTime: "2026-03-01",
+    code: { text: "Troponin" }, valueQuantity: { value: 2, comparator: "<", unit: "ng/L" } });
   for (const [value, on] of [[420, "2026-01-10"], [450, "2026-06-10"]]) {
     await remote.post("Observation", { resourceType: "Observation", status: "final", subject, effectiveDateTime: on,
       code: { coding: [{ system: "http://loinc.org", code: "19935-6", display: "Peak expiratory flow rate" }], text: "Peak flow" },
@@ -121,6 +128,8 @@ test("a linked patient reads their NHS record with its sources; a reading the GP
   const results = page.locator("section", { has: page.getByRole("heading", { name: "Test results" }) });
   await expect(results.getByText("Hospital", { exact: true }).first()).toBeVisible();
   await expect(results.getByRole("cell", { name: "up from 420 to 450 L/min" })).toBeVisible();
+  await expect(results.getByText("<2 ng/L")).toBeVisible();
+  await expect(page.getByText("Diabetes entered wrongly")).toHaveCount(0);
   await expectAccessible(page);
 
   // A home reading, shared; the GP accepts it; it reaches the shared care record once.
