@@ -66,9 +66,10 @@ pub fn synthetic(patients: usize, seed: u64) -> (PathBuf, Value) {
     (dir, manifest)
 }
 
-/// Loads the patients into `remote`, links them in Carry, pulls everything, changes 100
-/// Observations there and pulls again.
-pub async fn import(db: &store::Db, remote: &Sekmet, dir: &std::path::Path, manifest: &Value) -> (Services, Figures) {
+/// Loads the patients into `remote`, links them in Carry, pulls everything (Carry talking to
+/// `via`: the server itself, or a proxy in front of it), changes 100 Observations there and
+/// pulls again.
+pub async fn import(db: &store::Db, remote: &Sekmet, via: &str, dir: &std::path::Path, manifest: &Value) -> (Services, Figures) {
     let mut f = Figures::default();
     let patients = manifest["patients"].as_array().unwrap();
     f.patients = patients.len();
@@ -84,7 +85,7 @@ pub async fn import(db: &store::Db, remote: &Sekmet, dir: &std::path::Path, mani
         f.expected.insert(t.to_owned(), n);
     }
 
-    let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&remote.base(), AssertionAlg::Es384)));
+    let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(via, AssertionAlg::Es384)));
     let practice = practice(db, &s, "Riverside Practice", "A81001").await;
     for p in patients {
         let name = format!("{} {}", p["given"].as_str().unwrap(), p["family"].as_str().unwrap());
