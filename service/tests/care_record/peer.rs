@@ -456,21 +456,25 @@ fn respond(status: reqwest::StatusCode, content_type: Option<axum::http::HeaderV
     r.body(Body::from(bytes)).unwrap()
 }
 
-/// Runs the independent validator over what Carry sent; panics naming each problem.
+/// Runs the independent validators over what Carry sent or served; panics naming each problem.
 pub fn validate(bundles: &[Vec<u8>]) {
     let dir = std::env::temp_dir().join(format!("carry-sent-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     for (i, b) in bundles.iter().enumerate() {
         std::fs::write(dir.join(format!("sent-{i:03}.json")), b).unwrap();
     }
-    let out = Command::new(venv_bin("python")).arg(workspace().join("scripts/fhir/validate.py")).arg(&dir).output().unwrap();
+    // Two independent validators: fhir.resources (Python) and FHIR.js (Node).
+    let python = Command::new(venv_bin("python")).arg(workspace().join("scripts/fhir/validate.py")).arg(&dir).output().unwrap();
+    let node = Command::new("node").arg(workspace().join("scripts/fhir/validate.mjs")).arg(&dir).current_dir(workspace()).output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "the validator found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (name, out) in [("fhir.resources", python), ("FHIR.js", node)] {
+        assert!(
+            out.status.success(),
+            "{name} found problems:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// A valid NHS number (modulus 11) that no other test uses.
