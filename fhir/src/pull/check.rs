@@ -4,7 +4,9 @@
 //! cannot know: FHIR says such a resource must not be shown as if it were understood.
 //!
 //! A resource that fails is quarantined with the reason this module gives, in words an
-//! administrator can pass to the source's team.
+//! administrator can pass to the source's team. A reason quotes codes and addresses, never a
+//! value that may be clinical (a date, a result): it names the element and what kind of value
+//! it holds instead.
 
 use super::status::STATUS_CODES;
 use super::value::COMPARATORS;
@@ -60,13 +62,13 @@ pub fn check(resource: &Value, resource_type: &str) -> Result<(), String> {
     check_status(resource, resource_type)?;
     if let Some(updated) = resource["meta"].get("lastUpdated") {
         if updated.as_str().and_then(instant_millis).is_none() {
-            return Err(format!("meta.lastUpdated {} is not a FHIR instant", short(updated)));
+            return Err(format!("meta.lastUpdated is {}, not a FHIR instant", kind(updated)));
         }
     }
     for field in DATE_FIELDS {
         if let Some(v) = resource.get(field) {
             if v.as_str().and_then(date_time_millis).is_none() {
-                return Err(format!("{field} {} is not a FHIR dateTime", short(v)));
+                return Err(format!("{field} is {}, not a FHIR dateTime", kind(v)));
             }
         }
     }
@@ -74,7 +76,7 @@ pub fn check(resource: &Value, resource_type: &str) -> Result<(), String> {
         for end in ["start", "end"] {
             if let Some(v) = resource.get(field).and_then(|p| p.get(end)) {
                 if v.as_str().and_then(date_time_millis).is_none() {
-                    return Err(format!("{field}.{end} {} is not a FHIR dateTime", short(v)));
+                    return Err(format!("{field}.{end} is {}, not a FHIR dateTime", kind(v)));
                 }
             }
         }
@@ -131,7 +133,7 @@ fn check_value(v: &Value, at: &str) -> Result<(), String> {
     if !quantity.is_null() {
         if let Some(n) = quantity.get("value") {
             if !n.is_number() {
-                return Err(format!("{at}valueQuantity.value {} is not a number", short(n)));
+                return Err(format!("{at}valueQuantity.value is {}, not a number", kind(n)));
             }
         }
         if let Some(c) = quantity.get("comparator") {
@@ -150,7 +152,7 @@ fn check_value(v: &Value, at: &str) -> Result<(), String> {
     for (field, ok, what) in typed {
         if let Some(x) = v.get(field) {
             if !ok(x) {
-                return Err(format!("{at}{field} {} is not {what}", short(x)));
+                return Err(format!("{at}{field} is {}, not {what}", kind(x)));
             }
         }
     }
@@ -173,7 +175,22 @@ fn check_concept(v: &Value, field: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A value as a short quote for a reason: at most 40 characters.
+/// What a value is, in words, without the value itself: a reason is shown to administrators
+/// and written to the log, so it never quotes what may be clinical content (a date, a result).
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(s) if s.trim().is_empty() => "empty text",
+        Value::String(_) => "other text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A code or address as a short quote for a reason (never a value that may be clinical):
+/// at most 40 characters.
 fn short(v: &Value) -> String {
     let text = v.to_string();
     if text.chars().count() > 40 {
