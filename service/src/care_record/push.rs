@@ -149,9 +149,11 @@ impl Services {
             Ok(b) => b,
             Err(e) => return Ok(Outcome::Fail(e.to_string())),
         };
-        if row.attempts > 0 {
-            // A try before may have been committed although its answer never came (a slow
-            // server, a lost connection): then it is sent, and is not written again.
+        // The claim counts this try, so a first try has 1. Only after an earlier try (one that
+        // failed, or a worker killed in flight) is there anything to look for.
+        if row.attempts > 1 || row.last_error.is_some() {
+            // That try may have been committed although its answer never came (a slow server,
+            // a lost connection): then it is sent, and is not written again.
             if let Some(sent) = self.already_sent(client, row, &entry_system, &bundle).await {
                 tracing::info!(outbox_id = %row.id, "the shared care record already holds this version; not sent again");
                 return Ok(Outcome::Sent(sent, Box::new(permit)));

@@ -238,9 +238,9 @@ impl Services {
         changes.sort_by_key(|(at, id, _)| (*at, *id));
         let next = if changes.len() > h.count as usize {
             changes.truncate(h.count as usize);
-            changes.last().map(|(at, id, _)| {
-                format!("{}/{}/_history?{}", self.fhir_base(), t.name(), fhir::api::HistoryQuery::next_query(query, (*at, *id)))
-            })
+            changes
+                .last()
+                .map(|(at, id, _)| format!("{}/{}/_history?{}", self.fhir_base(), t.name(), HistoryQuery::next_query(query, (*at, *id))))
         } else {
             None
         };
