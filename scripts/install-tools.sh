@@ -5,6 +5,7 @@
 # Safe to run again: every step checks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/null-device.sh
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)

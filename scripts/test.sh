@@ -12,7 +12,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 started=$(date +%s)
 logs=$(mktemp -d /tmp/carry-test.XXXXXX)
 
-step() { printf '\n==> %s\n' "$1"; shift; "$@"; }
+step() { printf '\n==> %s\n' "$1"; shift; ./scripts/null-device.sh; "$@"; }
 
 step "Installing what is missing" ./scripts/install-tools.sh test
 step "Formatting" cargo fmt --all -- --check
