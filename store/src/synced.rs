@@ -9,54 +9,109 @@ use crate::{Conn, StoreError, StoreResult};
 use domain::access::{synced_levels, Permit};
 use domain::care_record::{Confidentiality, Origin, Section, Standing, SyncedItem, SyncedMeasure};
 use domain::{PatientId, PrivacyLabel, Timestamp};
+use std::collections::HashMap;
 
-/// Stores a pulled resource: inserted, or replaced when its version differs. Returns whether
-/// anything changed (an overlapping window brings the same versions again: they change nothing).
-pub async fn upsert_item(conn: &mut Conn, patient: PatientId, item: &SyncedItem, resource_json: &str, now: Timestamp) -> StoreResult<bool> {
-    // The value is always bound as a number (0 without a measure, where the code is null):
-    // sqlx's Any driver sends a null float to PostgreSQL in a format it refuses.
-    let m = item.measure.as_ref();
-    let done = sqlx::query(
-        "insert into care_record_items (patient_id, resource_type, remote_id, version_id, last_updated, section, title, detail, \
-         occurred, source, origin, label, measure_code, measure_value, measure_unit, resource, created_at, updated_at, confidentiality, \
-         security_codes, standing, quarantine_reason, occurred_at, measure_text, measure_ucum) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20, $21, $22, $23, $24) \
-         on conflict (patient_id, resource_type, remote_id) do update set version_id = excluded.version_id, \
+/// Rows per insert statement: 22 parameters each, far below either database's limit.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Stores pulled resources, each as what Carry read from it and its text exactly as the server
+/// sent it: inserted, or replaced when its version differs (or, from a server that gives no
+/// versions, when its text does), or when it was stored before Carry read resources as it does
+/// now. A resource given twice is stored as given last. Returns how many changed (an
+/// overlapping window brings the same versions again: they change nothing). One statement per
+/// hundred resources: a pull's time is not spent on round trips to the database.
+pub async fn upsert_items(conn: &mut Conn, patient: PatientId, items: &[(SyncedItem, &str)], now: Timestamp) -> StoreResult<u64> {
+    // The last of each id, in the order given (one statement may not touch a row twice).
+    let mut last = HashMap::new();
+    for (i, (item, _)) in items.iter().enumerate() {
+        last.insert((item.resource_type.as_str(), item.remote_id.as_str()), i);
+    }
+    let unique: Vec<&(SyncedItem, &str)> = items
+        .iter()
+        .enumerate()
+        .filter(|(i, (item, _))| last[&(item.resource_type.as_str(), item.remote_id.as_str())] == *i)
+        .map(|(_, r)| r)
+        .collect();
+    let patient = patient.to_string();
+    let mut changed = 0;
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let sql = upsert_sql(chunk.len());
+        let mut query = sqlx::query(&sql).bind(&patient).bind(now.as_millis());
+        for (item, resource_json) in chunk {
+            // The value is always bound as a number (0 without a measure, where the code is
+            // null): sqlx's Any driver sends a null float to PostgreSQL in a format it refuses.
+            let m = item.measure.as_ref();
+            query = query
+                .bind(&item.resource_type)
+                .bind(&item.remote_id)
+                .bind(&item.version_id)
+                .bind(&item.last_updated)
+                .bind(item.section.slug())
+                .bind(&item.title)
+                .bind(&item.detail)
+                .bind(&item.occurred)
+                .bind(&item.source)
+                .bind(item.origin.slug())
+                .bind(item.label.slug())
+                .bind(m.map(|m| m.code.as_str()))
+                .bind(m.map_or(0.0, |m| m.value))
+                .bind(m.map(|m| m.unit.as_str()))
+                .bind(*resource_json)
+                .bind(item.confidentiality.slug())
+                .bind(codes_text(&item.security_codes))
+                .bind(item.standing.slug())
+                .bind(&item.quarantine_reason)
+                .bind(item.occurred_at)
+                .bind(m.map(|m| m.text.as_str()))
+                .bind(m.and_then(|m| m.ucum.as_deref()));
+        }
+        changed += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// The upsert of `rows` items: the record is $1 and the time $2; each row's 22 values follow.
+fn upsert_sql(rows: usize) -> String {
+    const PER_ROW: usize = 22;
+    let mut sql = String::from(
+        "insert into care_record_items (patient_id, created_at, updated_at, resource_type, remote_id, version_id, last_updated, \
+         section, title, detail, occurred, source, origin, label, measure_code, measure_value, measure_unit, resource, \
+         confidentiality, security_codes, standing, quarantine_reason, occurred_at, measure_text, measure_ucum) values ",
+    );
+    for row in 0..rows {
+        let first = 3 + row * PER_ROW;
+        let values: Vec<String> = (first..first + PER_ROW).map(|n| format!("${n}")).collect();
+        sql.push_str(if row == 0 { "($1, $2, $2, " } else { ", ($1, $2, $2, " });
+        sql.push_str(&values.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(
+        " on conflict (patient_id, resource_type, remote_id) do update set version_id = excluded.version_id, \
          last_updated = excluded.last_updated, section = excluded.section, title = excluded.title, detail = excluded.detail, \
          occurred = excluded.occurred, source = excluded.source, origin = excluded.origin, label = excluded.label, \
          measure_code = excluded.measure_code, measure_value = excluded.measure_value, measure_unit = excluded.measure_unit, \
          resource = excluded.resource, updated_at = excluded.updated_at, confidentiality = excluded.confidentiality, \
          security_codes = excluded.security_codes, standing = excluded.standing, quarantine_reason = excluded.quarantine_reason, \
          occurred_at = excluded.occurred_at, measure_text = excluded.measure_text, measure_ucum = excluded.measure_ucum \
-         where care_record_items.version_id <> excluded.version_id or care_record_items.confidentiality = 'unchecked'",
+         where care_record_items.version_id <> excluded.version_id \
+         or (excluded.version_id = '' and care_record_items.resource <> excluded.resource) \
+         or care_record_items.confidentiality = 'unchecked'",
+    );
+    sql
+}
+
+/// The versions of a record's items of one type that Carry has read as it reads them now, by
+/// id: a pull need not read these versions again.
+pub async fn held_versions(conn: &mut Conn, patient: PatientId, resource_type: &str) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select remote_id, version_id from care_record_items where patient_id = $1 and resource_type = $2 \
+         and confidentiality <> 'unchecked' and version_id <> ''",
     )
     .bind(patient.to_string())
-    .bind(&item.resource_type)
-    .bind(&item.remote_id)
-    .bind(&item.version_id)
-    .bind(&item.last_updated)
-    .bind(item.section.slug())
-    .bind(&item.title)
-    .bind(&item.detail)
-    .bind(&item.occurred)
-    .bind(&item.source)
-    .bind(item.origin.slug())
-    .bind(item.label.slug())
-    .bind(m.map(|m| m.code.as_str()))
-    .bind(m.map_or(0.0, |m| m.value))
-    .bind(m.map(|m| m.unit.as_str()))
-    .bind(resource_json)
-    .bind(now.as_millis())
-    .bind(item.confidentiality.slug())
-    .bind(codes_text(&item.security_codes))
-    .bind(item.standing.slug())
-    .bind(&item.quarantine_reason)
-    .bind(item.occurred_at)
-    .bind(m.map(|m| m.text.as_str()))
-    .bind(m.and_then(|m| m.ucum.as_deref()))
-    .execute(conn)
+    .bind(resource_type)
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected() > 0)
+    Ok(rows.into_iter().collect())
 }
 
 /// Keeps a stored item from everyone, with the reason, when its stored resource can no longer

@@ -176,6 +176,42 @@ impl PageEntry {
     pub fn is_match(&self) -> bool {
         self.search.as_ref().and_then(|s| s.mode.as_deref()).is_none_or(|m| m == "match")
     }
+
+    /// Its resource's type, id, version and `meta.lastUpdated`, read without reading the rest
+    /// (what is not text reads as absent). `None` without a resource or when it is not JSON.
+    pub fn head(&self) -> Option<Head> {
+        use serde_json::Value;
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            #[serde(rename = "resourceType", default)]
+            resource_type: Value,
+            #[serde(default)]
+            id: Value,
+            #[serde(default)]
+            meta: Value,
+        }
+        let raw: Raw = serde_json::from_str(self.resource.as_ref()?.get()).ok()?;
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        Some(Head {
+            resource_type: text(&raw.resource_type).unwrap_or_default(),
+            id: text(&raw.id),
+            version_id: text(&raw.meta["versionId"]),
+            last_updated: text(&raw.meta["lastUpdated"]),
+        })
+    }
+}
+
+/// What a pull reads of a resource before deciding whether to read it whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// `resourceType` (empty when absent).
+    pub resource_type: String,
+    /// `id`.
+    pub id: Option<String>,
+    /// `meta.versionId`.
+    pub version_id: Option<String>,
+    /// `meta.lastUpdated`, as written.
+    pub last_updated: Option<String>,
 }
 
 impl SearchPage {
@@ -195,9 +231,9 @@ pub fn ids_of(page: &SearchPage, resource_type: &str) -> Vec<String> {
     page.entry
         .iter()
         .filter(|e| e.is_match())
-        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e.resource.as_ref()?.get()).ok())
-        .filter(|r| r["resourceType"].as_str() == Some(resource_type))
-        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .filter_map(PageEntry::head)
+        .filter(|h| h.resource_type == resource_type)
+        .filter_map(|h| h.id)
         .collect()
 }
 

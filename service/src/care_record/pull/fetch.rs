@@ -14,7 +14,7 @@ use crate::error::ServiceResult;
 use crate::Services;
 use domain::care_record::Section;
 use fhir::pull::{self, when, SearchPage};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use store::synced;
 
 /// What fetching one kind found.
@@ -42,6 +42,10 @@ impl Services {
         let mut expected: Option<u64> = None;
         let mut unreadable_instants = 0u64;
         let mut requests = 0usize;
+        let held = {
+            let mut conn = self.db().conn().await?;
+            synced::held_versions(&mut conn, job.patient, rtype).await?
+        };
         while let Some((from, before)) = windows.pop() {
             if from.is_some() && before.is_some() && !from.as_deref().zip(before.as_deref()).is_some_and(|(f, b)| pull::later(b, f)) {
                 continue;
@@ -52,7 +56,7 @@ impl Services {
                 Err(stop) => return Ok(Err(stop.words())),
             };
             let first = expected.is_none() && requests == 1;
-            let mut in_window = self.store_page(job, rtype, &page, &mut found).await?;
+            let mut in_window = self.store_page(job, rtype, &page, &held, &mut found).await?;
             if page.next_link().is_some() {
                 // The server pages: follow it to the end of this window.
                 if first {
@@ -63,7 +67,7 @@ impl Services {
                         Ok(p) => p,
                         Err(stop) => return Ok(Err(stop.words())),
                     };
-                    self.store_page(job, rtype, &page, &mut found).await?;
+                    self.store_page(job, rtype, &page, &held, &mut found).await?;
                 }
                 continue;
             }
@@ -144,32 +148,45 @@ impl Services {
         Ok(job.client.search(path).await?)
     }
 
-    /// Stores what a page holds, in one transaction. Returns, for each resource of `rtype` it
-    /// matched, its `meta.lastUpdated` (as an instant, and as written).
+    /// Stores what a page holds, in one transaction. A resource whose version Carry already
+    /// holds (read as Carry reads them now) is not read again: an overlapping window brings
+    /// many. Returns, for each resource of `rtype` it matched, its `meta.lastUpdated` (as an
+    /// instant, and as written).
     async fn store_page(
         &self,
         job: &Pulling<'_>,
         rtype: &str,
         page: &SearchPage,
+        held: &HashMap<String, String>,
         found: &mut Fetched,
     ) -> ServiceResult<Vec<(Option<i64>, String)>> {
         let mut matched = Vec::new();
-        let mut tx = self.db().begin().await?;
-        let now = self.now();
+        let mut items = Vec::new();
         for entry in &page.entry {
             let Some(raw) = entry.resource.as_ref().map(|r| r.get()) else { continue };
-            let head: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-            if head["resourceType"].as_str() == Some(rtype) && entry.is_match() {
-                if let Some(id) = head["id"].as_str() {
-                    found.ids.insert(id.to_owned());
+            let head = entry.head();
+            let ours = head.as_ref().filter(|h| h.resource_type == rtype);
+            if let Some(head) = ours.filter(|_| entry.is_match()) {
+                if let Some(id) = &head.id {
+                    found.ids.insert(id.clone());
                 }
-                let updated = head["meta"]["lastUpdated"].as_str().unwrap_or_default().to_owned();
+                let updated = head.last_updated.clone().unwrap_or_default();
                 matched.push((when::instant_millis(&updated), updated));
+            }
+            if let Some(head) = ours.filter(|h| h.id.as_ref().zip(h.version_id.as_ref()).is_some_and(|(id, v)| held.get(id) == Some(v))) {
+                // The version held: the same resource. Its time still counts for the watermark.
+                if let Some(updated) = head.last_updated.as_ref().filter(|u| when::instant_millis(u).is_some()) {
+                    if found.newest.as_deref().is_none_or(|n| pull::later(updated, n)) {
+                        found.newest = Some(updated.clone());
+                    }
+                }
+                continue;
             }
             let item = match pull::read_item(raw, &job.remote, &job.entry_system, &job.rules) {
                 Ok(item) => item,
                 Err(pull::PullError::NotShown(kind)) if kind == "OperationOutcome" => {
-                    tracing::warn!(patient_id = %job.patient, outcome = %pull::outcome_text(&head), "the shared care record's search answered with an outcome");
+                    let outcome: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+                    tracing::warn!(patient_id = %job.patient, outcome = %pull::outcome_text(&outcome), "the shared care record's search answered with an outcome");
                     continue;
                 }
                 Err(pull::PullError::NotShown(kind)) => {
@@ -192,11 +209,13 @@ impl Services {
                 }
             }
             // The resource is kept exactly as the server sent it.
-            if synced::upsert_item(&mut tx, job.patient, &item, raw, now).await? {
-                found.changed += 1;
-            }
+            items.push((item, raw));
         }
-        tx.commit().await?;
+        if !items.is_empty() {
+            let mut tx = self.db().begin().await?;
+            found.changed += synced::upsert_items(&mut tx, job.patient, &items, self.now()).await?;
+            tx.commit().await?;
+        }
         Ok(matched)
     }
 }

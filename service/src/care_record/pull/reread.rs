@@ -24,7 +24,7 @@ impl Services {
             for (patient, rtype, id, json) in &rows {
                 match pull::reread_item(json, &entry_system, &rules) {
                     Ok(item) => {
-                        synced::upsert_item(&mut tx, *patient, &item, json, now).await?;
+                        synced::upsert_items(&mut tx, *patient, &[(item, json.as_str())], now).await?;
                     }
                     Err(e) => {
                         let reason = e.to_string();
