@@ -1,7 +1,7 @@
 //! Sync fidelity against servers that do what FHIR allows but the suite's server does not do by
 //! itself (the proxy in front of it makes them): searches without `next` links, pages in no
-//! order, type-level `_history` refused and not in the CapabilityStatement, one kind of search
-//! failing. And what a source may say that must never be misstated: entered in error, refuted,
+//! order, more than a page of resources changed at one instant, type-level `_history` refused
+//! and not in the CapabilityStatement, one kind of search failing. And what a source may say that must never be misstated: entered in error, refuted,
 //! provisional, comparators, the precision of numbers, units, time zones, resources that do not
 //! conform or carry a modifier Carry does not understand. On both databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -129,6 +129,40 @@ conformance! {
         assert_eq!(sends.incomplete.len(), 1);
         assert_eq!(sends.incomplete[0].patient_name, "Sam Patel");
         assert!(sends.incomplete[0].missing.contains("of 130 Observation"));
+    }
+}
+
+conformance! {
+    async fn more_than_a_page_changed_at_one_instant_leaves_the_pull_incomplete_until_it_can_be_read(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        proxy.strip_next_links(true);
+        // A server whose bulk load stamped every resource with one instant: no _lastUpdated
+        // window can hold fewer than all of them.
+        proxy.one_instant(Some("2025-06-01T09:00:00.000Z"));
+        let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        let entries: Vec<serde_json::Value> = (0..130)
+            .map(|n| json!({"resource": observation(&rp, "Glucose", json!({"value": 5, "unit": "mmol/L"}),
+                &format!("2025-01-01T{:02}:{:02}:00Z", n / 60, n % 60)), "request": {"method": "POST", "url": "Observation"}}))
+            .collect();
+        remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 100, "the one page that could be read");
+        let missing = incomplete(&v).expect("the pull says it is incomplete");
+        assert!(missing.starts_with("30 of 130 Observation"), "{missing}");
+
+        // Once the server pages, the next pull reads the rest and the record is whole again.
+        proxy.strip_next_links(false);
+        clock.advance(Span::hours(7));
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 130);
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
     }
 }
 

@@ -248,6 +248,7 @@ struct ProxyState {
     rewrites: Vec<(String, String)>,
     refuse_history: bool,
     fail_searches_of: Option<String>,
+    one_instant: Option<String>,
     paths: Vec<String>,
 }
 
@@ -325,6 +326,12 @@ impl Proxy {
         self.state.lock().unwrap().fail_searches_of = rtype.map(str::to_owned);
     }
 
+    /// Answers as a server whose resources all changed at this one instant would: each
+    /// resource's `meta.lastUpdated` is it, and a `_lastUpdated` window holds all of them or none.
+    pub fn one_instant(&self, at: Option<&str>) {
+        self.state.lock().unwrap().one_instant = at.map(str::to_owned);
+    }
+
     /// Every GET's path and query, as asked.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().paths.clone()
@@ -343,6 +350,17 @@ async fn forward(
         if let Some((at, query)) = path.clone().split_once('?') {
             let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("_lastUpdated=")).collect();
             path = format!("{at}?{}", kept.join("&"));
+        }
+    }
+    let one_instant = state.lock().unwrap().one_instant.clone();
+    if let Some(at) = one_instant.as_deref().filter(|_| method == Method::GET) {
+        if let Some((to, query)) = path.clone().split_once('?') {
+            let (windows, kept): (Vec<&str>, Vec<&str>) = query.split('&').partition(|p| p.starts_with("_lastUpdated="));
+            if !windows.iter().all(|w| holds(w.trim_start_matches("_lastUpdated="), at)) {
+                let empty = r#"{"resourceType":"Bundle","type":"searchset","total":0}"#;
+                return (StatusCode::OK, [("content-type", "application/fhir+json")], empty).into_response();
+            }
+            path = format!("{to}?{}", kept.join("&"));
         }
     }
     let is_transaction = method == Method::POST && (path.is_empty() || path == "/");
@@ -408,10 +426,17 @@ async fn forward(
             text = text.replace(from, to);
         }
         let mut answer: Option<serde_json::Value> = None;
-        if strip_next || refuse_history || reverse {
+        if strip_next || refuse_history || reverse || one_instant.is_some() {
             answer = serde_json::from_str(&text).ok();
         }
         if let Some(v) = answer.as_mut() {
+            if let Some(at) = one_instant.as_deref() {
+                for e in v.get_mut("entry").and_then(|e| e.as_array_mut()).into_iter().flatten() {
+                    if e["resource"]["meta"].is_object() {
+                        e["resource"]["meta"]["lastUpdated"] = serde_json::Value::String(at.to_owned());
+                    }
+                }
+            }
             if strip_next {
                 if let Some(links) = v.get_mut("link").and_then(|l| l.as_array_mut()) {
                     links.retain(|l| l["relation"] != "next");
@@ -445,6 +470,24 @@ async fn forward(
             respond(status, content_type, bytes)
         }
         _ => respond(status, content_type, bytes),
+    }
+}
+
+/// Whether a `_lastUpdated` search value (a prefix and an instant, URL-encoded) holds `at`.
+fn holds(value: &str, at: &str) -> bool {
+    let value = value.replace("%3A", ":").replace("%2B", "+");
+    let (prefix, when) = if value.len() > 2 && value.as_bytes()[..2].iter().all(u8::is_ascii_lowercase) {
+        value.split_at(2)
+    } else {
+        ("eq", value.as_str())
+    };
+    let (Some(at), Some(when)) = (fhir::pull::when::instant_millis(at), fhir::pull::when::instant_millis(when)) else { return true };
+    match prefix {
+        "ge" => at >= when,
+        "gt" => at > when,
+        "le" => at <= when,
+        "lt" => at < when,
+        _ => at == when,
     }
 }
 

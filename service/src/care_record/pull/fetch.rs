@@ -127,8 +127,14 @@ impl Services {
                 windows.push((from, Some(split)));
             }
         }
-        let missing_count = expected.map_or(0, |t| t.saturating_sub(u64::try_from(found.ids.len()).unwrap_or(u64::MAX)));
-        let missing = missing_count.max(unreadable_instants);
+        // Short of the first total is what is missing. A window that could not be read whole
+        // leaves the kind incomplete even when the ids reach that total (more may have come
+        // since): what it held beyond a page is the best count then.
+        let short = expected.map(|t| t.saturating_sub(u64::try_from(found.ids.len()).unwrap_or(u64::MAX)));
+        let missing = match short {
+            Some(0) | None => unreadable_instants,
+            Some(n) => n,
+        };
         if missing > 0 {
             let words = Section::of_resource(rtype).map_or(rtype, |s| s.heading());
             found.missing = Some(match expected {
