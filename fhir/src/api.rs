@@ -449,14 +449,20 @@ pub struct ServedEntry<'a> {
     pub entry_system: &'a str,
     /// The entry.
     pub entry_id: EntryId,
-    /// Its current version.
+    /// Its served version: how many of its versions changed what is served (a change of
+    /// sharing alone does not).
     pub version: i64,
+    /// The entry's own version that made what is served (its Provenance is named by it).
+    pub entry_version: i64,
     /// What it holds.
     pub body: &'a EntryBody,
     /// When it happened.
     pub occurred_at: Timestamp,
-    /// When it last changed (the resource's `meta.lastUpdated`).
+    /// When it last changed, sharing included (the resource's `meta.lastUpdated`, what
+    /// `_lastUpdated` matches).
     pub updated_at: Timestamp,
+    /// When its served version was made (Provenance's `recorded`, an answer's `authored`).
+    pub changed_at: Timestamp,
     /// Who entered it.
     pub author: Author<'a>,
     /// Who made its current version (its Provenance's author).
@@ -494,7 +500,7 @@ pub fn resource(t: Served, e: &ServedEntry<'_>) -> Option<Value> {
                 resource_type: "Provenance".into(),
                 id: None,
                 target: vec![Reference::to(format!("{}/{}", target.name(), e.entry_id))],
-                recorded: instant(e.updated_at),
+                recorded: instant(e.changed_at),
                 activity: Some(if e.version == 1 {
                     CodeableConcept::of(Coding::new(DATA_OPERATION, "CREATE", "create"))
                 } else {
@@ -506,7 +512,7 @@ pub fn resource(t: Served, e: &ServedEntry<'_>) -> Option<Value> {
                     on_behalf_of: matches!(e.changed_by, Author::Carer(_)).then(|| patient.clone()),
                 }],
             };
-            (provenance_id(e.entry_id, e.version), to_json(&provenance))
+            (provenance_id(e.entry_id, e.entry_version), to_json(&provenance))
         }
         Served::QuestionnaireResponse => {
             let EntryBody::AboutMe(about) = e.body else { return None };
@@ -550,7 +556,7 @@ fn about_me(about: &AboutMe, e: &ServedEntry<'_>, patient: &Reference, author: &
         "identifier": { "system": e.entry_system, "value": e.entry_id.to_string() },
         "status": if e.version == 1 { "completed" } else { "amended" },
         "subject": to_json(patient),
-        "authored": instant(e.updated_at),
+        "authored": instant(e.changed_at),
         "author": to_json(author),
         "source": to_json(patient),
         "item": items,
@@ -738,10 +744,13 @@ mod tests {
         let e = ServedEntry {
             entry_system: "http://localhost:3000/fhir/id/entry",
             entry_id: "01890a5d-ac96-774b-bcce-b302099a8057".parse().unwrap(),
+            // Its third version changed what is served a second time (one changed sharing only).
             version: 2,
+            entry_version: 3,
             body: &note,
             occurred_at: Timestamp::from_millis(1_796_115_600_000),
-            updated_at: Timestamp::from_millis(1_796_115_700_000),
+            updated_at: Timestamp::from_millis(1_796_115_800_000),
+            changed_at: Timestamp::from_millis(1_796_115_700_000),
             author: Author::Carer("Alex Smith"),
             changed_by: Author::Carer("Alex Smith"),
             nhs_number: "9434765919",
@@ -754,9 +763,11 @@ mod tests {
         assert_eq!(doc["subject"]["identifier"]["value"], "9434765919");
         assert_eq!(doc["author"][0]["display"], "Alex Smith");
         let prov = resource(Served::Provenance, &e).unwrap();
-        assert_eq!(prov["id"], "carry-01890a5d-ac96-774b-bcce-b302099a8057-2");
+        assert_eq!(prov["id"], "carry-01890a5d-ac96-774b-bcce-b302099a8057-3", "named by the entry's version");
         assert_eq!(prov["target"][0]["reference"], "DocumentReference/01890a5d-ac96-774b-bcce-b302099a8057");
         assert_eq!(prov["activity"]["coding"][0]["code"], "UPDATE");
+        assert_eq!(prov["recorded"], instant(Timestamp::from_millis(1_796_115_700_000)), "when the served version was made");
+        assert_eq!(doc["meta"]["lastUpdated"], instant(Timestamp::from_millis(1_796_115_800_000)), "when it last changed at all");
         assert_eq!(prov["agent"][0]["onBehalfOf"]["identifier"]["value"], "9434765919");
         // The patient changed what the carer entered: the Provenance of this version names them.
         let changed = ServedEntry { changed_by: Author::Patient, ..e };

@@ -220,6 +220,64 @@ conformance! {
     }
 }
 
+conformance! {
+    async fn a_change_of_sharing_alone_is_not_a_new_version_of_what_is_served(db) {
+        let (s, clock) = services_with(db, |c| c.fhir_clients = vec![client()]);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", VALID_NHS).await;
+        let id = s.add_reading(&sam, RecordRef::Own, &bp(130, 85, "2026-11-20T08:00"), &shared("general")).await.unwrap();
+        let caller = sign_in(&s, ALL_READS).await;
+        let first = s.fhir_read(&caller, "Observation", &id.to_string()).await.unwrap();
+        assert_eq!((first["meta"]["versionId"].as_str(), first["status"].as_str()), (Some("1"), Some("final")));
+
+        // Sam stops sharing it (it is not served), then shares it again (versions 2 and 3).
+        clock.advance(Span::minutes(5));
+        let private = service::PrivacyForm { label: "general".into(), share: false };
+        s.set_entry_privacy(&sam, RecordRef::Own, id, 1, &private).await.unwrap();
+        assert_eq!(s.fhir_read(&caller, "Observation", &id.to_string()).await.unwrap_err().status, 404);
+        clock.advance(Span::minutes(5));
+        s.set_entry_privacy(&sam, RecordRef::Own, id, 2, &shared("general")).await.unwrap();
+        let again = s.fhir_read(&caller, "Observation", &id.to_string()).await.unwrap();
+        // The same resource at the same version: nothing in it was amended.
+        let without_time = |mut r: Value| {
+            r["meta"]["lastUpdated"] = Value::Null;
+            r
+        };
+        assert_eq!(again["meta"]["versionId"], "1");
+        assert_eq!(again["status"], "final");
+        assert_eq!(without_time(again.clone()), without_time(first.clone()));
+        assert!(again["meta"]["lastUpdated"].as_str() > first["meta"]["lastUpdated"].as_str(), "served again from then: _lastUpdated finds it");
+        // Its Provenance is still the first version's, recorded when that was made.
+        let provenance = s.fhir_read(&caller, "Provenance", &format!("carry-{id}-1")).await.unwrap();
+        assert_eq!(provenance["activity"]["coding"][0]["code"], "CREATE");
+        assert_eq!(provenance["recorded"], first["meta"]["lastUpdated"]);
+        assert_eq!(s.fhir_read(&caller, "Provenance", &format!("carry-{id}-3")).await.unwrap_err().status, 404);
+
+        // A change of the reading itself is the second version, amended, by its own Provenance.
+        clock.advance(Span::minutes(5));
+        s.edit_reading(&sam, RecordRef::Own, id, 3, &bp(128, 84, "2026-11-20T08:00")).await.unwrap();
+        let amended = s.fhir_read(&caller, "Observation", &id.to_string()).await.unwrap();
+        assert_eq!((amended["meta"]["versionId"].as_str(), amended["status"].as_str()), (Some("2"), Some("amended")));
+        let provenance = s.fhir_read(&caller, "Provenance", &format!("carry-{id}-4")).await.unwrap();
+        assert_eq!(provenance["activity"]["coding"][0]["code"], "UPDATE");
+        assert_eq!(s.fhir_read(&caller, "Provenance", &format!("carry-{id}-1")).await.unwrap_err().status, 404);
+        let (all, _) = all_pages(&s, &caller, "Provenance", by_nhs(VALID_NHS)).await;
+        assert_eq!(all.iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>(), [format!("carry-{id}-4")]);
+
+        // Kept private, corrected, then shared: the practice's first sight of it is its first version.
+        let private = service::PrivacyForm { label: "general".into(), share: false };
+        let weight = s.add_reading(&sam, RecordRef::Own, &ReadingFormExt::weight("2026-11-21T09:00"), &private).await.unwrap();
+        let mut corrected = ReadingFormExt::weight("2026-11-21T09:00");
+        corrected.value = "71.5".into();
+        s.edit_reading(&sam, RecordRef::Own, weight, 1, &corrected).await.unwrap();
+        s.set_entry_privacy(&sam, RecordRef::Own, weight, 2, &shared("general")).await.unwrap();
+        let first_sight = s.fhir_read(&caller, "Observation", &weight.to_string()).await.unwrap();
+        assert_eq!((first_sight["meta"]["versionId"].as_str(), first_sight["status"].as_str()), (Some("1"), Some("final")));
+        assert_eq!(first_sight["valueQuantity"]["value"], 71.5);
+        assert!(s.fhir_read(&caller, "Provenance", &format!("carry-{weight}-3")).await.is_ok());
+    }
+}
+
 /// Kim's reading (another patient's, which a search for Sam must never return).
 const CANARY_SYSTOLIC: u16 = 187;
 

@@ -39,6 +39,8 @@ pub struct EntryRow {
 /// One version of an entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionRow {
+    /// The entry it is a version of.
+    pub entry_id: EntryId,
     /// 1 for the first.
     pub version: i64,
     /// What it did.
@@ -118,6 +120,7 @@ impl TryFrom<RawEntry> for EntryRow {
 
 #[derive(sqlx::FromRow)]
 struct RawVersion {
+    entry_id: String,
     version: i64,
     change: String,
     body: String,
@@ -133,6 +136,7 @@ impl TryFrom<RawVersion> for VersionRow {
     type Error = StoreError;
     fn try_from(r: RawVersion) -> Result<Self, Self::Error> {
         Ok(VersionRow {
+            entry_id: parse_id("entry_versions.entry_id", &r.entry_id)?,
             version: r.version,
             change: Change::from_slug(&r.change).ok_or(StoreError::Corrupt { column: "entry_versions.change" })?,
             state: Snapshot {
@@ -437,24 +441,40 @@ pub async fn list_deleted(conn: &mut Conn, permit: &Permit, since: Timestamp) ->
     rows.into_iter().map(EntryRow::try_from).collect()
 }
 
+/// The columns a [`VersionRow`] is read from, and the tables (`v` the versions, `e` entries).
+macro_rules! version_select {
+    () => {
+        "select v.entry_id, v.version, v.change, v.body, v.label, v.shared_with_practice, v.occurred_at, v.changed_by, \
+         u.display_name as changed_by_name, v.recorded_at \
+         from entry_versions v join entries e on e.id = v.entry_id join users u on u.id = v.changed_by "
+    };
+}
+
 /// The versions of an entry of this record whose label is visible, oldest first. A version
 /// from when the entry had a label the caller may not see is absent, like any hidden item.
 pub async fn list_versions(conn: &mut Conn, permit: &Permit, id: EntryId) -> StoreResult<Vec<VersionRow>> {
+    list_versions_of(conn, permit, &[id]).await
+}
+
+/// [`list_versions`] for several entries of this record at once: by entry, each oldest first.
+pub async fn list_versions_of(conn: &mut Conn, permit: &Permit, ids: &[EntryId]) -> StoreResult<Vec<VersionRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let [l1, l2, l3, l4] = label_slots(permit.labels());
-    let rows: Vec<RawVersion> = sqlx::query_as(
-        "select v.version, v.change, v.body, v.label, v.shared_with_practice, v.occurred_at, v.changed_by, \
-         u.display_name as changed_by_name, v.recorded_at \
-         from entry_versions v join entries e on e.id = v.entry_id join users u on u.id = v.changed_by \
-         where v.entry_id = $1 and e.patient_id = $2 and v.label in ($3, $4, $5, $6) order by v.version",
-    )
-    .bind(id.to_string())
-    .bind(permit.patient().to_string())
-    .bind(l1)
-    .bind(l2)
-    .bind(l3)
-    .bind(l4)
-    .fetch_all(conn)
-    .await?;
+    let wanted: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 6)).collect();
+    let sql = format!(
+        concat!(
+            version_select!(),
+            "where e.patient_id = $1 and v.label in ($2, $3, $4, $5) and v.entry_id in ({}) order by v.entry_id, v.version"
+        ),
+        wanted.join(", ")
+    );
+    let mut query = sqlx::query_as(&sql).bind(permit.patient().to_string()).bind(l1).bind(l2).bind(l3).bind(l4);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let rows: Vec<RawVersion> = query.fetch_all(conn).await?;
     rows.into_iter().map(VersionRow::try_from).collect()
 }
 

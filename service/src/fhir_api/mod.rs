@@ -16,6 +16,7 @@ use crate::config::FhirClientConfig;
 use crate::Services;
 use domain::access::{DenyReason, Permit, Refusal};
 use domain::audit::{AuditEvent, Category, Door, Touch};
+use domain::entries::Change as EntryChange;
 use domain::practices::LinkStatus;
 use domain::Timestamp;
 use domain::{EntryId, PatientId, PrivacyLabel};
@@ -25,7 +26,7 @@ use fhir::security::SecurityRules;
 /// An instant as an HTTP date, for `Last-Modified`.
 pub use fhir::api::http_date;
 use serde_json::Value;
-use store::entries::EntryRow;
+use store::entries::{EntryRow, VersionRow};
 use store::fhir_api::{LinkByNhs, ServedQuery};
 
 /// A registered client with its keys read.
@@ -188,12 +189,9 @@ impl Services {
         };
         let entry_system = self.config().identifier_system("entry");
         let rules = self.security_rules();
-        let changers = if t == Served::Provenance { self.version_authors(permit, &rows).await? } else { Vec::new() };
-        let resources: Vec<Value> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| served(t, row, changers.get(i).and_then(Option::as_ref), &subject, &entry_system, &rules))
-            .collect();
+        let versions = self.served_versions(permit, &rows).await?;
+        let resources: Vec<Value> =
+            rows.iter().zip(&versions).filter_map(|(row, v)| served(t, row, v, &subject, &entry_system, &rules)).collect();
         self.log(self.fhir_event(caller, Ok(permit), t, None)).await?;
         Ok(fhir::api::searchset(&self_url, next.as_deref(), u64::try_from(total).unwrap_or(0), &self.fhir_base(), resources))
     }
@@ -221,9 +219,9 @@ impl Services {
             let Some(permit) = self.permit_or_log_refusal(caller, t, &subject, None).await? else { continue };
             let q = ServedQuery { permit, kinds: t.kinds(), since: h.since, before: None };
             let rows = store::fhir_api::list_served(&mut tx, &q, h.after, limit).await?;
-            let changers = if t == Served::Provenance { self.version_authors(permit, &rows).await? } else { Vec::new() };
-            for (i, row) in rows.iter().enumerate() {
-                if let Some(r) = served(t, row, changers.get(i).and_then(Option::as_ref), &subject, &entry_system, &rules) {
+            let versions = self.served_versions(permit, &rows).await?;
+            for (row, v) in rows.iter().zip(&versions) {
+                if let Some(r) = served(t, row, v, &subject, &entry_system, &rules) {
                     changes.push((row.updated_at, row.id, Change::Current(r)));
                 }
             }
@@ -284,13 +282,16 @@ impl Services {
             self.log(self.fhir_event(caller, Ok(permit), t, Some(id))).await?;
             return Err(FhirError::new(410, "deleted", format!("{} {id} was deleted", t.name())));
         }
-        let row = row.filter(|r| version.is_none_or(|v| v == r.version));
-        let changer = match (&row, t) {
-            (Some(r), Served::Provenance) => self.version_authors(permit, std::slice::from_ref(r)).await?.pop().flatten(),
-            _ => None,
+        let resource = match row {
+            Some(row) => {
+                let served_version = self.served_versions(permit, std::slice::from_ref(&row)).await?.remove(0);
+                // A Provenance is named by the version that made what is served.
+                Some((row, served_version)).filter(|(_, v)| version.is_none_or(|asked| asked == v.entry_version))
+            }
+            None => None,
         };
-        let resource = row
-            .and_then(|row| served(t, &row, changer.as_ref(), &subject, &self.config().identifier_system("entry"), &self.security_rules()));
+        let resource =
+            resource.and_then(|(row, v)| served(t, &row, &v, &subject, &self.config().identifier_system("entry"), &self.security_rules()));
         let Some(resource) = resource else {
             self.log(self.fhir_event(caller, Err(&permit.refuse(DenyReason::ItemNotVisible)), t, Some(id))).await?;
             return Err(FhirError::not_found());
@@ -373,15 +374,61 @@ fn require_scope(caller: &SystemCaller, t: Served, need: Perms) -> Result<(), Fh
 }
 
 impl Services {
-    /// Who made each row's current version (for its Provenance), in the rows' order.
-    async fn version_authors(&self, permit: &Permit, rows: &[EntryRow]) -> Result<Vec<Option<(domain::UserId, String)>>, FhirError> {
+    /// Each row's served version, in the rows' order.
+    async fn served_versions(&self, permit: &Permit, rows: &[EntryRow]) -> Result<Vec<ServedVersion>, FhirError> {
         let mut conn = self.db().conn().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let versions = store::entries::list_versions(&mut conn, permit, row.id).await?;
-            out.push(versions.into_iter().find(|v| v.version == row.version).map(|v| (v.changed_by, v.changed_by_name)));
+        let ids: Vec<EntryId> = rows.iter().map(|r| r.id).collect();
+        let versions = store::entries::list_versions_of(&mut conn, permit, &ids).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mine: Vec<&VersionRow> = versions.iter().filter(|v| v.entry_id == row.id).collect();
+                ServedVersion::of(row, &mine)
+            })
+            .collect())
+    }
+}
+
+/// An entry's version as the FHIR API serves it. FHIR's version counts the changes a client
+/// could see in the resource: among the versions shared with the practice, those that changed
+/// its content, its time or its label, or brought it back after deletion. A change of sharing
+/// alone is not a new version of anything served, so it is neither a new `versionId` nor an
+/// "amended" status, and the Provenance stays the one of the version that made what is served.
+#[derive(Debug, Clone, PartialEq)]
+struct ServedVersion {
+    /// `meta.versionId`: how many versions changed what is served, this one included.
+    number: i64,
+    /// The entry's version that made it (its Provenance is named by it).
+    entry_version: i64,
+    /// Who made that version (the entry's author when it is not visible).
+    changed_by: Option<(domain::UserId, String)>,
+    /// When that version was made.
+    at: Timestamp,
+}
+
+impl ServedVersion {
+    /// From the entry's versions the permit may see, oldest first.
+    fn of(row: &EntryRow, versions: &[&VersionRow]) -> Self {
+        let mut served: Option<ServedVersion> = None;
+        let mut previous: Option<&domain::entries::Snapshot> = None;
+        let shared = versions.iter().filter(|v| v.state.shared_with_practice);
+        for v in shared.take_while(|v| v.version <= row.version) {
+            let seen = match (previous, v.change) {
+                (None, _) | (Some(_), EntryChange::Restored) => true,
+                (Some(_), EntryChange::Deleted) => false,
+                (Some(p), _) => p.body != v.state.body || p.occurred_at != v.state.occurred_at || p.label != v.state.label,
+            };
+            if seen {
+                served = Some(ServedVersion {
+                    number: served.as_ref().map_or(1, |s| s.number + 1),
+                    entry_version: v.version,
+                    changed_by: Some((v.changed_by, v.changed_by_name.clone())),
+                    at: v.recorded_at,
+                });
+            }
+            previous = Some(&v.state);
         }
-        Ok(out)
+        served.unwrap_or(ServedVersion { number: row.version, entry_version: row.version, changed_by: None, at: row.updated_at })
     }
 }
 
@@ -394,28 +441,30 @@ fn as_author<'a>(subject: &Subject, user: domain::UserId, name: &'a str) -> Auth
     }
 }
 
-/// The resource of type `t` for an entry of the subject's record, with its privacy label as
-/// security labels (`access-rules.md`, the reverse mapping), so a receiving system can keep it
-/// as private as Carry does.
+/// The resource of type `t` for an entry of the subject's record, at its served version, with
+/// its privacy label as security labels (`access-rules.md`, the reverse mapping), so a
+/// receiving system can keep it as private as Carry does.
 fn served(
     t: Served,
     row: &EntryRow,
-    changed_by: Option<&(domain::UserId, String)>,
+    version: &ServedVersion,
     subject: &Subject,
     entry_system: &str,
     rules: &SecurityRules,
 ) -> Option<Value> {
     let author = as_author(subject, row.entered_by, &row.entered_by_name);
-    let changed_by = changed_by.map_or(author, |(user, name)| as_author(subject, *user, name));
+    let changed_by = version.changed_by.as_ref().map_or(author, |(user, name)| as_author(subject, *user, name));
     fhir::api::resource(
         t,
         &ServedEntry {
             entry_system,
             entry_id: row.id,
-            version: row.version,
+            version: version.number,
+            entry_version: version.entry_version,
             body: &row.current.body,
             occurred_at: row.current.occurred_at,
             updated_at: row.updated_at,
+            changed_at: version.at,
             author,
             changed_by,
             nhs_number: &subject.nhs_number,
