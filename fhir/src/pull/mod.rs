@@ -133,8 +133,73 @@ pub enum PullError {
 
 /// The `Type/id` a history entry deleted, when it is a deletion.
 pub fn deletion(e: &BundleEntry) -> Option<String> {
-    let request = e.request.as_ref().filter(|r| r.method.eq_ignore_ascii_case("DELETE"))?;
-    type_and_id(&request.url).or_else(|| e.full_url.as_deref().and_then(type_and_id))
+    deleted(e.request.as_ref(), e.full_url.as_deref())
+}
+
+/// The `Type/id` an entry with this request and full URL deleted, when it is a deletion.
+fn deleted(request: Option<&crate::model::BundleRequest>, full_url: Option<&str>) -> Option<String> {
+    let request = request.filter(|r| r.method.eq_ignore_ascii_case("DELETE"))?;
+    type_and_id(&request.url).or_else(|| full_url.and_then(type_and_id))
+}
+
+/// A history answer as a deletion check reads it: each entry's request and response, and never
+/// its resource (a type's history spans every patient: reading each resource would be most of
+/// a pull's own time).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    /// `Bundle`.
+    pub resource_type: String,
+    /// Paging links.
+    #[serde(default)]
+    pub link: Vec<BundleLink>,
+    /// The entries, newest first.
+    #[serde(default)]
+    pub entry: Vec<HistoryEntry>,
+}
+
+/// One entry of a [`HistoryPage`].
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The version's URL.
+    #[serde(default)]
+    pub full_url: Option<String>,
+    /// What was done (`DELETE` for a deletion) and to what.
+    #[serde(default)]
+    pub request: Option<crate::model::BundleRequest>,
+    /// When (`lastModified`).
+    #[serde(default)]
+    pub response: Option<crate::model::BundleResponse>,
+}
+
+impl HistoryPage {
+    /// Reads a history answer; `None` when it is not a Bundle.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(body).ok().filter(|p| p.resource_type == "Bundle")
+    }
+
+    /// The `next` link, if there is one.
+    pub fn next_link(&self) -> Option<&str> {
+        self.link.iter().find(|l| l.relation == "next").map(|l| l.url.as_str())
+    }
+}
+
+impl HistoryEntry {
+    /// The `Type/id` this version is of.
+    pub fn key(&self) -> Option<String> {
+        self.request.as_ref().and_then(|r| type_and_id(&r.url)).or_else(|| self.full_url.as_deref().and_then(type_and_id))
+    }
+
+    /// The `Type/id` it deleted, when it is a deletion.
+    pub fn deletion(&self) -> Option<String> {
+        deleted(self.request.as_ref(), self.full_url.as_deref())
+    }
+
+    /// When the version was made, in the server's clock.
+    pub fn last_modified(&self) -> Option<&str> {
+        self.response.as_ref().and_then(|r| r.last_modified.as_deref())
+    }
 }
 
 /// The `Type/id` of each deletion in a history page.

@@ -132,6 +132,32 @@ fn a_history_page_gives_its_deletions() {
     assert_eq!(deletions(&b), vec!["Condition/c1".to_owned(), "Encounter/e9".to_owned()]);
 }
 
+#[test]
+fn a_history_page_is_read_for_its_requests_and_times_only() {
+    let body = json!({"resourceType": "Bundle", "type": "history", "link": [{"relation": "next", "url": "http://h/fhir/Condition/_history?page=2"}],
+        "entry": [
+        {"fullUrl": "http://h/fhir/Condition/c1", "request": {"method": "DELETE", "url": "Condition/c1"},
+         "response": {"status": "204", "lastModified": "2026-11-20T10:00:00Z"}},
+        // A resource Carry could not read is no matter here: only the request counts.
+        {"fullUrl": "http://h/fhir/Condition/c2", "resource": {"resourceType": "Condition", "id": 2, "code": [true]},
+         "request": {"method": "PUT", "url": "Condition/c2"}},
+        {"fullUrl": "http://h/fhir/Encounter/e9/_history/4", "request": {"method": "DELETE", "url": "Encounter/e9/_history/4"}}]})
+    .to_string();
+    let page = HistoryPage::parse(body.as_bytes()).unwrap();
+    let keys: Vec<_> = page.entry.iter().map(|e| (e.key(), e.deletion())).collect();
+    assert_eq!(
+        keys,
+        [
+            (Some("Condition/c1".to_owned()), Some("Condition/c1".to_owned())),
+            (Some("Condition/c2".to_owned()), None),
+            (Some("Encounter/e9".to_owned()), Some("Encounter/e9".to_owned())),
+        ]
+    );
+    assert_eq!(page.entry[0].last_modified(), Some("2026-11-20T10:00:00Z"));
+    assert_eq!(page.next_link(), Some("http://h/fhir/Condition/_history?page=2"));
+    assert!(HistoryPage::parse(br#"{"resourceType": "OperationOutcome"}"#).is_none());
+}
+
 fn read(r: &serde_json::Value) -> SyncedItem {
     read_item(&r.to_string(), "p1", CARRY, &SecurityRules::default()).unwrap()
 }

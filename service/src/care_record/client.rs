@@ -179,6 +179,13 @@ impl CareRecordClient {
         fhir::pull::SearchPage::parse(&body).ok_or_else(|| RemoteError::Transient(format!("GET {shown}: the answer is not a Bundle"), None))
     }
 
+    /// A history page (see [`Self::get`]): each entry's request and response, not its resource.
+    pub(crate) async fn history(&self, path: &str) -> Result<fhir::pull::HistoryPage, RemoteError> {
+        let (shown, body) = self.get_bytes(path).await?;
+        fhir::pull::HistoryPage::parse(&body)
+            .ok_or_else(|| RemoteError::Transient(format!("GET {shown}: the answer is not a Bundle"), None))
+    }
+
     /// The body of a GET, and the request as the words of an error name it.
     async fn get_bytes(&self, path: &str) -> Result<(String, Vec<u8>), RemoteError> {
         let url = if path.starts_with("http://") || path.starts_with("https://") {

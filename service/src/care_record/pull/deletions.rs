@@ -78,24 +78,17 @@ impl Services {
             if pages > super::MAX_REQUESTS {
                 return Err(RemoteError::Transient(format!("GET {path}: the {rtype} history did not end"), None));
             }
-            let bundle: fhir::model::Bundle = serde_json::from_value(job.client.get(&path).await?)
-                .map_err(|_| RemoteError::Transient(format!("GET {path}: the answer is not a Bundle"), None))?;
-            for entry in &bundle.entry {
-                let modified = entry.response.as_ref().and_then(|r| r.last_modified.as_deref());
-                if modified.is_some_and(|m| pull::later(since, m)) {
+            let page = job.client.history(&path).await?;
+            for entry in &page.entry {
+                if entry.last_modified().is_some_and(|m| pull::later(since, m)) {
                     break 'pages;
                 }
-                let key = entry
-                    .request
-                    .as_ref()
-                    .and_then(|r| fhir::response::type_and_id(&r.url))
-                    .or_else(|| entry.full_url.as_deref().and_then(fhir::response::type_and_id));
                 // The newest version of each resource decides: a deletion undone since is kept.
-                if key.is_some_and(|k| seen.insert(k)) {
-                    gone.extend(pull::deletion(entry).and_then(|k| k.split_once('/').map(|(_, id)| id.to_owned())));
+                if entry.key().is_some_and(|k| seen.insert(k)) {
+                    gone.extend(entry.deletion().and_then(|k| k.split_once('/').map(|(_, id)| id.to_owned())));
                 }
             }
-            next = bundle.next_link().map(str::to_owned);
+            next = page.next_link().map(str::to_owned);
         }
         Ok(gone)
     }
