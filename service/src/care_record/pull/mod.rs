@@ -40,6 +40,8 @@ const RETRY_AFTER: Span = Span::minutes(5);
 /// How far before the watermark each search starts, in the other server's clock: resources
 /// committed out of order around the watermark are still seen (the upsert makes repeats harmless).
 pub const OVERLAP_SECONDS: i64 = 300;
+/// How often a running pull saves how far it is (and extends its lease).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Resources asked for per page.
 const PAGE: u32 = 100;
 /// Requests per kind of resource at most (a server whose `next` links never end, or that
@@ -174,6 +176,7 @@ impl Services {
         let mut changed = 0u64;
         let mut missing = Vec::new();
         let mut failed = Vec::new();
+        let mut progress_saved = std::time::Instant::now();
         for (done, rtype) in PULLED_TYPES.iter().enumerate() {
             match self.pull_kind(&job, rtype, since.as_deref()).await? {
                 Ok(kind) => {
@@ -187,9 +190,14 @@ impl Services {
                 }
                 Err(why) => failed.push(why),
             }
-            let mut conn = self.db().conn().await?;
-            let now = self.now();
-            synced::update_sync_progress(&mut conn, patient, i64::try_from(done + 1).unwrap_or(0), now.plus(PULL_LEASE), now).await?;
+            // How far it is (the patient's page shows it) and a longer lease, at most once a
+            // second: each is a commit, and most kinds take a few milliseconds.
+            if progress_saved.elapsed() >= PROGRESS_EVERY {
+                let mut conn = self.db().conn().await?;
+                let now = self.now();
+                synced::update_sync_progress(&mut conn, patient, i64::try_from(done + 1).unwrap_or(0), now.plus(PULL_LEASE), now).await?;
+                progress_saved = std::time::Instant::now();
+            }
         }
         if changed > 0 {
             self.log(sync_event(patient, self.now())).await?;
