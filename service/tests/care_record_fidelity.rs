@@ -167,6 +167,41 @@ conformance! {
 }
 
 conformance! {
+    async fn a_deletion_beyond_a_history_page_the_server_does_not_page_is_still_found(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        // The server lists _history, but pages neither its history nor its searches.
+        proxy.strip_next_links(true);
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        let glucose = |n: usize| observation(&rp, "Glucose", json!({"value": 5, "unit": "mmol/L"}), &format!("2025-01-01T{:02}:{:02}:00Z", n / 60, n % 60));
+        let entries: Vec<serde_json::Value> =
+            (0..130).map(|n| json!({"resource": glucose(n), "request": {"method": "POST", "url": "Observation"}})).collect();
+        remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        pull(&s, &sam, 1).await;
+        assert_eq!(section(&s.nhs_record(&sam, RecordRef::Own).await.unwrap(), Section::Results).items.len(), 130);
+
+        // One result is deleted, then 120 more arrive: the deletion is beyond the history's
+        // first page, and the server gives no way to the second.
+        let page = remote.get(&format!("Observation?patient={rp}&_count=1")).await;
+        let first = page["entry"][0]["resource"]["id"].as_str().unwrap().to_owned();
+        remote.delete(&format!("Observation/{first}")).await;
+        let entries: Vec<serde_json::Value> =
+            (130..250).map(|n| json!({"resource": glucose(n), "request": {"method": "POST", "url": "Observation"}})).collect();
+        remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        s.update_nhs_record(&sam, RecordRef::Own).await.unwrap();
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 249, "the deleted result is gone, the new ones are there");
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
+        assert!(proxy.paths().iter().any(|p| p.contains("/_history")), "{:?}", proxy.paths());
+    }
+}
+
+conformance! {
     async fn deletions_are_found_without_history_and_a_failing_kind_stops_nothing_else(db) {
         let remote = Sekmet::start("ES384").await;
         let proxy = Proxy::start(&remote.base()).await;

@@ -1,7 +1,9 @@
 //! Removing what the shared care record deleted. Search never returns a deleted resource, so
 //! Carry learns of deletions from type-level `_history` where the server's CapabilityStatement
-//! lists `history-type` (a 4xx there means it is not offered after all), and otherwise by
-//! comparing the ids it holds with the ids the server holds (a search answering ids only).
+//! lists `history-type` (a 4xx there means it is not offered after all), and otherwise, or when
+//! the history cannot be read to its end (a full page without a `next` link), by comparing the
+//! ids it holds with the ids the server holds: from a search answering ids only, or, from a
+//! server that does not page it, from a whole search read in windows as a full pull reads it.
 //! Nothing is removed on a comparison whose counts do not agree.
 
 use super::{Pulling, Stop, PAGE};
@@ -42,7 +44,13 @@ impl Services {
         if let (Some(since), None) = (since, fetched) {
             if job.client.offers_history(rtype).await {
                 match self.history_deletions(job, rtype, since).await {
-                    Ok(gone) => return Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None })),
+                    Ok(Some(gone)) => return Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None })),
+                    Ok(None) => {
+                        tracing::info!(
+                            resource_type = rtype,
+                            "the shared care record's _history ended on a full page without a next link; comparing ids instead"
+                        );
+                    }
                     Err(RemoteError::Permanent(why)) => {
                         tracing::info!(resource_type = rtype, error = %why, "the shared care record refused the _history it lists; comparing ids instead");
                         job.client.history_refused(rtype);
@@ -55,9 +63,14 @@ impl Services {
             Some(ids) => ids.clone(),
             None => match self.ids_held_there(job, rtype).await {
                 Ok(Some(ids)) => ids,
-                Ok(None) => {
-                    return Ok(Ok(Deleted { removed: 0, unchecked: Some(format!("deletions of {rtype} could not be checked")) }));
-                }
+                // The ids search did not page: read the whole search as a full pull does.
+                Ok(None) => match self.fetch_type(job, rtype, None).await? {
+                    Ok(all) if all.missing.is_none() => all.ids,
+                    Ok(_) => {
+                        return Ok(Ok(Deleted { removed: 0, unchecked: Some(format!("deletions of {rtype} could not be checked")) }));
+                    }
+                    Err(why) => return Ok(Err(why)),
+                },
                 Err(why) => return Ok(Err(why)),
             },
         };
@@ -68,7 +81,8 @@ impl Services {
     /// The ids of `rtype` deleted since `since`, from the type's history. History is newest
     /// first: the newest version of each id decides, and paging stops at versions older than
     /// `since` (some servers' `next` links drop `_since`). Only this record's are removed later.
-    async fn history_deletions(&self, job: &Pulling<'_>, rtype: &str, since: &str) -> Result<Vec<String>, RemoteError> {
+    /// `None` when a full page has no `next` link: the history may go on beyond what it shows.
+    async fn history_deletions(&self, job: &Pulling<'_>, rtype: &str, since: &str) -> Result<Option<Vec<String>>, RemoteError> {
         let mut next = Some(pull::history_path(rtype, since, PAGE));
         let mut seen = HashSet::new();
         let mut gone = Vec::new();
@@ -89,8 +103,11 @@ impl Services {
                 }
             }
             next = page.next_link().map(str::to_owned);
+            if next.is_none() && page.entry.len() >= usize::try_from(PAGE).unwrap_or(usize::MAX) {
+                return Ok(None);
+            }
         }
-        Ok(gone)
+        Ok(Some(gone))
     }
 
     /// Every id of `rtype` the server holds for the record, by a search answering ids only
