@@ -16,7 +16,7 @@ conformance! {
     async fn five_synthetic_patients_are_pulled_whole_and_changes_follow(db) {
         let (dir, manifest) = import::synthetic(5, 42);
         let remote = peer::Sekmet::start("ES384").await;
-        let (_, f) = import::import(db, &remote, &remote.base(), &dir, &manifest).await;
+        let (_, f) = import::import(db, &remote, &remote.base(), &dir, &manifest, true).await;
         assert_eq!(f.patients, 5);
         assert!(f.resources_loaded > 5_000, "{}", f.resources_loaded);
         assert_eq!(f.items, f.expected, "every resource Carry pulls arrived exactly once");

@@ -66,10 +66,17 @@ pub fn synthetic(patients: usize, seed: u64) -> (PathBuf, Value) {
     (dir, manifest)
 }
 
-/// Loads the patients into `remote`, links them in Carry, pulls everything (Carry talking to
-/// `via`: the server itself, or a proxy in front of it), changes 100 Observations there and
-/// pulls again.
-pub async fn import(db: &store::Db, remote: &Sekmet, via: &str, dir: &std::path::Path, manifest: &Value) -> (Services, Figures) {
+/// Loads the patients into `remote` (unless an earlier run did: `load` false), links them in
+/// Carry, pulls everything (Carry talking to `via`: the server itself, or a proxy in front of
+/// it), changes 100 Observations there and pulls again.
+pub async fn import(
+    db: &store::Db,
+    remote: &Sekmet,
+    via: &str,
+    dir: &std::path::Path,
+    manifest: &Value,
+    load: bool,
+) -> (Services, Figures) {
     let mut f = Figures::default();
     let patients = manifest["patients"].as_array().unwrap();
     f.patients = patients.len();
@@ -77,7 +84,9 @@ pub async fn import(db: &store::Db, remote: &Sekmet, via: &str, dir: &std::path:
     for p in patients {
         let bundle: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(p["file"].as_str().unwrap())).unwrap()).unwrap();
         f.resources_loaded += bundle["entry"].as_array().unwrap().len() as u64;
-        remote.transaction(&bundle).await;
+        if load {
+            remote.transaction(&bundle).await;
+        }
     }
     f.load = started.elapsed();
     for t in PULLED {
@@ -101,6 +110,7 @@ pub async fn import(db: &store::Db, remote: &Sekmet, via: &str, dir: &std::path:
     f.items = items_by_type(db).await;
 
     // 100 Observations change on the server (a new value, so a new version).
+    let before = observation_versions(db).await;
     let first = patients[0]["id"].as_str().unwrap();
     let page = remote.get(&format!("Observation?patient={first}&_count=100&_sort=_lastUpdated")).await;
     let mut changed = Vec::new();
@@ -121,14 +131,20 @@ pub async fn import(db: &store::Db, remote: &Sekmet, via: &str, dir: &std::path:
     f.incremental = started.elapsed();
     f.incremental_remote = s.care_record_remote_time() - remote_before;
     assert_eq!(finished, patients.len());
+    let after = observation_versions(db).await;
+    f.changed_seen = changed.iter().filter(|id| after.get(*id).is_some_and(|v| before.get(*id) != Some(v))).count() as i64;
+    (s, f)
+}
+
+/// Each stored Observation's version, by id.
+async fn observation_versions(db: &store::Db) -> BTreeMap<String, String> {
     let mut conn = db.conn().await.unwrap();
-    let (seen,): (i64,) =
-        sqlx::query_as("select count(*) from care_record_items where resource_type = 'Observation' and version_id <> '1'")
-            .fetch_one(&mut *conn)
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select remote_id, version_id from care_record_items where resource_type = 'Observation'")
+            .fetch_all(&mut *conn)
             .await
             .unwrap();
-    f.changed_seen = seen;
-    (s, f)
+    rows.into_iter().collect()
 }
 
 async fn items_by_type(db: &store::Db) -> BTreeMap<String, i64> {
