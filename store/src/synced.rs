@@ -154,6 +154,17 @@ pub async fn delete_item(conn: &mut Conn, patient: PatientId, resource_type: &st
     Ok(done.rows_affected() > 0)
 }
 
+/// Whether a record holds any item of a type.
+pub async fn holds_items(conn: &mut Conn, patient: PatientId, resource_type: &str) -> StoreResult<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("select remote_id from care_record_items where patient_id = $1 and resource_type = $2 limit 1")
+            .bind(patient.to_string())
+            .bind(resource_type)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
 /// The ids of a record's items of one type (every standing): what deletions are checked against.
 pub async fn list_item_ids(conn: &mut Conn, patient: PatientId, resource_type: &str) -> StoreResult<Vec<String>> {
     let ids: Vec<String> = sqlx::query_scalar("select remote_id from care_record_items where patient_id = $1 and resource_type = $2")

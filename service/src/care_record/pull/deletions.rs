@@ -34,11 +34,11 @@ impl Services {
         since: Option<&str>,
         fetched: Option<&HashSet<String>>,
     ) -> ServiceResult<Result<Deleted, String>> {
-        let held = {
+        let holds_any = {
             let mut conn = self.db().conn().await?;
-            synced::list_item_ids(&mut conn, job.patient, rtype).await?
+            synced::holds_items(&mut conn, job.patient, rtype).await?
         };
-        if held.is_empty() {
+        if !holds_any {
             return Ok(Ok(Deleted::default()));
         }
         if let (Some(since), None) = (since, fetched) {
@@ -73,6 +73,10 @@ impl Services {
                 },
                 Err(why) => return Ok(Err(why)),
             },
+        };
+        let held = {
+            let mut conn = self.db().conn().await?;
+            synced::list_item_ids(&mut conn, job.patient, rtype).await?
         };
         let gone: Vec<String> = held.into_iter().filter(|id| !there.contains(id)).collect();
         Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None }))

@@ -42,10 +42,9 @@ impl Services {
         let mut expected: Option<u64> = None;
         let mut unreadable_instants = 0u64;
         let mut requests = 0usize;
-        let held = {
-            let mut conn = self.db().conn().await?;
-            synced::held_versions(&mut conn, job.patient, rtype).await?
-        };
+        // The versions held, read once the first page brings anything (most kinds bring
+        // nothing new in an incremental pull).
+        let mut held = None;
         while let Some((from, before)) = windows.pop() {
             if from.is_some() && before.is_some() && !from.as_deref().zip(before.as_deref()).is_some_and(|(f, b)| pull::later(b, f)) {
                 continue;
@@ -56,7 +55,7 @@ impl Services {
                 Err(stop) => return Ok(Err(stop.words())),
             };
             let first = expected.is_none() && requests == 1;
-            let mut in_window = self.store_page(job, rtype, &page, &held, &mut found).await?;
+            let mut in_window = self.store_page(job, rtype, &page, &mut held, &mut found).await?;
             if page.next_link().is_some() {
                 // The server pages: follow it to the end of this window.
                 if first {
@@ -67,7 +66,7 @@ impl Services {
                         Ok(p) => p,
                         Err(stop) => return Ok(Err(stop.words())),
                     };
-                    self.store_page(job, rtype, &page, &held, &mut found).await?;
+                    self.store_page(job, rtype, &page, &mut held, &mut found).await?;
                 }
                 continue;
             }
@@ -163,11 +162,21 @@ impl Services {
         job: &Pulling<'_>,
         rtype: &str,
         page: &SearchPage,
-        held: &HashMap<String, String>,
+        held: &mut Option<HashMap<String, String>>,
         found: &mut Fetched,
     ) -> ServiceResult<Vec<(Option<i64>, String)>> {
         let mut matched = Vec::new();
         let mut items = Vec::new();
+        if page.entry.is_empty() {
+            return Ok(matched);
+        }
+        let held: &HashMap<String, String> = match held {
+            Some(h) => h,
+            None => {
+                let mut conn = self.db().conn().await?;
+                held.insert(synced::held_versions(&mut conn, job.patient, rtype).await?)
+            }
+        };
         for entry in &page.entry {
             let Some(raw) = entry.resource.as_ref().map(|r| r.get()) else { continue };
             let head = entry.head();
