@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/record/entries/:id/edit") view=record::entry::EditEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/deleted") view=record::deleted::DeletedPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/nhs") view=record::nhs::NhsRecordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/summary") view=record::summary::SummaryPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/charts") view=record::charts::ChartsPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/charts/:kind") view=record::charts::ChartPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/people") view=carers::PeoplePage ssr=SsrMode::Async/>

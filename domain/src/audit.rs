@@ -37,6 +37,8 @@ pub enum Category {
     AllReadings,
     /// Who entered and changed the entries, and when (Provenance).
     EntryHistory,
+    /// The printable summary of the record.
+    Summary,
 }
 
 impl Category {
@@ -57,6 +59,7 @@ impl Category {
             Category::NhsRecord => "nhs-record".to_owned(),
             Category::AllReadings => "all-readings".to_owned(),
             Category::EntryHistory => "entry-history".to_owned(),
+            Category::Summary => "summary".to_owned(),
         }
     }
 
@@ -76,6 +79,7 @@ impl Category {
             "nhs-record" => Category::NhsRecord,
             "all-readings" => Category::AllReadings,
             "entry-history" => Category::EntryHistory,
+            "summary" => Category::Summary,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -97,6 +101,7 @@ impl Category {
             Category::NhsRecord => "your NHS record".to_owned(),
             Category::AllReadings => "your readings".to_owned(),
             Category::EntryHistory => "who entered your entries and when".to_owned(),
+            Category::Summary => "the summary of your record".to_owned(),
         }
     }
 }
@@ -447,6 +452,7 @@ mod tests {
             Category::NhsRecord,
             Category::AllReadings,
             Category::EntryHistory,
+            Category::Summary,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

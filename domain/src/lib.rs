@@ -24,6 +24,7 @@ pub mod password;
 pub mod practice_views;
 pub mod practices;
 pub mod readings;
+pub mod summary;
 pub mod time;
 pub mod ucum;
 pub mod views;

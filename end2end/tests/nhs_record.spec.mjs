@@ -1,8 +1,8 @@
 // The shared care record in Chromium, with JavaScript on and off, against the real FHIR server
 // the suite starts (sekmet-fhir): a patient whose record is there links to their practice and
 // reads their NHS record by section with its sources (nothing entered in error, a comparator
-// kept); the GP accepts a home reading and it
-// arrives on the shared care record exactly once.
+// kept) and in the summary to print; the GP accepts a home reading and it arrives on the
+// shared care record exactly once.
 import fs from "node:fs";
 import path from "node:path";
 import { test, expect, open, uniqueEmail, registerWithPassword, jsOn, expectAccessible } from "./helpers.mjs";
@@ -139,6 +139,27 @@ test("a linked patient reads their NHS record with its sources; a reading the GP
   await page.getByRole("button", { name: "Save reading", exact: true }).click();
   await expect(page.getByText("Saved to your record.")).toBeVisible();
   const entry = new URL(page.url()).pathname.split("/").pop();
+
+  // The summary to print: the NHS record's problems and allergies (nothing entered in error),
+  // the latest home reading, the practice to contact; printed, only the summary shows.
+  await open(page, "/record");
+  await page.getByRole("link", { name: "A health summary to print" }).click();
+  const summary = page.getByRole("article", { name: "Health summary: Kim Okafor" });
+  await expect(summary).toBeVisible();
+  await expect(summary.getByText(/^Made on .* from Carry, held by the patient\.$/)).toBeVisible();
+  const part = (name) => summary.locator("section", { has: page.getByRole("heading", { name, exact: true }) });
+  await expect(part("Problems").getByText("Asthma")).toBeVisible();
+  await expect(part("Allergies").getByText("Peanuts")).toBeVisible();
+  await expect(part("Recent home readings").getByRole("row", { name: /Peak flow 460 litres a minute/ })).toBeVisible();
+  await expect(part("Who to contact").getByText(practice)).toBeVisible();
+  await expect(summary.getByText("Diabetes entered wrongly")).toHaveCount(0);
+  await expectAccessible(page);
+  await page.emulateMedia({ media: "print" });
+  await expect(page.locator(".site-header")).toBeHidden();
+  await expect(page.getByRole("link", { name: "Back to the record" })).toBeHidden();
+  await expect(summary).toBeVisible();
+  await page.emulateMedia({ media: "screen" });
+
   const gp = await clinician(browser, baseURL, "Dr Priya Shah", gpEmail, practice);
   await open(gp.page, "/practice/inbox");
   await gp.page.getByRole("link", { name: /Kim Okafor/ }).click();

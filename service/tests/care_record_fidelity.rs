@@ -266,6 +266,9 @@ conformance! {
         let mut modified = observation(&rp, "CANARY modified", json!({"value": 1, "unit": "mmol/L"}), "2026-01-04");
         modified["modifierExtension"] = json!([{"url": "https://example.org/fhir/not-really", "valueBoolean": true}]);
         remote.post("Observation", &modified).await;
+        remote.post("AllergyIntolerance", &json!({"resourceType": "AllergyIntolerance", "patient": {"reference": format!("Patient/{rp}")},
+            "code": {"text": "CANARY allergy modified"},
+            "modifierExtension": [{"url": "https://example.org/fhir/not-really", "valueBoolean": true}]})).await;
         // A date the suite's server would refuse, sent as another server might.
         remote.post("Observation", &observation(&rp, "CANARY odd date", json!({"value": 3, "unit": "mmol/L"}), "1999-09-09")).await;
         proxy.rewrite("\"1999-09-09\"", "\"yesterday\"");
@@ -293,11 +296,20 @@ conformance! {
         let trend = &results.trends[0];
         assert_eq!(trend.unit, "[lb_av]");
         assert_eq!(trend.points.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), vec!["154.324", "154.0"]);
-        assert_eq!(v.not_shown, Some(2), "the modified and the odd date");
+        assert_eq!(v.not_shown, Some(3), "the two modified and the odd date");
+
+        // The summary to print holds the same. Its allergies are not known whole (one could not
+        // be shown), so an empty part never reads as "none recorded".
+        let summary = s.record_summary(&sam, RecordRef::Own).await.unwrap();
+        assert!(!format!("{summary:?}").contains("CANARY"), "{summary:#?}");
+        let problems = summary.sections.iter().find(|x| x.section == Section::Problems).unwrap();
+        assert_eq!(problems.items.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(), ["Angina"]);
+        assert_eq!(summary.not_shown, Some(3));
+        assert_eq!(summary.known_whole, [Section::Problems, Section::Medicines, Section::Immunisations]);
 
         // The practice's clinicians are told as well, beside what the patient shared; a carer is not.
         s.add_note(&sam, RecordRef::Own, &note("Chest pain", "On the stairs"), &shared("general")).await.unwrap();
-        assert_eq!(s.shared_record(&p.gp, patient).await.unwrap().nhs_items_not_shown, Some(2));
+        assert_eq!(s.shared_record(&p.gp, patient).await.unwrap().nhs_items_not_shown, Some(3));
         let (alex, alex_email) = person(db, "Alex Smith").await;
         let form = InviteForm { name: "Alex".into(), email: alex_email.clone(), relationship: "SPS".into(), basis: String::new(),
             scope: ScopeForm { labels: vec!["general".into()], can_add: false, ..ScopeForm::default() } };
@@ -307,7 +319,7 @@ conformance! {
         // Administrators see type, id and reason, never what the items hold.
         let sends = s.care_record_sends(&p.admin).await.unwrap();
         let reasons: Vec<&str> = sends.quarantined.iter().map(|q| q.reason.as_str()).collect();
-        assert_eq!(sends.quarantined.len(), 2, "{reasons:?}");
+        assert_eq!(sends.quarantined.len(), 3, "{reasons:?}");
         assert!(reasons.iter().any(|r| r.contains("https://example.org/fhir/not-really")), "{reasons:?}");
         assert!(reasons.contains(&"effectiveDateTime is other text, not a FHIR dateTime"), "{reasons:?}");
         assert!(!reasons.iter().any(|r| r.contains("yesterday")), "a reason never quotes a value: {reasons:?}");

@@ -587,3 +587,58 @@ conformance! {
         s.invite_carer(&spammer, &invite("Jo", "friend99@example.org", &["general"], false)).await.unwrap();
     }
 }
+
+conformance! {
+    async fn the_summary_holds_what_its_reader_may_see_and_is_in_the_log(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let (eve, _) = person(db, "Eve").await;
+        let about = AboutMeInput { preferred_name: "Sam".into(), goals: "Walk the dog every day.".into(), ..AboutMeInput::default() };
+        s.save_about_me(&sam, RecordRef::Own, &about, &labelled("general"), None).await.unwrap();
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        let newer = ReadingForm { occurred_at: "2026-11-22T09:30".into(), ..weight("99.0") };
+        s.add_reading(&sam, RecordRef::Own, &newer, &labelled("mental-health")).await.unwrap();
+        // A week of home blood pressure, morning and evening.
+        for day in 15..=21 {
+            for (hour, sys) in [("08", 150), ("20", 140)] {
+                let form = ReadingForm {
+                    kind: "blood-pressure".into(),
+                    value: sys.to_string(),
+                    diastolic: Some("90".into()),
+                    pulse: None,
+                    occurred_at: format!("2026-11-{day}T{hour}:00"),
+                };
+                s.add_reading(&sam, RecordRef::Own, &form, &labelled("general")).await.unwrap();
+            }
+        }
+
+        let mine = s.record_summary(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(mine.patient_name, "Sam Patel");
+        assert_eq!(mine.about_me.as_ref().map(|a| a.goals.as_str()), Some("Walk the dog every day."));
+        let latest = |v: &domain::summary::SummaryView, kind: &str| v.readings.iter().find(|r| r.kind == kind).map(|r| r.value.clone());
+        assert_eq!(latest(&mine, "Weight").as_deref(), Some("99.0 kg"), "the patient's latest, of any label");
+        assert_eq!(latest(&mine, "Blood pressure").as_deref(), Some("140/90 mmHg"));
+        let bp = mine.home_bp.as_ref().expect("a week of home readings is averaged");
+        assert_eq!((bp.days, bp.used, bp.mean_systolic), (7, 12, 145.0));
+        assert_eq!(mine.contacts.len(), 1);
+        assert_eq!((mine.contacts[0].name.as_str(), mine.contacts[0].role.as_str()), ("Alex Smith", "Carer (husband, wife or partner)"));
+        // No shared care record: the NHS parts are there, and empty, and the status says why.
+        assert_eq!(mine.nhs, domain::care_record::SyncStatus::Off);
+        assert_eq!(mine.sections.len(), 4);
+        assert!(mine.sections.iter().all(|s| s.items.is_empty()));
+
+        // Alex sees general and social care only: the mental health weight is not the latest.
+        let theirs = s.record_summary(&alex, RecordRef::Patient(patient)).await.unwrap();
+        assert_eq!(latest(&theirs, "Weight").as_deref(), Some("70.5 kg"));
+        assert!(!format!("{theirs:?}").contains("99.0"), "{theirs:?}");
+        assert_eq!(theirs.labels, [domain::PrivacyLabel::General, domain::PrivacyLabel::SocialCare]);
+        assert_eq!(theirs.contacts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Alex Smith"]);
+        // Someone with no access is refused, as for any other page.
+        assert!(matches!(s.record_summary(&eve, RecordRef::Patient(patient)).await, Err(ServiceError::Forbidden)));
+
+        let log = s.access_log(&sam, &AccessLogQuery::default()).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.contains(&"Alex Smith (your carer) viewed the summary of your record"), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("Eve tried to view the summary of your record and was refused")), "{words:?}");
+    }
+}

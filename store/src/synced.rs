@@ -282,6 +282,17 @@ pub async fn count_quarantined(conn: &mut Conn, permit: &Permit) -> StoreResult<
     Ok(n)
 }
 
+/// The FHIR types of a record's items that could not be shown (quarantined), of every label:
+/// which parts of the record are not known whole, never what they hold.
+pub async fn quarantined_types(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<String>> {
+    let types: Vec<String> =
+        sqlx::query_scalar("select distinct resource_type from care_record_items where patient_id = $1 and standing = 'quarantined'")
+            .bind(permit.patient().to_string())
+            .fetch_all(conn)
+            .await?;
+    Ok(types)
+}
+
 /// An item that could not be shown, as an administrator sees it: no clinical content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuarantinedRow {

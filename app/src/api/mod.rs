@@ -84,6 +84,7 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         Chart,
         DeletedEntries,
         AboutMe,
+        RecordSummary,
         AddReading,
         AddNote,
         EditReading,

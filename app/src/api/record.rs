@@ -8,6 +8,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
+use domain::summary::SummaryView;
 use domain::views::{AboutMeView, ChartView, EntrySummaryView, EntryView, TimelineView};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, PostUrl};
@@ -89,6 +90,12 @@ pub async fn deleted_entries() -> Result<Vec<EntrySummaryView>, AppError> {
 #[server(prefix = "/api", endpoint = "record/about-me", input = GetUrl)]
 pub async fn about_me(patient: Option<String>) -> Result<Option<AboutMeView>, AppError> {
     respond(async move { Ok(services()?.about_me(&signed_in()?, record(&patient)?).await?) }.await)
+}
+
+/// The printable summary of the record.
+#[server(prefix = "/api", endpoint = "record/summary", input = GetUrl)]
+pub async fn record_summary(patient: Option<String>) -> Result<SummaryView, AppError> {
+    respond(async move { Ok(services()?.record_summary(&signed_in()?, record(&patient)?).await?) }.await)
 }
 
 /// Adds a home reading, then shows it.

@@ -6,6 +6,8 @@ pub mod pull;
 pub mod push;
 mod views;
 
+pub(crate) use views::sections;
+
 pub(crate) use client::CareRecordClient;
 
 use crate::access::{RecordRef, Touch};

@@ -30,12 +30,18 @@ impl Services {
         } else {
             None
         };
-        let link = links::find_link(&mut conn, patient).await?;
-        let held = outbox::find_care_record_patient(&mut conn, patient).await?.and_then(|p| p.quarantine_reason);
-        let sync = synced::find_sync(&mut conn, patient).await?;
+        let status = self.sync_status(&mut conn, patient).await?;
         conn.commit().await?;
+        Ok(CareRecordView { status, sections: sections(items, own), own, not_shown })
+    }
+
+    /// Where the record's sync with the shared care record stands.
+    pub(crate) async fn sync_status(&self, conn: &mut store::Conn, patient: domain::PatientId) -> ServiceResult<SyncStatus> {
+        let link = links::find_link(conn, patient).await?;
+        let held = outbox::find_care_record_patient(conn, patient).await?.and_then(|p| p.quarantine_reason);
+        let sync = synced::find_sync(conn, patient).await?;
         let now = self.now();
-        let status = if !self.care_record_connected() {
+        Ok(if !self.care_record_connected() {
             SyncStatus::Off
         } else if link.is_none_or(|l| l.status != LinkStatus::Linked) {
             SyncStatus::NotLinked
@@ -53,11 +59,10 @@ impl Services {
                 incomplete: sync.as_ref().and_then(|s| s.incomplete.clone()),
                 last_error: sync.and_then(|s| s.last_error),
             }
-        };
-        Ok(CareRecordView { status, sections: sections(items, own), own, not_shown })
+        })
     }
 
-    fn status_without_link(&self) -> SyncStatus {
+    pub(crate) fn status_without_link(&self) -> SyncStatus {
         if self.care_record_connected() {
             SyncStatus::NotLinked
         } else {
@@ -86,7 +91,7 @@ impl Services {
 
 /// Every section in page order, each item in words (with the source's security codes for the
 /// patient's own view), and the results' trends.
-fn sections(items: Vec<SyncedItem>, own: bool) -> Vec<SectionView> {
+pub(crate) fn sections(items: Vec<SyncedItem>, own: bool) -> Vec<SectionView> {
     Section::ALL
         .into_iter()
         .map(|section| {

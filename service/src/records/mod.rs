@@ -3,14 +3,15 @@
 //! entry's current state, guarded by the version the person saw.
 //!
 //! One use case per file: `add` (a reading or a note), `about_me`, `change` (edit, relabel,
-//! share, delete, restore) and `read` (the timeline, an entry, a chart, deleted entries);
-//! `forms` reads what the forms send.
+//! share, delete, restore), `read` (the timeline, an entry, a chart, deleted entries) and
+//! `summary` (the printable summary); `forms` reads what the forms send.
 
 mod about_me;
 mod add;
 mod change;
 mod forms;
 mod read;
+mod summary;
 
 pub use forms::{NoteForm, PrivacyForm, ReadingForm};
 pub(crate) use read::summary_view;

@@ -204,16 +204,7 @@ impl Services {
 
     async fn home_bp(&self, conn: &mut store::Conn, permit: &Permit) -> ServiceResult<Option<home_bp::HomeBpSummary>> {
         let rows = shared::list_shared_bp(conn, permit, self.now().minus(BP_LOOKBACK)).await?;
-        let readings: Vec<BpReading> = rows
-            .iter()
-            .filter_map(|r| match r.current.body {
-                EntryBody::Reading(Reading::BloodPressure { systolic, diastolic, .. }) => {
-                    Some(BpReading { at: r.current.occurred_at, systolic, diastolic })
-                }
-                _ => None,
-            })
-            .collect();
-        Ok(home_bp::summarise(&readings))
+        Ok(home_bp_of(&rows))
     }
 
     /// Everything a patient shared with the caller's practice that the caller may see (a
@@ -263,6 +254,20 @@ impl Services {
             nhs_items_not_shown,
         })
     }
+}
+
+/// The home blood pressure summary of these entries (others are passed over).
+pub(crate) fn home_bp_of(rows: &[store::entries::EntryRow]) -> Option<home_bp::HomeBpSummary> {
+    let readings: Vec<BpReading> = rows
+        .iter()
+        .filter_map(|r| match r.current.body {
+            EntryBody::Reading(Reading::BloodPressure { systolic, diastolic, .. }) => {
+                Some(BpReading { at: r.current.occurred_at, systolic, diastolic })
+            }
+            _ => None,
+        })
+        .collect();
+    home_bp::summarise(&readings)
 }
 
 #[cfg(test)]

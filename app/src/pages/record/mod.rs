@@ -7,6 +7,7 @@ pub mod deleted;
 pub mod entry;
 pub mod nhs;
 pub mod practice;
+pub mod summary;
 
 use crate::api::{patient_query, record_scope, timeline};
 use crate::components::{ErrorSummary, Notice};
@@ -289,6 +290,8 @@ pub fn RecordPage() -> impl IntoView {
                     {error.is_none().then(|| view! { <AboutMePanel about=about own=own/> })}
                     <p><a href=on_record("/record/nhs", &patient)>{if own { "Your NHS record" } else { "Their NHS record" }}</a>
                        ": problems, medicines, allergies, results and letters from the shared care record."</p>
+                    <p><a href=on_record("/record/summary", &patient)>"A health summary to print"</a>
+                       ": what matters, problems, medicines, allergies, recent readings and who to contact, on one page."</p>
                     {if ctx.can_add {
                         view! {
                             <h2>{if own { "Add to your record" } else { "Add to their record" }}</h2>
