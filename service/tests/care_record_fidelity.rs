@@ -326,3 +326,39 @@ conformance! {
         assert!(!format!("{sends:?}").contains("CANARY"));
     }
 }
+
+conformance! {
+    async fn one_pass_reads_a_types_history_once_for_the_records_it_pulls(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let mut people = Vec::new();
+        for (given, family) in [("Sam", "Patel"), ("Kim", "Okafor")] {
+            let nhs = peer::nhs_number();
+            let rp = remote.add_patient(&nhs, given, family, BORN).await;
+            let asthma = remote.post("Condition", &condition(&rp, &format!("Asthma of {given}"), "confirmed")).await;
+            remote.post("Condition", &condition(&rp, &format!("Eczema of {given}"), "confirmed")).await;
+            let (who, _, _) = linked(db, &s, &p, &format!("{given} {family}"), &nhs).await;
+            people.push((who, asthma));
+        }
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 2);
+
+        // Each record's asthma is deleted there, and both records are pulled in one pass (Sam's
+        // first: the history read for Sam starts early enough for Kim).
+        for (who, asthma) in &people {
+            remote.delete(&format!("Condition/{asthma}")).await;
+            s.update_nhs_record(who, RecordRef::Own).await.unwrap();
+            clock.advance(Span::seconds(1));
+        }
+        let before = proxy.paths().len();
+        assert_eq!(s.pull_due_from_care_record().await.unwrap(), 2);
+        let read: Vec<String> = proxy.paths()[before..].iter().filter(|p| p.contains("Condition/_history")).cloned().collect();
+        assert_eq!(read.len(), 1, "the type's history is read once for both: {read:?}");
+        for (who, _) in &people {
+            let problems = titles(&s.nhs_record(who, RecordRef::Own).await.unwrap(), Section::Problems);
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].starts_with("Eczema of"), "{problems:?}");
+        }
+    }
+}

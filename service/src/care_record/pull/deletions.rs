@@ -1,6 +1,7 @@
 //! Removing what the shared care record deleted. Search never returns a deleted resource, so
 //! Carry learns of deletions from type-level `_history` where the server's CapabilityStatement
-//! lists `history-type` (a 4xx there means it is not offered after all), and otherwise, or when
+//! lists `history-type` (a 4xx there means it is not offered after all; one read serves the
+//! records a pass pulls, see `history`), and otherwise, or when
 //! the history cannot be read to its end (a full page without a `next` link), by comparing the
 //! ids it holds with the ids the server holds: from a search answering ids only, or, from a
 //! server that does not page it, from a whole search read in windows as a full pull reads it.
@@ -43,7 +44,7 @@ impl Services {
         }
         if let (Some(since), None) = (since, fetched) {
             if job.client.offers_history(rtype).await {
-                match self.history_deletions(job, rtype, since).await {
+                match super::history::deleted_since(job, rtype, since).await {
                     Ok(Some(gone)) => return Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None })),
                     Ok(None) => {
                         tracing::info!(
@@ -82,38 +83,6 @@ impl Services {
         Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None }))
     }
 
-    /// The ids of `rtype` deleted since `since`, from the type's history. History is newest
-    /// first: the newest version of each id decides, and paging stops at versions older than
-    /// `since` (some servers' `next` links drop `_since`). Only this record's are removed later.
-    /// `None` when a full page has no `next` link: the history may go on beyond what it shows.
-    async fn history_deletions(&self, job: &Pulling<'_>, rtype: &str, since: &str) -> Result<Option<Vec<String>>, RemoteError> {
-        let mut next = Some(pull::history_path(rtype, since, PAGE));
-        let mut seen = HashSet::new();
-        let mut gone = Vec::new();
-        let mut pages = 0;
-        'pages: while let Some(path) = next.take() {
-            pages += 1;
-            if pages > super::MAX_REQUESTS {
-                return Err(RemoteError::Transient(format!("GET {path}: the {rtype} history did not end"), None));
-            }
-            let page = job.client.history(&path).await?;
-            for entry in &page.entry {
-                if entry.last_modified().is_some_and(|m| pull::later(since, m)) {
-                    break 'pages;
-                }
-                // The newest version of each resource decides: a deletion undone since is kept.
-                if entry.key().is_some_and(|k| seen.insert(k)) {
-                    gone.extend(entry.deletion().and_then(|k| k.split_once('/').map(|(_, id)| id.to_owned())));
-                }
-            }
-            next = page.next_link().map(str::to_owned);
-            if next.is_none() && page.entry.len() >= usize::try_from(PAGE).unwrap_or(usize::MAX) {
-                return Ok(None);
-            }
-        }
-        Ok(Some(gone))
-    }
-
     /// Every id of `rtype` the server holds for the record, by a search answering ids only
     /// (a plain search where `_elements` is refused). `None` when the ids fetched do not agree
     /// with the total.
@@ -143,11 +112,16 @@ impl Services {
         Ok(complete.then_some(ids))
     }
 
-    /// Removes the record's items of `rtype` with these ids. Returns how many there were.
+    /// Removes the record's items of `rtype` with these ids (of any record: the type's history
+    /// names every patient's). Returns how many there were.
     async fn remove(&self, job: &Pulling<'_>, rtype: &str, ids: Vec<String>) -> ServiceResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.db().begin().await?;
+        let held: HashSet<String> = synced::list_item_ids(&mut tx, job.patient, rtype).await?.into_iter().collect();
         let mut removed = 0;
-        for id in ids {
+        for id in ids.into_iter().filter(|id| held.contains(id)) {
             if synced::delete_item(&mut tx, job.patient, rtype, &id).await? {
                 removed += 1;
             }

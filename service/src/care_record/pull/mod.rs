@@ -7,7 +7,8 @@
 //!   given, or, from a server that gives none although `Bundle.total` says more exist, by
 //!   narrowing `_lastUpdated` windows; upserting by id and version;
 //! - removes what the server deleted ([`deletions`]): from type-level `_history` where the
-//!   CapabilityStatement offers it, else by comparing the ids held with the ids it holds.
+//!   CapabilityStatement offers it (read once for the records one pass pulls: [`history`]),
+//!   else by comparing the ids held with the ids it holds.
 //!
 //! A kind that fails does not stop the others. The watermark (the largest `meta.lastUpdated`
 //! seen, in the other server's clock) is saved only when every kind succeeded, so a pull that
@@ -16,6 +17,7 @@
 
 mod deletions;
 mod fetch;
+mod history;
 mod reread;
 
 use super::client::{CareRecordClient, RemoteError};
@@ -78,6 +80,8 @@ struct Pulling<'a> {
     remote: String,
     entry_system: String,
     rules: SecurityRules,
+    /// What this pass has read of each type's history, shared by the records it pulls.
+    history: &'a history::HistoryMemo,
 }
 
 /// What a pull that ran to its end found.
@@ -105,6 +109,7 @@ impl Services {
             synced::insert_missing_syncs(&mut conn, self.now()).await?;
         }
         let total = i64::try_from(PULLED_TYPES.len()).unwrap_or(i64::MAX);
+        let history = history::HistoryMemo::default();
         let mut finished = 0;
         loop {
             let now = self.now();
@@ -115,7 +120,7 @@ impl Services {
                 row
             };
             let Some(row) = claimed else { return Ok(finished) };
-            let result = self.pull_record(client, &row).await?;
+            let result = self.pull_record(client, &row, &history).await?;
             let mut conn = self.db().conn().await?;
             let now = self.now();
             match result {
@@ -147,7 +152,12 @@ impl Services {
     }
 
     /// One record's pull.
-    async fn pull_record(&self, client: &CareRecordClient, row: &SyncRow) -> ServiceResult<Result<Pulled, Stop>> {
+    async fn pull_record(
+        &self,
+        client: &CareRecordClient,
+        row: &SyncRow,
+        history: &history::HistoryMemo,
+    ) -> ServiceResult<Result<Pulled, Stop>> {
         let patient = row.patient_id;
         let mut conn = self.db().conn().await?;
         let Some(link) = links::find_link(&mut conn, patient).await?.filter(|l| l.status == domain::practices::LinkStatus::Linked) else {
@@ -171,7 +181,14 @@ impl Services {
             MatchOutcome::Held(why) => return Ok(Err(Stop::Held(why))),
         };
         let since = watermark.as_deref().and_then(|w| pull::minus_overlap(w, OVERLAP_SECONDS));
-        let job = Pulling { client, patient, remote, entry_system: self.config().identifier_system("entry"), rules: self.security_rules() };
+        let job = Pulling {
+            client,
+            patient,
+            remote,
+            entry_system: self.config().identifier_system("entry"),
+            rules: self.security_rules(),
+            history,
+        };
         let mut newest = watermark.clone();
         let mut changed = 0u64;
         let mut missing = Vec::new();
