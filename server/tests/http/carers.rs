@@ -55,6 +55,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/record/entries/{id}", Class::Record),
     ("/record/charts", Class::Record),
     ("/record/nhs", Class::Record),
+    ("/record/summary", Class::Record),
     ("/record/charts/{kind}", Class::Record),
     ("/record/about-me", Class::OwnRecord),
     ("/record/entries/{id}/edit", Class::OwnRecord),
@@ -123,6 +124,7 @@ const MATRIX: &[(&str, Class)] = &[
     ("/api/record/chart", Class::Record),
     ("/api/record/about-me", Class::Record),
     ("/api/record/nhs", Class::Record),
+    ("/api/record/summary", Class::Record),
     ("/api/record/nhs/update", Class::Record),
     ("/api/record/context", Class::Record),
     ("/api/record/add-reading", Class::Record),
@@ -236,9 +238,10 @@ both! {
     async fn the_matrix_holds_for_patient_carer_stranger_and_nobody(app) {
         let p = people(&app).await;
         let unknown = uuid::Uuid::new_v4().to_string();
-        let reads: [(&str, Vec<(&str, &str)>); 6] = [
+        let reads: [(&str, Vec<(&str, &str)>); 7] = [
             ("record/timeline", vec![]),
             ("record/nhs", vec![]),
+            ("record/summary", vec![]),
             ("record/entry", vec![("id", &p.general_id)]),
             ("record/chart", vec![("kind", "weight")]),
             ("record/about-me", vec![]),
@@ -318,6 +321,7 @@ both! {
             format!("/record/entries/{}?{q}", p.general_id),
             format!("/record/charts/weight?{q}&period=all"),
             format!("/record/nhs?{q}"),
+            format!("/record/summary?{q}"),
             format!("/record/notes/new?{q}"),
             format!("/record/readings/new?kind=weight&{q}"),
             "/caring".to_owned(),
@@ -337,6 +341,7 @@ both! {
             ("record/entry", vec![("patient", p.patient.as_str()), ("id", p.hidden_id.as_str())]),
             ("record/chart", vec![("patient", p.patient.as_str()), ("kind", "weight"), ("period", "all")]),
             ("record/context", vec![("patient", p.patient.as_str())]),
+            ("record/summary", vec![("patient", p.patient.as_str())]),
         ] {
             let (_, body) = json(&app, "GET", endpoint, &fields, Some(&p.alex)).await;
             assert!(!body.contains(CANARY), "{endpoint} leaks the canary");
