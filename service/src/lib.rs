@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod cookie;
 mod demo;
+mod entry_views;
 pub mod error;
 pub mod fhir_api;
 pub mod handover;

@@ -14,5 +14,4 @@ mod read;
 mod summary;
 
 pub use forms::{NoteForm, PrivacyForm, ReadingForm};
-pub(crate) use read::summary_view;
 pub use read::{TimelineQuery, MAX_CHART_POINTS};

@@ -2,7 +2,8 @@
 //! entries and "about me". Each read goes through [`Services::open`] and sees only the
 //! labels the caller may.
 
-use crate::access::{Access, RecordRef, Touch};
+use crate::access::{RecordRef, Touch};
+use crate::entry_views::{step_views, summary_view, who_name};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::{Action, Permit};
@@ -11,7 +12,7 @@ use domain::charts::{plot, Period};
 use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter, PAGE_SIZE, RESTORE_WINDOW};
 use domain::readings::bmi;
 use domain::views::{AboutMeView, ChartRow, ChartView, EntrySummaryView, EntryView, TimelineView, VersionView};
-use domain::{EntryId, Reading, ReadingKind, UserId, ValidationError};
+use domain::{EntryId, Reading, ReadingKind, ValidationError};
 use store::entries::{self, EntryRow};
 
 /// The timeline's filter as the form sent it; every field may be empty.
@@ -31,43 +32,6 @@ pub struct TimelineQuery {
 
 /// The most readings one chart draws (the newest in the period).
 pub const MAX_CHART_POINTS: i64 = 2000;
-
-/// Who entered or changed something, as the viewer should read it: "you", "Sam Patel", or for
-/// someone acting for the patient, "Alex Smith for Sam Patel" ("you for Sam Patel", "Alex
-/// Smith for you").
-pub(crate) fn who_name(viewer: UserId, access: &Access, user: UserId, name: &str) -> String {
-    let person = |id: UserId, name: &str| if id == viewer { "you".to_owned() } else { name.to_owned() };
-    match access.owner {
-        Some(owner) if owner == user => person(user, name),
-        Some(owner) => format!("{} for {}", person(user, name), person(owner, &access.patient_name)),
-        None => format!("{} for {}", person(user, name), access.patient_name),
-    }
-}
-
-pub(crate) fn summary_view(viewer: UserId, access: &Access, row: &EntryRow) -> EntrySummaryView {
-    let body = &row.current.body;
-    // A version number counts every version: from a gap, someone who may not see every label
-    // would learn that a hidden version exists.
-    let sees_every_version = access.sees_every_label();
-    EntrySummaryView {
-        id: row.id,
-        version: if sees_every_version { row.version } else { 0 },
-        kind: body.kind(),
-        reading_kind: body.reading_kind(),
-        title: body.title(),
-        summary: body.summary(),
-        occurred_at: row.current.occurred_at,
-        label: row.current.label,
-        shared_with_practice: row.current.shared_with_practice,
-        concern: match body {
-            EntryBody::Reading(r) => r.concern(),
-            _ => None,
-        },
-        entered_by: who_name(viewer, access, row.entered_by, &row.entered_by_name),
-        source: row.source,
-        deleted_at: row.deleted_at,
-    }
-}
 
 fn about_view(row: Option<EntryRow>) -> ServiceResult<Option<AboutMeView>> {
     let Some(row) = row else { return Ok(None) };
@@ -158,7 +122,7 @@ impl Services {
         let question_waiting =
             store::reviews::find_inbox(&mut conn, id).await?.is_some_and(|i| i.state == domain::practices::InboxState::WaitingForPatient)
                 && steps.last().is_some_and(|s| s.step == domain::practices::ReviewStep::Asked);
-        let reviews = crate::review::step_views(steps);
+        let reviews = step_views(steps);
         // The patient's own view only: a carer's view renumbers versions so hidden ones leave no
         // trace, and a line per accepted version could count them.
         let care_record = if own {

@@ -76,7 +76,7 @@ impl Services {
             }
         }
         let bp = entries::list_readings(&mut conn, permit, ReadingKind::BloodPressure, Some(now.minus(BP_LOOKBACK)), BP_READINGS).await?;
-        view.home_bp = crate::review::home_bp_of(&bp);
+        view.home_bp = crate::entry_views::home_bp_of(&bp);
 
         if let Some(link) = links::find_link(&mut conn, patient).await?.filter(|l| l.status == domain::practices::LinkStatus::Linked) {
             let main = view.about_me.as_ref().map(|a| a.practice_contact.clone()).filter(|c| !c.is_empty());

@@ -6,18 +6,18 @@
 mod decisions;
 
 use crate::access::{Access, RecordRef, Touch};
+use crate::entry_views::{home_bp_of, step_views, summary_view};
 use crate::error::{ServiceError, ServiceResult};
-use crate::records::summary_view;
 use crate::{Services, SignedIn};
 use domain::access::{Action, Permit, PracticeLink};
 use domain::audit::Category;
 use domain::entries::EntryBody;
-use domain::home_bp::{self, BpReading};
-use domain::practice_views::{InboxPatientView, InboxView, ReviewStepView, SharedEntryView};
+use domain::home_bp;
+use domain::practice_views::{InboxPatientView, InboxView, SharedEntryView};
 use domain::practices::{InboxState, LinkStatus, NhsNumber, StaffRole};
-use domain::{EntryId, PatientId, Reading, Span, Timestamp, ValidationError};
+use domain::{EntryId, PatientId, Span, Timestamp, ValidationError};
 use store::entries;
-use store::reviews::{self, InboxCursor, InboxRow, ReviewRow};
+use store::reviews::{self, InboxCursor, InboxRow};
 use store::{links, shared};
 
 /// Patients on one page of the inbox.
@@ -38,11 +38,6 @@ pub struct ReviewForm {
     pub decision: String,
     /// The reason (reject) or question (ask); optional otherwise.
     pub message: String,
-}
-
-/// The steps as staff and the patient read them.
-pub(crate) fn step_views(rows: Vec<ReviewRow>) -> Vec<ReviewStepView> {
-    rows.into_iter().map(|r| ReviewStepView { step: r.step, message: r.message, by: r.actor_name, at: r.at }).collect()
 }
 
 fn concerning(body: &EntryBody) -> bool {
@@ -254,20 +249,6 @@ impl Services {
             nhs_items_not_shown,
         })
     }
-}
-
-/// The home blood pressure summary of these entries (others are passed over).
-pub(crate) fn home_bp_of(rows: &[store::entries::EntryRow]) -> Option<home_bp::HomeBpSummary> {
-    let readings: Vec<BpReading> = rows
-        .iter()
-        .filter_map(|r| match r.current.body {
-            EntryBody::Reading(Reading::BloodPressure { systolic, diastolic, .. }) => {
-                Some(BpReading { at: r.current.occurred_at, systolic, diastolic })
-            }
-            _ => None,
-        })
-        .collect();
-    home_bp::summarise(&readings)
 }
 
 #[cfg(test)]
