@@ -166,6 +166,78 @@ conformance! {
     }
 }
 
+/// The days (`YYYY-MM-DD`) an incremental search started from "now less the overlap" may name.
+fn days_near_now() -> [String; 2] {
+    let now =
+        domain::Timestamp::from_millis(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64);
+    let earlier = now.minus(Span::minutes(30));
+    [fhir::instant(now)[..10].to_owned(), fhir::instant(earlier)[..10].to_owned()]
+}
+
+/// Where the searches and history reads of the pulls since `from` (an index into the proxy's
+/// paths) started: each `_lastUpdated=ge` and `_since` value.
+fn starts(proxy: &Proxy, from: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in &proxy.paths()[from..] {
+        for part in path.split(['?', '&']) {
+            if let Some(v) = part.strip_prefix("_lastUpdated=ge").or_else(|| part.strip_prefix("_since=")) {
+                out.push(v.replace("%3A", ":"));
+            }
+        }
+    }
+    out
+}
+
+/// A quiet record (everything in it last changed on 1 June 2025, 09:00) pulled, then pulled
+/// again seven hours later, from a server whose `Date` is `date_skew` seconds from the truth.
+/// Returns where the second pull's searches and history reads started.
+async fn quiet_record_pulled_twice(db: &store::Db, date_skew: Option<i64>) -> Vec<String> {
+    let remote = Sekmet::start("ES384").await;
+    let proxy = Proxy::start(&remote.base()).await;
+    proxy.one_instant(Some("2025-06-01T09:00:00.000Z"));
+    proxy.date_skew(date_skew);
+    let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+    let p = practice(db, &s, "Riverside Practice", "A81001").await;
+    let nhs = peer::nhs_number();
+    let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+    remote.post("Observation", &observation(&rp, "Glucose", json!({"value": 5, "unit": "mmol/L"}), "2025-05-30T08:00:00Z")).await;
+    remote.post("Condition", &condition(&rp, "Asthma", "confirmed")).await;
+    let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+    pull(&s, &sam, 1).await;
+    let before = proxy.paths().len();
+    clock.advance(Span::hours(7));
+    pull(&s, &sam, 1).await;
+    let starts_there = starts(&proxy, before);
+    assert!(!starts_there.is_empty(), "{:?}", proxy.paths());
+    let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+    assert_eq!(titles(&v, Section::Problems), ["Asthma"], "nothing lost");
+    assert_eq!(section(&v, Section::Results).items.len(), 1);
+    starts_there
+}
+
+conformance! {
+    async fn the_next_pull_starts_from_when_the_last_began_there_not_from_the_last_change(db) {
+        // The next pull reads what changed since this one began (less the overlap), in the
+        // server's clock as its Date header gives it: not the months since the record changed,
+        // which on a real server would be months of every patient's history.
+        let starts_there = quiet_record_pulled_twice(db, None).await;
+        let days = days_near_now();
+        assert!(starts_there.iter().all(|v| days.iter().any(|d| v.starts_with(d.as_str()))), "{starts_there:?} not from {days:?}");
+    }
+}
+
+conformance! {
+    async fn a_date_far_from_carrys_clock_is_not_taken_for_the_servers(db) {
+        // A Date an hour from the truth (a proxy's clock, or a server's that is wrong) may not
+        // be the clock its lastUpdated values are in: the pull falls back to the newest change
+        // it saw, which reads more but never skips a change. (Searches from 08:55, the overlap
+        // before it; history reads a few minutes earlier.)
+        let starts_there = quiet_record_pulled_twice(db, Some(3600)).await;
+        assert!(starts_there.iter().all(|v| v.starts_with("2025-06-01T08:5")), "{starts_there:?}");
+        assert!(starts_there.iter().any(|v| v.starts_with("2025-06-01T08:55")), "{starts_there:?}");
+    }
+}
+
 conformance! {
     async fn a_deletion_beyond_a_history_page_the_server_does_not_page_is_still_found(db) {
         let remote = Sekmet::start("ES384").await;

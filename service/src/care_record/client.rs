@@ -1,6 +1,7 @@
 //! Talking to the shared care record: SMART Backend Services sign-in (a signed client
 //! assertion exchanged for an access token) and FHIR requests with that token.
 
+use super::clock::ServerClock;
 use crate::config::{AssertionAlg, CareRecordConfig};
 use crate::error::{ServiceError, ServiceResult};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -43,6 +44,8 @@ pub(crate) struct CareRecordClient {
     capability: Mutex<Option<(serde_json::Value, Instant)>>,
     /// Types whose `_history` the server refused although it listed it (never asked again).
     history_refused: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The server's clock, from the `Date` of its answers: where a pull's watermark comes from.
+    clock: ServerClock,
 }
 
 /// How long a CapabilityStatement is trusted before it is read again.
@@ -67,6 +70,7 @@ impl CareRecordClient {
             remote_nanos: Default::default(),
             capability: Mutex::new(None),
             history_refused: Default::default(),
+            clock: ServerClock::default(),
         })
     }
 
@@ -269,6 +273,12 @@ impl CareRecordClient {
         result
     }
 
+    /// The server's time at `moment`, estimated from the `Date` of its answers (see
+    /// [`ServerClock`]); `None` when it gave none Carry trusts.
+    pub(crate) fn server_time_at(&self, moment: Instant) -> Option<domain::Timestamp> {
+        self.clock.at(moment)
+    }
+
     /// Time spent waiting for the other server's answers since start.
     pub(crate) fn remote_time(&self) -> Duration {
         Duration::from_nanos(self.remote_nanos.load(std::sync::atomic::Ordering::Relaxed))
@@ -291,6 +301,7 @@ impl CareRecordClient {
             let started = Instant::now();
             let response = build(&self.http, &token).header("accept", FHIR_JSON).send().await;
             let response = self.waited(started, response).map_err(network)?;
+            self.clock.observe(response.headers().get("date").and_then(|v| v.to_str().ok()));
             let status = response.status().as_u16();
             if status == 401 && attempt == 0 {
                 self.forget_token().await;

@@ -2,6 +2,7 @@
 //! practices accepted, and the dead-letter list practice administrators see and retry.
 
 mod client;
+mod clock;
 pub mod pull;
 pub mod push;
 mod views;

@@ -249,6 +249,7 @@ struct ProxyState {
     refuse_history: bool,
     fail_searches_of: Option<String>,
     one_instant: Option<String>,
+    date_skew: Option<i64>,
     paths: Vec<String>,
 }
 
@@ -332,6 +333,12 @@ impl Proxy {
         self.state.lock().unwrap().one_instant = at.map(str::to_owned);
     }
 
+    /// Answers with a `Date` header this many seconds from the true time (a server or proxy
+    /// whose clock is wrong); `None` for the true time.
+    pub fn date_skew(&self, seconds: Option<i64>) {
+        self.state.lock().unwrap().date_skew = seconds;
+    }
+
     /// Every GET's path and query, as asked.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().paths.clone()
@@ -346,6 +353,9 @@ async fn forward(
     body: axum::body::Bytes,
 ) -> Response {
     let mut path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").trim_start_matches("/fhir").to_owned();
+    if method == Method::GET {
+        state.lock().unwrap().paths.push(path.clone());
+    }
     if state.lock().unwrap().ignore_last_updated {
         if let Some((at, query)) = path.clone().split_once('?') {
             let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("_lastUpdated=")).collect();
@@ -365,10 +375,10 @@ async fn forward(
     }
     let is_transaction = method == Method::POST && (path.is_empty() || path == "/");
     let is_get = method == Method::GET;
+    let date_skew = state.lock().unwrap().date_skew;
     let (target, fault, strip_next, refuse_history, reverse, rewrites) = {
         let mut s = state.lock().unwrap();
         if is_get {
-            s.paths.push(path.clone());
             let rtype = path.trim_start_matches('/').split(['?', '/']).next().unwrap_or_default().to_owned();
             if s.refuse_history && path.contains("/_history") {
                 let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"type-level _history is not supported"}]}"#;
@@ -459,6 +469,13 @@ async fn forward(
         }
         bytes = axum::body::Bytes::from(answer.map_or(text, |v| v.to_string()));
     }
+    let mut answer = respond(status, content_type, bytes);
+    if let Some(skew) = date_skew {
+        let now = std::time::SystemTime::now();
+        let shifted =
+            if skew >= 0 { now + Duration::from_secs(skew.unsigned_abs()) } else { now - Duration::from_secs(skew.unsigned_abs()) };
+        answer.headers_mut().insert("date", httpdate::fmt_http_date(shifted).parse().unwrap());
+    }
     match fault {
         Some(Fault::LoseAnswer) => {
             // The server has committed; the client gets a broken answer (the body fails mid-way).
@@ -467,9 +484,9 @@ async fn forward(
         }
         Some(Fault::Hold(d)) => {
             tokio::time::sleep(d).await;
-            respond(status, content_type, bytes)
+            answer
         }
-        _ => respond(status, content_type, bytes),
+        _ => answer,
     }
 }
 

@@ -10,9 +10,12 @@
 //!   CapabilityStatement offers it (read once for the records one pass pulls: [`history`]),
 //!   else by comparing the ids held with the ids it holds.
 //!
-//! A kind that fails does not stop the others. The watermark (the largest `meta.lastUpdated`
-//! seen, in the other server's clock) is saved only when every kind succeeded, so a pull that
-//! failed part-way is done again, later each time. A pull whose counts do not agree is saved as
+//! A kind that fails does not stop the others. The watermark is saved only when every kind
+//! succeeded, so a pull that failed part-way is done again, later each time. It is in the other
+//! server's clock: when the pull started there, as the `Date` of its answers tells it (see
+//! `clock`), so the next pull reads only what changed since (less the overlap), however long
+//! ago the record last changed; from a server whose `Date` Carry does not trust, the largest
+//! `meta.lastUpdated` the pull saw. A pull whose counts do not agree is saved as
 //! incomplete, saying what is missing: the patient's page and the practice's administrators see it.
 
 mod deletions;
@@ -86,7 +89,8 @@ struct Pulling<'a> {
 
 /// What a pull that ran to its end found.
 struct Pulled {
-    /// The new watermark (None when nothing was seen, or when something is missing).
+    /// The new watermark (None when something is missing, or when nothing was seen from a
+    /// server without a trusted `Date`).
     watermark: Option<String>,
     /// What it could not fetch, in words (None when every count agreed).
     missing: Option<String>,
@@ -159,6 +163,7 @@ impl Services {
         history: &history::HistoryMemo,
     ) -> ServiceResult<Result<Pulled, Stop>> {
         let patient = row.patient_id;
+        let started = std::time::Instant::now();
         let mut conn = self.db().conn().await?;
         let Some(link) = links::find_link(&mut conn, patient).await?.filter(|l| l.status == domain::practices::LinkStatus::Linked) else {
             // No longer linked: what was pulled can no longer be vouched for.
@@ -226,7 +231,10 @@ impl Services {
             // What is missing is older than what was seen: the next pull starts where this one did.
             return Ok(Ok(Pulled { watermark: None, missing: Some(missing.join("; ")) }));
         }
-        Ok(Ok(Pulled { watermark: newest, missing: None }))
+        // Everything changed before the pull started there has been read (or is inside the
+        // next pull's overlap): that is the watermark.
+        let watermark = client.server_time_at(started).map(fhir::instant).or(newest);
+        Ok(Ok(Pulled { watermark, missing: None }))
     }
 
     /// One kind of resource: what changed since `since`, then what was deleted.
