@@ -77,63 +77,96 @@ pub async fn import(
     manifest: &Value,
     load: bool,
 ) -> (Services, Figures) {
-    let mut f = Figures::default();
-    let patients = manifest["patients"].as_array().unwrap();
-    f.patients = patients.len();
+    let (loaded, took) = load_patients(remote, dir, manifest, load).await;
+    let mut run = Run::full(db, remote, via, manifest).await;
+    run.f.resources_loaded = loaded;
+    run.f.load = took;
+    let changed = change_observations(remote, manifest).await;
+    run.incremental(&changed).await;
+    (run.s, run.f)
+}
+
+/// Loads the patients' transactions into `remote` (only counts them, `load` false). Returns
+/// how many resources they hold and how long the server took.
+pub async fn load_patients(remote: &Sekmet, dir: &std::path::Path, manifest: &Value, load: bool) -> (u64, Duration) {
     let started = Instant::now();
-    for p in patients {
+    let mut resources = 0;
+    for p in manifest["patients"].as_array().unwrap() {
         let bundle: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(p["file"].as_str().unwrap())).unwrap()).unwrap();
-        f.resources_loaded += bundle["entry"].as_array().unwrap().len() as u64;
+        resources += bundle["entry"].as_array().unwrap().len() as u64;
         if load {
             remote.transaction(&bundle).await;
         }
     }
-    f.load = started.elapsed();
-    for t in PULLED {
-        let n: i64 = patients.iter().map(|p| p["by_type"][t].as_i64().unwrap_or(0)).sum();
-        f.expected.insert(t.to_owned(), n);
-    }
+    (resources, started.elapsed())
+}
 
-    let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(via, AssertionAlg::Es384)));
-    let practice = practice(db, &s, "Riverside Practice", "A81001").await;
-    for p in patients {
-        let name = format!("{} {}", p["given"].as_str().unwrap(), p["family"].as_str().unwrap());
-        linked_born(db, &s, &practice, &name, p["nhs_number"].as_str().unwrap(), p["birth_date"].as_str().unwrap()).await;
-    }
-
-    let remote_before = s.care_record_remote_time();
-    let started = Instant::now();
-    let finished = s.pull_due_from_care_record().await.unwrap();
-    f.full = started.elapsed();
-    f.full_remote = s.care_record_remote_time() - remote_before;
-    assert_eq!(finished, patients.len(), "every record's pull finished");
-    f.items = items_by_type(db).await;
-
-    // 100 Observations change on the server (a new value, so a new version).
-    let before = observation_versions(db).await;
-    let first = patients[0]["id"].as_str().unwrap();
+/// Changes 100 of the first patient's Observations on the server (a new status, so a new
+/// version of each). Returns their ids.
+pub async fn change_observations(remote: &Sekmet, manifest: &Value) -> Vec<String> {
+    let first = manifest["patients"][0]["id"].as_str().unwrap();
     let page = remote.get(&format!("Observation?patient={first}&_count=100&_sort=_lastUpdated")).await;
     let mut changed = Vec::new();
     for e in page["entry"].as_array().unwrap() {
         let mut r = e["resource"].clone();
         let id = r["id"].as_str().unwrap().to_owned();
-        r["status"] = Value::String("amended".into());
+        r["status"] = Value::String(if r["status"] == "amended" { "corrected" } else { "amended" }.into());
         r.as_object_mut().unwrap().remove("meta");
         remote.put(&format!("Observation/{id}"), &r).await;
         changed.push(id);
     }
-    f.changed = changed.len();
-    clock.advance(service::care_record::pull::PULL_EVERY);
-    clock.advance(domain::Span::minutes(1));
-    let remote_before = s.care_record_remote_time();
-    let started = Instant::now();
-    let finished = s.pull_due_from_care_record().await.unwrap();
-    f.incremental = started.elapsed();
-    f.incremental_remote = s.care_record_remote_time() - remote_before;
-    assert_eq!(finished, patients.len());
-    let after = observation_versions(db).await;
-    f.changed_seen = changed.iter().filter(|id| after.get(*id).is_some_and(|v| before.get(*id) != Some(v))).count() as i64;
-    (s, f)
+    changed
+}
+
+/// One Carry, on its own database, pulling the patients.
+pub struct Run {
+    pub s: Services,
+    clock: std::sync::Arc<service::ManualClock>,
+    db: store::Db,
+    pub f: Figures,
+}
+
+impl Run {
+    /// Links the manifest's patients in a new Carry on `db` and pulls everything.
+    pub async fn full(db: &store::Db, remote: &Sekmet, via: &str, manifest: &Value) -> Self {
+        let mut f = Figures::default();
+        let patients = manifest["patients"].as_array().unwrap();
+        f.patients = patients.len();
+        for t in PULLED {
+            let n: i64 = patients.iter().map(|p| p["by_type"][t].as_i64().unwrap_or(0)).sum();
+            f.expected.insert(t.to_owned(), n);
+        }
+        let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(via, AssertionAlg::Es384)));
+        let practice = practice(db, &s, "Riverside Practice", "A81001").await;
+        for p in patients {
+            let name = format!("{} {}", p["given"].as_str().unwrap(), p["family"].as_str().unwrap());
+            linked_born(db, &s, &practice, &name, p["nhs_number"].as_str().unwrap(), p["birth_date"].as_str().unwrap()).await;
+        }
+        let remote_before = s.care_record_remote_time();
+        let started = Instant::now();
+        let finished = s.pull_due_from_care_record().await.unwrap();
+        f.full = started.elapsed();
+        f.full_remote = s.care_record_remote_time() - remote_before;
+        assert_eq!(finished, patients.len(), "every record's pull finished");
+        f.items = items_by_type(db).await;
+        Run { s, clock, db: db.clone(), f }
+    }
+
+    /// The next pull, six hours later in Carry's clock, after `changed` Observations changed.
+    pub async fn incremental(&mut self, changed: &[String]) {
+        let before = observation_versions(&self.db).await;
+        self.f.changed = changed.len();
+        self.clock.advance(service::care_record::pull::PULL_EVERY);
+        self.clock.advance(domain::Span::minutes(1));
+        let remote_before = self.s.care_record_remote_time();
+        let started = Instant::now();
+        let finished = self.s.pull_due_from_care_record().await.unwrap();
+        self.f.incremental = started.elapsed();
+        self.f.incremental_remote = self.s.care_record_remote_time() - remote_before;
+        assert_eq!(finished, self.f.patients);
+        let after = observation_versions(&self.db).await;
+        self.f.changed_seen = changed.iter().filter(|id| after.get(*id).is_some_and(|v| before.get(*id) != Some(v))).count() as i64;
+    }
 }
 
 /// Each stored Observation's version, by id.
