@@ -274,6 +274,62 @@ conformance! {
 }
 
 conformance! {
+    async fn deletions_among_more_ids_than_a_page_are_found_from_a_server_that_pages_nothing(db) {
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        // No _history, no next links: only ids compared in _lastUpdated windows find deletions.
+        proxy.refuse_history(true);
+        proxy.strip_next_links(true);
+        let (s, _) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        // 1,050 results (more than a page of ids), in transactions of 50.
+        for batch in 0..21 {
+            let entries: Vec<serde_json::Value> = (0..50)
+                .map(|i| {
+                    let n = batch * 50 + i;
+                    json!({"resource": observation(&rp, "Glucose", json!({"value": 5, "unit": "mmol/L"}),
+                        &format!("2025-01-{:02}T{:02}:{:02}:00Z", 1 + n / 60 / 24, n / 60 % 24, n % 60)), "request": {"method": "POST", "url": "Observation"}})
+                })
+                .collect();
+            remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        }
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        pull(&s, &sam, 1).await;
+        assert_eq!(section(&s.nhs_record(&sam, RecordRef::Own).await.unwrap(), Section::Results).items.len(), 1_050);
+
+        // The first and the last are deleted there.
+        let ids = |page: serde_json::Value| page["entry"][0]["resource"]["id"].as_str().unwrap().to_owned();
+        let first = ids(remote.get(&format!("Observation?patient={rp}&_sort=_lastUpdated&_count=1")).await);
+        let last = ids(remote.get(&format!("Observation?patient={rp}&_sort=-_lastUpdated&_count=1")).await);
+        remote.delete(&format!("Observation/{first}")).await;
+        remote.delete(&format!("Observation/{last}")).await;
+        s.update_nhs_record(&sam, RecordRef::Own).await.unwrap();
+        let before = proxy.paths().len();
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 1_048, "both deletions found");
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
+        // By ids, in windows; the results were not all read again (every search of whole
+        // resources is the incremental one, from the watermark on).
+        let asked: Vec<String> = proxy.paths()[before..].iter().filter(|p| p.starts_with("/Observation?")).cloned().collect();
+        assert!(asked.iter().any(|p| p.contains("_elements=id") && p.contains("_lastUpdated=ge")), "{asked:?}");
+        assert!(asked.iter().all(|p| p.contains("_elements=id") || p.contains("_lastUpdated=ge")), "{asked:?}");
+
+        // A server that refuses _elements: the whole search, read in windows, still finds one.
+        proxy.refuse_elements(true);
+        let second = ids(remote.get(&format!("Observation?patient={rp}&_sort=_lastUpdated&_count=1")).await);
+        remote.delete(&format!("Observation/{second}")).await;
+        s.update_nhs_record(&sam, RecordRef::Own).await.unwrap();
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Results).items.len(), 1_047);
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
+    }
+}
+
+conformance! {
     async fn deletions_are_found_without_history_and_a_failing_kind_stops_nothing_else(db) {
         let remote = Sekmet::start("ES384").await;
         let proxy = Proxy::start(&remote.base()).await;

@@ -42,7 +42,22 @@ pub const PULLED_TYPES: [&str; 10] = [
 /// `meta.lastUpdated` (inclusive) and `before` the upper (exclusive), both in the other server's
 /// clock: a window, for a server that answers without `next` links.
 pub fn search_path(resource_type: &str, patient_id: &str, from: Option<&str>, before: Option<&str>, count: u32) -> String {
-    let mut path = format!("{resource_type}?patient=Patient/{patient_id}&_sort=_lastUpdated&_count={count}");
+    let mut path = windowed(resource_type, patient_id, "", from, before, count);
+    if resource_type == "DiagnosticReport" {
+        path.push_str("&_include=DiagnosticReport:result");
+    }
+    path
+}
+
+/// A search like [`search_path`] that answers ids only (`_elements=id`; servers keep `meta`,
+/// which windows narrow by): what the server holds now, to find what it deleted when it offers
+/// no `_history`.
+pub fn ids_path(resource_type: &str, patient_id: &str, from: Option<&str>, before: Option<&str>, count: u32) -> String {
+    windowed(resource_type, patient_id, "&_elements=id", from, before, count)
+}
+
+fn windowed(resource_type: &str, patient_id: &str, elements: &str, from: Option<&str>, before: Option<&str>, count: u32) -> String {
+    let mut path = format!("{resource_type}?patient=Patient/{patient_id}{elements}&_sort=_lastUpdated&_count={count}");
     if let Some(from) = from {
         path.push_str("&_lastUpdated=ge");
         path.push_str(&encode(from));
@@ -51,16 +66,7 @@ pub fn search_path(resource_type: &str, patient_id: &str, from: Option<&str>, be
         path.push_str("&_lastUpdated=lt");
         path.push_str(&encode(before));
     }
-    if resource_type == "DiagnosticReport" {
-        path.push_str("&_include=DiagnosticReport:result");
-    }
     path
-}
-
-/// A search of one type for one patient that answers ids only: what the server holds now, to
-/// find what it deleted when it offers no `_history`.
-pub fn ids_path(resource_type: &str, patient_id: &str, count: u32) -> String {
-    format!("{resource_type}?patient=Patient/{patient_id}&_elements=id&_count={count}")
 }
 
 /// How many resources of one type the server holds for a patient (`_summary=count`).
@@ -289,17 +295,6 @@ impl SearchPage {
     pub fn next_link(&self) -> Option<&str> {
         self.link.iter().find(|l| l.relation == "next").map(|l| l.url.as_str())
     }
-}
-
-/// The ids of `resource_type` a search page matched (an `_elements=id` answer).
-pub fn ids_of(page: &SearchPage, resource_type: &str) -> Vec<String> {
-    page.entry
-        .iter()
-        .filter(|e| e.is_match())
-        .filter_map(PageEntry::head)
-        .filter(|h| h.resource_type == resource_type)
-        .filter_map(|h| h.id)
-        .collect()
 }
 
 /// The text of an OperationOutcome's issues, for a log line (diagnostics, else details, else code).

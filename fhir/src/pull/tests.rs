@@ -110,7 +110,11 @@ fn searches_name_the_patient_and_encode_the_watermark() {
         search_path("Condition", "p1", Some("2026-01-01T00:00:00Z"), Some("2026-02-01T00:00:00Z"), 10),
         "Condition?patient=Patient/p1&_sort=_lastUpdated&_count=10&_lastUpdated=ge2026-01-01T00%3A00%3A00Z&_lastUpdated=lt2026-02-01T00%3A00%3A00Z"
     );
-    assert_eq!(ids_path("Encounter", "p1", 500), "Encounter?patient=Patient/p1&_elements=id&_count=500");
+    assert_eq!(ids_path("Encounter", "p1", None, None, 500), "Encounter?patient=Patient/p1&_elements=id&_sort=_lastUpdated&_count=500");
+    assert_eq!(
+        ids_path("DiagnosticReport", "p1", Some("2026-01-01T00:00:00Z"), None, 1000),
+        "DiagnosticReport?patient=Patient/p1&_elements=id&_sort=_lastUpdated&_count=1000&_lastUpdated=ge2026-01-01T00%3A00%3A00Z"
+    );
 }
 
 #[test]

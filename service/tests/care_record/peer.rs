@@ -250,6 +250,7 @@ struct ProxyState {
     fail_searches_of: Option<String>,
     one_instant: Option<String>,
     date_skew: Option<i64>,
+    refuse_elements: bool,
     paths: Vec<String>,
 }
 
@@ -339,6 +340,12 @@ impl Proxy {
         self.state.lock().unwrap().date_skew = seconds;
     }
 
+    /// Refuses searches with `_elements` (400 with an OperationOutcome), as a server that does
+    /// not support it and is asked to be strict does.
+    pub fn refuse_elements(&self, on: bool) {
+        self.state.lock().unwrap().refuse_elements = on;
+    }
+
     /// Every GET's path and query, as asked.
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().paths.clone()
@@ -383,6 +390,10 @@ async fn forward(
             if s.refuse_history && path.contains("/_history") {
                 let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"type-level _history is not supported"}]}"#;
                 return (StatusCode::NOT_FOUND, [("content-type", "application/fhir+json")], oo).into_response();
+            }
+            if s.refuse_elements && path.contains("_elements=") {
+                let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"_elements is not supported"}]}"#;
+                return (StatusCode::BAD_REQUEST, [("content-type", "application/fhir+json")], oo).into_response();
             }
             if s.fail_searches_of.as_deref() == Some(rtype.as_str()) && path.contains('?') {
                 let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"exception","diagnostics":"the search index is rebuilding"}]}"#;

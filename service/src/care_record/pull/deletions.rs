@@ -3,15 +3,16 @@
 //! lists `history-type` (a 4xx there means it is not offered after all; one read serves the
 //! records a pass pulls, see `history`), and otherwise, or when
 //! the history cannot be read to its end (a full page without a `next` link), by comparing the
-//! ids it holds with the ids the server holds: from a search answering ids only, or, from a
-//! server that does not page it, from a whole search read in windows as a full pull reads it.
-//! Nothing is removed on a comparison whose counts do not agree.
+//! ids it holds with the ids the server holds: from a search answering ids only, paged as a full
+//! pull is (by `next` links, or in `_lastUpdated` windows from a server that gives none), or,
+//! from a server that refuses that search or whose id-only answers cannot be narrowed, from the
+//! whole search. Nothing is removed on a comparison whose counts do not agree.
 
-use super::{Pulling, Stop, PAGE};
+use super::fetch::Asking;
+use super::Pulling;
 use crate::care_record::client::RemoteError;
 use crate::error::ServiceResult;
 use crate::Services;
-use fhir::pull;
 use std::collections::HashSet;
 use store::synced;
 
@@ -62,17 +63,17 @@ impl Services {
         }
         let there = match fetched {
             Some(ids) => ids.clone(),
-            None => match self.ids_held_there(job, rtype).await {
-                Ok(Some(ids)) => ids,
-                // The ids search did not page: read the whole search as a full pull does.
-                Ok(None) => match self.fetch_type(job, rtype, None).await? {
+            None => match self.fetch_type(job, rtype, None, Asking::Ids).await? {
+                Ok(ids) if ids.missing.is_none() => ids.ids,
+                // A server that refuses `_elements`, or whose id-only answers cannot be read
+                // whole: read the whole search as a full pull does.
+                Ok(_) | Err(_) => match self.fetch_type(job, rtype, None, Asking::Resources).await? {
                     Ok(all) if all.missing.is_none() => all.ids,
                     Ok(_) => {
                         return Ok(Ok(Deleted { removed: 0, unchecked: Some(format!("deletions of {rtype} could not be checked")) }));
                     }
                     Err(why) => return Ok(Err(why)),
                 },
-                Err(why) => return Ok(Err(why)),
             },
         };
         let held = {
@@ -81,35 +82,6 @@ impl Services {
         };
         let gone: Vec<String> = held.into_iter().filter(|id| !there.contains(id)).collect();
         Ok(Ok(Deleted { removed: self.remove(job, rtype, gone).await?, unchecked: None }))
-    }
-
-    /// Every id of `rtype` the server holds for the record, by a search answering ids only
-    /// (a plain search where `_elements` is refused). `None` when the ids fetched do not agree
-    /// with the total.
-    async fn ids_held_there(&self, job: &Pulling<'_>, rtype: &str) -> Result<Option<HashSet<String>>, String> {
-        let mut requests = 0;
-        let mut first = match self.get_page(job, &pull::ids_path(rtype, &job.remote, PAGE), &mut requests).await {
-            Ok(page) => page,
-            Err(Stop::Failed(why)) if why.contains("HTTP 400") => {
-                let plain = pull::search_path(rtype, &job.remote, None, None, PAGE);
-                self.get_page(job, &plain, &mut requests).await.map_err(Stop::words)?
-            }
-            Err(stop) => return Err(stop.words()),
-        };
-        let total = first.total;
-        let mut ids: HashSet<String> = pull::ids_of(&first, rtype).into_iter().collect();
-        let mut pages = 1;
-        while let Some(next) = first.next_link().map(str::to_owned) {
-            first = self.get_page(job, &next, &mut requests).await.map_err(Stop::words)?;
-            ids.extend(pull::ids_of(&first, rtype));
-            pages += 1;
-        }
-        let complete = match total {
-            Some(t) => u64::try_from(ids.len()).is_ok_and(|n| n >= t),
-            // Without a total, only a single page that is not full is known to be whole.
-            None => pages > 1 || ids.len() < usize::try_from(PAGE).unwrap_or(usize::MAX),
-        };
-        Ok(complete.then_some(ids))
     }
 
     /// Removes the record's items of `rtype` with these ids (of any record: the type's history

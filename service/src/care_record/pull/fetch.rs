@@ -13,7 +13,7 @@ use super::{Pulling, Stop, MAX_REQUESTS, PAGE};
 use crate::error::ServiceResult;
 use crate::Services;
 use domain::care_record::Section;
-use fhir::pull::{self, when, SearchPage};
+use fhir::pull::{self, when, PageEntry, SearchPage};
 use std::collections::{HashMap, HashSet};
 use store::synced;
 
@@ -33,10 +33,45 @@ pub(super) struct Fetched {
 /// server's clock; `None` is open.
 type Window = (Option<String>, Option<String>);
 
+/// Ids asked for per page: an id-only entry is a few dozen bytes.
+const IDS_PAGE: u32 = 1_000;
+
+/// What a fetch asks the server for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Asking {
+    /// Whole resources, stored as they come.
+    Resources,
+    /// Ids only (`_elements=id`), to compare with the ids held; nothing is stored.
+    Ids,
+}
+
+impl Asking {
+    fn page(self) -> u32 {
+        match self {
+            Asking::Resources => PAGE,
+            Asking::Ids => IDS_PAGE,
+        }
+    }
+
+    fn path(self, rtype: &str, remote: &str, (from, before): &Window) -> String {
+        match self {
+            Asking::Resources => pull::search_path(rtype, remote, from.as_deref(), before.as_deref(), PAGE),
+            Asking::Ids => pull::ids_path(rtype, remote, from.as_deref(), before.as_deref(), IDS_PAGE),
+        }
+    }
+}
+
 impl Services {
-    /// Fetches every resource of `rtype` changed since `since` (all of them without it). A
-    /// request that fails ends this kind with the failure in words; what was stored stays.
-    pub(super) async fn fetch_type(&self, job: &Pulling<'_>, rtype: &str, since: Option<&str>) -> ServiceResult<Result<Fetched, String>> {
+    /// Fetches every resource of `rtype` changed since `since` (all of them without it), or
+    /// only their ids. A request that fails ends this kind with the failure in words; what was
+    /// stored stays.
+    pub(super) async fn fetch_type(
+        &self,
+        job: &Pulling<'_>,
+        rtype: &str,
+        since: Option<&str>,
+        asking: Asking,
+    ) -> ServiceResult<Result<Fetched, String>> {
         let mut found = Fetched { changed: 0, newest: None, ids: HashSet::new(), missing: None };
         let mut windows: Vec<Window> = vec![(since.map(str::to_owned), None)];
         let mut expected: Option<u64> = None;
@@ -49,13 +84,13 @@ impl Services {
             if from.is_some() && before.is_some() && !from.as_deref().zip(before.as_deref()).is_some_and(|(f, b)| pull::later(b, f)) {
                 continue;
             }
-            let path = pull::search_path(rtype, &job.remote, from.as_deref(), before.as_deref(), PAGE);
+            let path = asking.path(rtype, &job.remote, &(from.clone(), before.clone()));
             let mut page = match self.get_page(job, &path, &mut requests).await {
                 Ok(p) => p,
                 Err(stop) => return Ok(Err(stop.words())),
             };
             let first = expected.is_none() && requests == 1;
-            let mut in_window = self.store_page(job, rtype, &page, &mut held, &mut found).await?;
+            let mut in_window = self.store_page(job, rtype, &page, asking, &mut held, &mut found).await?;
             if page.next_link().is_some() {
                 // The server pages: follow it to the end of this window.
                 if first {
@@ -66,7 +101,7 @@ impl Services {
                         Ok(p) => p,
                         Err(stop) => return Ok(Err(stop.words())),
                     };
-                    self.store_page(job, rtype, &page, &mut held, &mut found).await?;
+                    self.store_page(job, rtype, &page, asking, &mut held, &mut found).await?;
                 }
                 continue;
             }
@@ -74,7 +109,7 @@ impl Services {
             let total = match page.total {
                 Some(t) => Some(t),
                 // A full page without a total may hide more: ask how many there are.
-                None if matched >= u64::from(PAGE) => {
+                None if matched >= u64::from(asking.page()) => {
                     let count_path = format!("{path}&_summary=count");
                     match self.get_page(job, &count_path, &mut requests).await {
                         Ok(c) => c.total,
@@ -153,20 +188,27 @@ impl Services {
         Ok(job.client.search(path).await?)
     }
 
-    /// Stores what a page holds, in one transaction. A resource whose version Carry already
-    /// holds (read as Carry reads them now) is not read again: an overlapping window brings
-    /// many. Returns, for each resource of `rtype` it matched, its `meta.lastUpdated` (as an
-    /// instant, and as written).
+    /// Stores what a page holds (unless it holds ids only), in one transaction. A resource
+    /// whose version Carry already holds (read as Carry reads them now) is not read again: an
+    /// overlapping window brings many. Returns, for each resource of `rtype` it matched, its
+    /// `meta.lastUpdated` (as an instant, and as written).
     async fn store_page(
         &self,
         job: &Pulling<'_>,
         rtype: &str,
         page: &SearchPage,
+        asking: Asking,
         held: &mut Option<HashMap<String, String>>,
         found: &mut Fetched,
     ) -> ServiceResult<Vec<(Option<i64>, String)>> {
         let mut matched = Vec::new();
         let mut items = Vec::new();
+        if asking == Asking::Ids {
+            for entry in &page.entry {
+                note_match(entry, rtype, found, &mut matched);
+            }
+            return Ok(matched);
+        }
         if page.entry.is_empty() {
             return Ok(matched);
         }
@@ -179,16 +221,10 @@ impl Services {
         };
         for entry in &page.entry {
             let Some(raw) = entry.resource.as_ref().map(|r| r.get()) else { continue };
-            let head = entry.head();
-            let ours = head.as_ref().filter(|h| h.resource_type == rtype);
-            if let Some(head) = ours.filter(|_| entry.is_match()) {
-                if let Some(id) = &head.id {
-                    found.ids.insert(id.clone());
-                }
-                let updated = head.last_updated.clone().unwrap_or_default();
-                matched.push((when::instant_millis(&updated), updated));
-            }
-            if let Some(head) = ours.filter(|h| h.id.as_ref().zip(h.version_id.as_ref()).is_some_and(|(id, v)| held.get(id) == Some(v))) {
+            let head = note_match(entry, rtype, found, &mut matched);
+            if let Some(head) =
+                head.as_ref().filter(|h| h.id.as_ref().zip(h.version_id.as_ref()).is_some_and(|(id, v)| held.get(id) == Some(v)))
+            {
                 // The version held: the same resource. Its time still counts for the watermark.
                 if let Some(updated) = head.last_updated.as_ref().filter(|u| when::instant_millis(u).is_some()) {
                     if found.newest.as_deref().is_none_or(|n| pull::later(updated, n)) {
@@ -233,4 +269,18 @@ impl Services {
         }
         Ok(matched)
     }
+}
+
+/// An entry's head when it is a resource of `rtype`; when the search matched it (it is not an
+/// include), its id joins those found and its `meta.lastUpdated` those of the page.
+fn note_match(entry: &PageEntry, rtype: &str, found: &mut Fetched, matched: &mut Vec<(Option<i64>, String)>) -> Option<pull::Head> {
+    let head = entry.head().filter(|h| h.resource_type == rtype)?;
+    if entry.is_match() {
+        if let Some(id) = &head.id {
+            found.ids.insert(id.clone());
+        }
+        let updated = head.last_updated.clone().unwrap_or_default();
+        matched.push((when::instant_millis(&updated), updated));
+    }
+    Some(head)
 }

@@ -239,7 +239,7 @@ impl Services {
 
     /// One kind of resource: what changed since `since`, then what was deleted.
     async fn pull_kind(&self, job: &Pulling<'_>, rtype: &str, since: Option<&str>) -> ServiceResult<Result<Kind, String>> {
-        let fetched = match self.fetch_type(job, rtype, since).await? {
+        let fetched = match self.fetch_type(job, rtype, since, fetch::Asking::Resources).await? {
             Ok(f) => f,
             Err(why) => return Ok(Err(why)),
         };
