@@ -85,6 +85,8 @@ async fn main() {
     println!("Targets: Carry's own time at most {} for the full pull, {} for 100 changes.", secs(FULL_TARGET), secs(INCREMENTAL_TARGET));
     println!("{}", if ok { "RESULT: within target" } else { "RESULT: OUTSIDE TARGET" });
     if !ok {
+        // exit skips destructors: stop the server first.
+        drop(remote);
         std::process::exit(1);
     }
 }
