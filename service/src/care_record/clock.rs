@@ -7,7 +7,10 @@
 //! `Date` header (RFC 9110) is the server's time when it answered, to the second; Carry keeps
 //! the latest one with the moment it arrived, and estimates the server's time at any other
 //! moment from it. The estimate is never later than the truth (the header is rounded down and
-//! the answer took time to arrive), so a watermark made from it never skips a change.
+//! the answer took time to arrive), so a watermark made from it never skips a change. Each
+//! answer's `Date` is such a lower bound: a reading is replaced only by one that says later,
+//! or once it is a minute old (so the two clocks' drift never adds up), which keeps the
+//! estimate within the network's delay of the truth rather than within a second.
 //!
 //! A `Date` further than [`MAX_SKEW`] from Carry's own clock is not trusted (a proxy's clock,
 //! or a server whose clock is wrong): with both clocks kept right the two agree to well under a
@@ -22,6 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// How far the server's `Date` may be from Carry's clock and still be trusted: a fifth of the
 /// overlap each pull starts before its watermark, so the rest covers changes committed late.
 pub(crate) const MAX_SKEW: Duration = Duration::from_secs(60);
+
+/// How long a reading stands against later ones that say less.
+const KEEP_READING: Duration = Duration::from_secs(60);
 
 /// The latest reading of the other server's clock.
 #[derive(Default)]
@@ -57,6 +63,13 @@ impl ServerClock {
             Reading::Trusted { millis: there_ms, at }
         };
         let mut reading = self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let (Reading::Trusted { millis, at: then }, Reading::Trusted { millis: now_ms, at: now }) = (*reading, next) {
+            let since = now.saturating_duration_since(then);
+            let carried = millis + i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+            if since < KEEP_READING && carried > now_ms {
+                return;
+            }
+        }
         if let (Reading::Skewed(seconds), false) = (next, matches!(*reading, Reading::Skewed(_))) {
             tracing::warn!(
                 skew_seconds = seconds,
@@ -111,6 +124,21 @@ mod tests {
         let arrived = Instant::now() + Duration::from_secs(5);
         later.observe_at(Some(DATE), at(THEN), arrived);
         assert_eq!(later.at(arrived - Duration::from_secs(5)), Some(Timestamp::from_millis(millis - 5000)));
+    }
+
+    #[test]
+    fn the_reading_that_says_later_stands_for_a_minute() {
+        let clock = ServerClock::default();
+        let first = Instant::now();
+        let millis = i64::try_from(THEN).unwrap() * 1000;
+        // 22:13:20 arrives; 900 ms later another answer still says 22:13:20 (rounded down).
+        clock.observe_at(Some(DATE), at(THEN), first);
+        clock.observe_at(Some(DATE), at(THEN), first + Duration::from_millis(900));
+        assert_eq!(clock.at(first + Duration::from_millis(900)), Some(Timestamp::from_millis(millis + 900)));
+        // A minute on, the newest reading is taken even if it says a little less.
+        let later = first + KEEP_READING + Duration::from_millis(500);
+        clock.observe_at(Some("Tue, 14 Nov 2023 22:14:20 GMT"), at(THEN + 60), later);
+        assert_eq!(clock.at(later), Some(Timestamp::from_millis(millis + 60_000)));
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //!   before its watermark: a deletion made after the history was read is then always inside
 //!   the next pull's window, whatever watermark this pull saves.
 //!
-//! A read starts [`READ_EARLIER`] before the record's own start, so the records of one pass,
-//! whose last pulls began minutes apart in whatever order, are served by the first one's read.
+//! Records are claimed in the order their last pulls finished, so the first record of a pass
+//! has the earliest start and its read serves the rest; a record whose start is earlier than
+//! what was kept reads again, from its own start, and what it read is kept instead.
 
 use super::{Pulling, OVERLAP_SECONDS, PAGE};
 use crate::care_record::client::RemoteError;
@@ -21,9 +22,6 @@ use std::time::{Duration, Instant};
 
 /// How long a history read serves other records: well inside the overlap.
 const KEEP_FOR: Duration = Duration::from_secs(OVERLAP_SECONDS.unsigned_abs() / 3);
-/// How much earlier than the record that asks a history read starts: the span of watermarks
-/// one read serves.
-const READ_EARLIER: i64 = 300;
 /// The most resources a kept history holds (a larger one serves only the record that read it).
 const KEEP_AT_MOST: usize = 100_000;
 
@@ -67,9 +65,8 @@ pub(super) async fn deleted_since(job: &Pulling<'_>, rtype: &str, since: &str) -
         Some(changes) => changes,
         None => {
             let read_at = Instant::now();
-            let from = pull::minus_overlap(since, READ_EARLIER).unwrap_or_else(|| since.to_owned());
-            let changes = Arc::new(read(job, rtype, &from).await?);
-            job.history.keep(rtype, &from, read_at, changes.clone());
+            let changes = Arc::new(read(job, rtype, since).await?);
+            job.history.keep(rtype, since, read_at, changes.clone());
             changes
         }
     };
