@@ -53,10 +53,10 @@ impl Asking {
         }
     }
 
-    fn path(self, rtype: &str, remote: &str, (from, before): &Window) -> String {
+    fn path(self, rtype: &str, remote: &str, from: Option<&str>, before: Option<&str>) -> String {
         match self {
-            Asking::Resources => pull::search_path(rtype, remote, from.as_deref(), before.as_deref(), PAGE),
-            Asking::Ids => pull::ids_path(rtype, remote, from.as_deref(), before.as_deref(), IDS_PAGE),
+            Asking::Resources => pull::search_path(rtype, remote, from, before, PAGE),
+            Asking::Ids => pull::ids_path(rtype, remote, from, before, IDS_PAGE),
         }
     }
 }
@@ -84,7 +84,7 @@ impl Services {
             if from.is_some() && before.is_some() && !from.as_deref().zip(before.as_deref()).is_some_and(|(f, b)| pull::later(b, f)) {
                 continue;
             }
-            let path = asking.path(rtype, &job.remote, &(from.clone(), before.clone()));
+            let path = asking.path(rtype, &job.remote, from.as_deref(), before.as_deref());
             let mut page = match self.get_page(job, &path, &mut requests).await {
                 Ok(p) => p,
                 Err(stop) => return Ok(Err(stop.words())),
