@@ -9,7 +9,7 @@ use crate::{Conn, StoreError, StoreResult};
 use domain::access::{synced_levels, Permit};
 use domain::care_record::{Confidentiality, Origin, Section, Standing, SyncedItem, SyncedMeasure};
 use domain::{PatientId, PrivacyLabel, Timestamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Rows per insert statement on PostgreSQL: 22 parameters each, far below its limit.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -154,15 +154,27 @@ pub async fn delete_item(conn: &mut Conn, patient: PatientId, resource_type: &st
     Ok(done.rows_affected() > 0)
 }
 
-/// Whether a record holds any item of a type.
-pub async fn holds_items(conn: &mut Conn, patient: PatientId, resource_type: &str) -> StoreResult<bool> {
-    let found: Option<String> =
-        sqlx::query_scalar("select remote_id from care_record_items where patient_id = $1 and resource_type = $2 limit 1")
-            .bind(patient.to_string())
-            .bind(resource_type)
-            .fetch_optional(conn)
-            .await?;
-    Ok(found.is_some())
+/// Which of `types` a record holds any item of, in one query (an index seek each): a pull asks
+/// this once, not once per type.
+pub async fn held_types(conn: &mut Conn, patient: PatientId, types: &[&str]) -> StoreResult<HashSet<String>> {
+    if types.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = (0..types.len())
+        .map(|i| {
+            let n = i + 2;
+            format!(
+                "select cast(${n} as text) where exists (select 1 from care_record_items where patient_id = $1 and resource_type = ${n})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" union all ");
+    let mut query = sqlx::query_scalar(&sql).bind(patient.to_string());
+    for t in types {
+        query = query.bind(*t);
+    }
+    let held: Vec<String> = query.fetch_all(conn).await?;
+    Ok(held.into_iter().collect())
 }
 
 /// The ids of a record's items of one type (every standing): what deletions are checked against.

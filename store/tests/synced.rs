@@ -121,3 +121,17 @@ conformance! {
         assert!(synced::held_versions(&mut conn, patient, "Condition").await.unwrap().is_empty());
     }
 }
+
+conformance! {
+    async fn held_types_names_the_types_a_record_holds_and_only_its_own(db) {
+        let patient = add_patient(db).await;
+        let other = add_patient(db).await;
+        upsert(db, patient, &[condition("a", "1", "Asthma")]).await;
+        let mut conn = db.conn().await.unwrap();
+        let types = ["Observation", "Condition", "AllergyIntolerance"];
+        let held = synced::held_types(&mut conn, patient, &types).await.unwrap();
+        assert_eq!(held, ["Condition".to_owned()].into_iter().collect());
+        assert!(synced::held_types(&mut conn, other, &types).await.unwrap().is_empty());
+        assert!(synced::held_types(&mut conn, patient, &[]).await.unwrap().is_empty());
+    }
+}

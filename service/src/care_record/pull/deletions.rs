@@ -28,18 +28,16 @@ pub(super) struct Deleted {
 impl Services {
     /// Removes the record's items of `rtype` the server no longer holds. `since` is where an
     /// incremental pull starts; `fetched` the ids a full pull's complete search just gave
-    /// (then nothing more is asked).
+    /// (then nothing more is asked); `holds_any` whether the record holds any item of the type
+    /// (when it holds none, nothing is asked).
     pub(super) async fn apply_deletions(
         &self,
         job: &Pulling<'_>,
         rtype: &str,
         since: Option<&str>,
         fetched: Option<&HashSet<String>>,
+        holds_any: bool,
     ) -> ServiceResult<Result<Deleted, String>> {
-        let holds_any = {
-            let mut conn = self.db().conn().await?;
-            synced::holds_items(&mut conn, job.patient, rtype).await?
-        };
         if !holds_any {
             return Ok(Ok(Deleted::default()));
         }

@@ -85,6 +85,9 @@ struct Pulling<'a> {
     rules: SecurityRules,
     /// What this pass has read of each type's history, shared by the records it pulls.
     history: &'a history::HistoryMemo,
+    /// The types the record held items of when its pull began (read once: an incremental
+    /// pull of a record that holds no items of a type need not look for their deletions).
+    held_types: std::collections::HashSet<String>,
 }
 
 /// What a pull that ran to its end found.
@@ -179,6 +182,7 @@ impl Services {
             outbox::delete_care_record_patient(&mut conn, patient).await?;
             watermark = None;
         }
+        let held_types = synced::held_types(&mut conn, patient, &PULLED_TYPES).await?;
         drop(conn);
         let remote = match self.match_remote_patient(client, patient, &link).await? {
             MatchOutcome::Matched(id) => id,
@@ -193,6 +197,7 @@ impl Services {
             entry_system: self.config().identifier_system("entry"),
             rules: self.security_rules(),
             history,
+            held_types,
         };
         let mut newest = watermark.clone();
         let mut changed = 0u64;
@@ -245,7 +250,9 @@ impl Services {
         };
         // A full pull's complete search already says which ids the server holds.
         let complete_ids = (since.is_none() && fetched.missing.is_none()).then_some(&fetched.ids);
-        let deleted = match self.apply_deletions(job, rtype, since, complete_ids).await? {
+        // Nothing held before and nothing stored now: nothing there could have been deleted.
+        let holds_any = fetched.changed > 0 || job.held_types.contains(rtype);
+        let deleted = match self.apply_deletions(job, rtype, since, complete_ids, holds_any).await? {
             Ok(d) => d,
             Err(why) => return Ok(Err(why)),
         };
