@@ -11,12 +11,8 @@ use domain::care_record::{Confidentiality, Origin, Section, Standing, SyncedItem
 use domain::{PatientId, PrivacyLabel, Timestamp};
 use std::collections::{HashMap, HashSet};
 
-/// Rows per insert statement on PostgreSQL: 22 parameters each, far below its limit.
+/// Rows per insert statement: 25 parameters each, far below either database's limit.
 const ROWS_PER_STATEMENT: usize = 100;
-/// Rows per insert statement on SQLite. Binding is quadratic in a statement's parameters there
-/// (sqlx asks SQLite each parameter's name, and SQLite finds it by a scan of them all): 100 rows
-/// made binding most of a pull's own time. No round trips to save in an embedded database.
-const ROWS_PER_STATEMENT_SQLITE: usize = 10;
 
 /// Stores pulled resources, each as what Carry read from it and its text exactly as the server
 /// sent it: inserted, or replaced when its version differs (or, from a server that gives no
@@ -37,16 +33,19 @@ pub async fn upsert_items(conn: &mut Conn, patient: PatientId, items: &[(SyncedI
         .map(|(_, r)| r)
         .collect();
     let patient = patient.to_string();
-    let rows = if conn.backend_name() == "SQLite" { ROWS_PER_STATEMENT_SQLITE } else { ROWS_PER_STATEMENT };
+    let numbered = conn.backend_name() != "SQLite";
     let mut changed = 0;
-    for chunk in unique.chunks(rows) {
-        let sql = upsert_sql(chunk.len());
-        let mut query = sqlx::query(&sql).bind(&patient).bind(now.as_millis());
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let sql = upsert_sql(chunk.len(), numbered);
+        let mut query = sqlx::query(&sql);
         for (item, resource_json) in chunk {
             // The value is always bound as a number (0 without a measure, where the code is
             // null): sqlx's Any driver sends a null float to PostgreSQL in a format it refuses.
             let m = item.measure.as_ref();
             query = query
+                .bind(&patient)
+                .bind(now.as_millis())
+                .bind(now.as_millis())
                 .bind(&item.resource_type)
                 .bind(&item.remote_id)
                 .bind(&item.version_id)
@@ -75,18 +74,21 @@ pub async fn upsert_items(conn: &mut Conn, patient: PatientId, items: &[(SyncedI
     Ok(changed)
 }
 
-/// The upsert of `rows` items: the record is $1 and the time $2; each row's 22 values follow.
-fn upsert_sql(rows: usize) -> String {
-    const PER_ROW: usize = 22;
+/// The upsert of `rows` items, each row's 25 values in order. PostgreSQL's parameters are
+/// numbered (`$1`); SQLite's are anonymous (`?`): sqlx asks SQLite each parameter's name, and
+/// SQLite finds a named one by a scan of them all, so binding numbered ones there took time
+/// quadratic in the statement's parameters (most of a pull's own time at 100 rows).
+fn upsert_sql(rows: usize, numbered: bool) -> String {
+    const PER_ROW: usize = 25;
     let mut sql = String::from(
         "insert into care_record_items (patient_id, created_at, updated_at, resource_type, remote_id, version_id, last_updated, \
          section, title, detail, occurred, source, origin, label, measure_code, measure_value, measure_unit, resource, \
          confidentiality, security_codes, standing, quarantine_reason, occurred_at, measure_text, measure_ucum) values ",
     );
     for row in 0..rows {
-        let first = 3 + row * PER_ROW;
-        let values: Vec<String> = (first..first + PER_ROW).map(|n| format!("${n}")).collect();
-        sql.push_str(if row == 0 { "($1, $2, $2, " } else { ", ($1, $2, $2, " });
+        let first = 1 + row * PER_ROW;
+        let values: Vec<String> = (first..first + PER_ROW).map(|n| if numbered { format!("${n}") } else { "?".to_owned() }).collect();
+        sql.push_str(if row == 0 { "(" } else { ", (" });
         sql.push_str(&values.join(", "));
         sql.push(')');
     }
