@@ -61,10 +61,32 @@ impl Asking {
     }
 }
 
+/// Pages fetched and not yet stored, with the entries of each to read and store, and the
+/// versions the record holds of the kind (read once the first page brings anything: most kinds
+/// bring nothing new in an incremental pull). Pages are stored together, in one transaction,
+/// once they hold [`STORE_EVERY`] resources and when the kind is done: each commit waits for the
+/// disk (SQLite's `synchronous=full`, PostgreSQL's commit), and most pages are small.
+#[derive(Default)]
+struct Unstored {
+    pages: Vec<(SearchPage, Vec<usize>)>,
+    entries: usize,
+    held: Option<HashMap<String, String>>,
+}
+
+/// Resources stored in one transaction at most (about 2 MB of text).
+const STORE_EVERY: usize = 1_000;
+
+/// How a kind's searches ended: the first answer's total, and how many resources could not be
+/// read because they share an instant with more than a page of others.
+struct Counts {
+    expected: Option<u64>,
+    unreadable_instants: u64,
+}
+
 impl Services {
     /// Fetches every resource of `rtype` changed since `since` (all of them without it), or
     /// only their ids. A request that fails ends this kind with the failure in words; what was
-    /// stored stays.
+    /// fetched before it is stored.
     pub(super) async fn fetch_type(
         &self,
         job: &Pulling<'_>,
@@ -73,40 +95,77 @@ impl Services {
         asking: Asking,
     ) -> ServiceResult<Result<Fetched, String>> {
         let mut found = Fetched { changed: 0, newest: None, ids: HashSet::new(), missing: None };
+        let mut unstored = Unstored::default();
+        let searched = self.search_windows(job, rtype, since, asking, &mut unstored, &mut found).await;
+        // What was fetched is stored, whether or not a later request failed.
+        self.store_pages(job, &mut unstored, &mut found).await?;
+        let counts = match searched? {
+            Ok(counts) => counts,
+            Err(why) => return Ok(Err(why)),
+        };
+        // Short of the first total is what is missing. A window that could not be read whole
+        // leaves the kind incomplete even when the ids reach that total (more may have come
+        // since): what it held beyond a page is the best count then.
+        let Counts { expected, unreadable_instants } = counts;
+        let short = expected.map(|t| t.saturating_sub(u64::try_from(found.ids.len()).unwrap_or(u64::MAX)));
+        let missing = match short {
+            Some(0) | None => unreadable_instants,
+            Some(n) => n,
+        };
+        if missing > 0 {
+            let words = Section::of_resource(rtype).map_or(rtype, |s| s.heading());
+            found.missing = Some(match expected {
+                Some(t) => format!("{} of {t} {rtype} ({words}) could not be fetched", missing.min(t)),
+                None => format!("{missing} {rtype} ({words}) could not be fetched"),
+            });
+        }
+        Ok(Ok(found))
+    }
+
+    /// Searches `rtype` since `since`: by `next` links where the server gives them, else in
+    /// narrowing `_lastUpdated` windows. Each page is noted in `found` and queued in `unstored`.
+    async fn search_windows(
+        &self,
+        job: &Pulling<'_>,
+        rtype: &str,
+        since: Option<&str>,
+        asking: Asking,
+        unstored: &mut Unstored,
+        found: &mut Fetched,
+    ) -> ServiceResult<Result<Counts, String>> {
         let mut windows: Vec<Window> = vec![(since.map(str::to_owned), None)];
         let mut expected: Option<u64> = None;
         let mut unreadable_instants = 0u64;
         let mut requests = 0usize;
-        // The versions held, read once the first page brings anything (most kinds bring
-        // nothing new in an incremental pull).
-        let mut held = None;
         while let Some((from, before)) = windows.pop() {
             if from.is_some() && before.is_some() && !from.as_deref().zip(before.as_deref()).is_some_and(|(f, b)| pull::later(b, f)) {
                 continue;
             }
             let path = asking.path(rtype, &job.remote, from.as_deref(), before.as_deref());
-            let mut page = match self.get_page(job, &path, &mut requests).await {
+            let page = match self.get_page(job, &path, &mut requests).await {
                 Ok(p) => p,
                 Err(stop) => return Ok(Err(stop.words())),
             };
             let first = expected.is_none() && requests == 1;
-            let mut in_window = self.store_page(job, rtype, &page, asking, &mut held, &mut found).await?;
-            if page.next_link().is_some() {
+            let (total, mut next) = (page.total, page.next_link().map(str::to_owned));
+            let mut in_window = self.take_page(job, rtype, page, asking, unstored, found).await?;
+            if next.is_some() {
                 // The server pages: follow it to the end of this window.
                 if first {
-                    expected = page.total;
+                    expected = total;
                 }
-                while let Some(next) = page.next_link().map(str::to_owned) {
-                    page = match self.get_page(job, &next, &mut requests).await {
+                while let Some(link) = next.take() {
+                    let page = match self.get_page(job, &link, &mut requests).await {
                         Ok(p) => p,
                         Err(stop) => return Ok(Err(stop.words())),
                     };
-                    self.store_page(job, rtype, &page, asking, &mut held, &mut found).await?;
+                    next = page.next_link().map(str::to_owned);
+                    self.take_page(job, rtype, page, asking, unstored, found).await?;
                 }
                 continue;
             }
             let matched = u64::try_from(in_window.len()).unwrap_or(u64::MAX);
-            let total = match page.total {
+            let total = match total {
                 Some(t) => Some(t),
                 // A full page without a total may hide more: ask how many there are.
                 None if matched >= u64::from(asking.page()) => {
@@ -161,22 +220,7 @@ impl Services {
                 windows.push((from, Some(split)));
             }
         }
-        // Short of the first total is what is missing. A window that could not be read whole
-        // leaves the kind incomplete even when the ids reach that total (more may have come
-        // since): what it held beyond a page is the best count then.
-        let short = expected.map(|t| t.saturating_sub(u64::try_from(found.ids.len()).unwrap_or(u64::MAX)));
-        let missing = match short {
-            Some(0) | None => unreadable_instants,
-            Some(n) => n,
-        };
-        if missing > 0 {
-            let words = Section::of_resource(rtype).map_or(rtype, |s| s.heading());
-            found.missing = Some(match expected {
-                Some(t) => format!("{} of {t} {rtype} ({words}) could not be fetched", missing.min(t)),
-                None => format!("{missing} {rtype} ({words}) could not be fetched"),
-            });
-        }
-        Ok(Ok(found))
+        Ok(Ok(Counts { expected, unreadable_instants }))
     }
 
     /// One page, counted against the kind's limit of requests.
@@ -188,39 +232,39 @@ impl Services {
         Ok(job.client.search(path).await?)
     }
 
-    /// Stores what a page holds (unless it holds ids only), in one transaction. A resource
-    /// whose version Carry already holds (read as Carry reads them now) is not read again: an
-    /// overlapping window brings many. Returns, for each resource of `rtype` it matched, its
+    /// Notes what a page matched in `found` and, unless it holds ids only, queues it to be
+    /// stored (storing what is queued once it is [`STORE_EVERY`] resources). A resource whose
+    /// version Carry already holds (read as Carry reads them now) is not queued: an overlapping
+    /// window brings many. Returns, for each resource of `rtype` it matched, its
     /// `meta.lastUpdated` (as an instant, and as written).
-    async fn store_page(
+    async fn take_page(
         &self,
         job: &Pulling<'_>,
         rtype: &str,
-        page: &SearchPage,
+        page: SearchPage,
         asking: Asking,
-        held: &mut Option<HashMap<String, String>>,
+        unstored: &mut Unstored,
         found: &mut Fetched,
     ) -> ServiceResult<Vec<(Option<i64>, String)>> {
         let mut matched = Vec::new();
-        let mut items = Vec::new();
-        if asking == Asking::Ids {
+        if asking == Asking::Ids || page.entry.is_empty() {
             for entry in &page.entry {
                 note_match(entry, rtype, found, &mut matched);
             }
             return Ok(matched);
         }
-        if page.entry.is_empty() {
-            return Ok(matched);
-        }
-        let held: &HashMap<String, String> = match held {
+        let held: &HashMap<String, String> = match &mut unstored.held {
             Some(h) => h,
-            None => {
+            held @ None => {
                 let mut conn = self.db().conn().await?;
                 held.insert(synced::held_versions(&mut conn, job.patient, rtype).await?)
             }
         };
-        for entry in &page.entry {
-            let Some(raw) = entry.resource.as_ref().map(|r| r.get()) else { continue };
+        let mut to_read = Vec::new();
+        for (i, entry) in page.entry.iter().enumerate() {
+            if entry.resource.is_none() {
+                continue;
+            }
             let head = note_match(entry, rtype, found, &mut matched);
             if let Some(head) =
                 head.as_ref().filter(|h| h.id.as_ref().zip(h.version_id.as_ref()).is_some_and(|(id, v)| held.get(id) == Some(v)))
@@ -233,42 +277,71 @@ impl Services {
                 }
                 continue;
             }
-            let item = match pull::read_item(raw, &job.remote, &job.entry_system, &job.rules) {
-                Ok(item) => item,
-                Err(pull::PullError::NotShown(kind)) if kind == "OperationOutcome" => {
-                    let outcome: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-                    tracing::warn!(patient_id = %job.patient, outcome = %pull::outcome_text(&outcome), "the shared care record's search answered with an outcome");
-                    continue;
-                }
-                Err(pull::PullError::NotShown(kind)) => {
-                    tracing::debug!(patient_id = %job.patient, kind, "an included resource of a kind Carry does not show; not kept");
-                    continue;
-                }
-                Err(e) => {
-                    // Without an id, or not JSON: counted as missing (the ids fall short of the
-                    // total). Another patient's: never kept.
-                    tracing::warn!(patient_id = %job.patient, error = %e, "a resource from the shared care record was not kept");
-                    continue;
-                }
-            };
-            if let Some(reason) = &item.quarantine_reason {
-                tracing::warn!(patient_id = %job.patient, resource_type = %item.resource_type, remote_id = %item.remote_id, reason = %reason, "a resource from the shared care record is quarantined");
+            to_read.push(i);
+        }
+        if !to_read.is_empty() {
+            unstored.entries += to_read.len();
+            unstored.pages.push((page, to_read));
+            if unstored.entries >= STORE_EVERY {
+                self.store_pages(job, unstored, found).await?;
             }
-            if let Some(updated) = &item.last_updated {
-                if found.newest.as_deref().is_none_or(|n| pull::later(updated, n)) {
-                    found.newest = Some(updated.clone());
+        }
+        Ok(matched)
+    }
+
+    /// Reads and stores the queued resources, in one transaction. Each is kept exactly as the
+    /// server sent it.
+    async fn store_pages(&self, job: &Pulling<'_>, unstored: &mut Unstored, found: &mut Fetched) -> ServiceResult<()> {
+        let pages = std::mem::take(&mut unstored.pages);
+        unstored.entries = 0;
+        let mut items = Vec::new();
+        for (page, to_read) in &pages {
+            for &i in to_read {
+                let Some(raw) = page.entry[i].resource.as_ref().map(|r| r.get()) else { continue };
+                if let Some(item) = read(job, raw) {
+                    if let Some(updated) = &item.last_updated {
+                        if found.newest.as_deref().is_none_or(|n| pull::later(updated, n)) {
+                            found.newest = Some(updated.clone());
+                        }
+                    }
+                    items.push((item, raw));
                 }
             }
-            // The resource is kept exactly as the server sent it.
-            items.push((item, raw));
         }
         if !items.is_empty() {
             let mut tx = self.db().begin().await?;
             found.changed += synced::upsert_items(&mut tx, job.patient, &items, self.now()).await?;
             tx.commit().await?;
         }
-        Ok(matched)
+        Ok(())
     }
+}
+
+/// What Carry reads from a resource the search gave, or `None` (with a log line saying why)
+/// when it is not kept.
+fn read(job: &Pulling<'_>, raw: &str) -> Option<domain::care_record::SyncedItem> {
+    let item = match pull::read_item(raw, &job.remote, &job.entry_system, &job.rules) {
+        Ok(item) => item,
+        Err(pull::PullError::NotShown(kind)) if kind == "OperationOutcome" => {
+            let outcome: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+            tracing::warn!(patient_id = %job.patient, outcome = %pull::outcome_text(&outcome), "the shared care record's search answered with an outcome");
+            return None;
+        }
+        Err(pull::PullError::NotShown(kind)) => {
+            tracing::debug!(patient_id = %job.patient, kind, "an included resource of a kind Carry does not show; not kept");
+            return None;
+        }
+        Err(e) => {
+            // Without an id, or not JSON: counted as missing (the ids fall short of the
+            // total). Another patient's: never kept.
+            tracing::warn!(patient_id = %job.patient, error = %e, "a resource from the shared care record was not kept");
+            return None;
+        }
+    };
+    if let Some(reason) = &item.quarantine_reason {
+        tracing::warn!(patient_id = %job.patient, resource_type = %item.resource_type, remote_id = %item.remote_id, reason = %reason, "a resource from the shared care record is quarantined");
+    }
+    Some(item)
 }
 
 /// An entry's head when it is a resource of `rtype`; when the search matched it (it is not an
