@@ -490,3 +490,35 @@ conformance! {
         }
     }
 }
+
+conformance! {
+    async fn a_search_that_fails_part_way_keeps_the_pages_that_came_before_it(db) {
+        // Pages are stored together (up to 1,000 resources a commit): those fetched before a
+        // failing page are stored all the same, and the pull is retried for the rest.
+        let remote = Sekmet::start("ES384").await;
+        let proxy = Proxy::start(&remote.base()).await;
+        let (s, clock) = services_with(db, |c| c.care_record = Some(remote.config(&proxy.url, AssertionAlg::Es384)));
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let nhs = peer::nhs_number();
+        let rp = remote.add_patient(&nhs, "Sam", "Patel", BORN).await;
+        let entries: Vec<serde_json::Value> = (0..250)
+            .map(|n| json!({"resource": condition(&rp, &format!("Problem {n:03}"), "confirmed"), "request": {"method": "POST", "url": "Condition"}}))
+            .collect();
+        remote.transaction(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", &nhs).await;
+        // Two pages of Conditions (100 each) are answered, the third fails.
+        proxy.fail_searches_of_after(Some("Condition"), 2);
+        pull(&s, &sam, 0).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Problems).items.len(), 200, "the two pages that came are kept");
+        let error = last_error(&v).expect("the failure is recorded");
+        assert!(error.contains("GET ") && error.contains("HTTP 500"), "{error}");
+        // Tried again later, it reads the rest.
+        proxy.fail_searches_of(None);
+        clock.advance(Span::minutes(7));
+        pull(&s, &sam, 1).await;
+        let v = s.nhs_record(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(section(&v, Section::Problems).items.len(), 250);
+        assert_eq!((incomplete(&v), last_error(&v)), (None, None));
+    }
+}

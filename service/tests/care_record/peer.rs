@@ -248,6 +248,8 @@ struct ProxyState {
     rewrites: Vec<(String, String)>,
     refuse_history: bool,
     fail_searches_of: Option<String>,
+    /// Searches of that type answered before they start failing.
+    searches_before_failing: usize,
     one_instant: Option<String>,
     date_skew: Option<i64>,
     refuse_elements: bool,
@@ -325,7 +327,15 @@ impl Proxy {
 
     /// Answers every search of this type with a 500 and an OperationOutcome.
     pub fn fail_searches_of(&self, rtype: Option<&str>) {
-        self.state.lock().unwrap().fail_searches_of = rtype.map(str::to_owned);
+        self.fail_searches_of_after(rtype, 0);
+    }
+
+    /// Answers the next `answered` searches of this type (pages included), then fails every
+    /// one after them as [`Proxy::fail_searches_of`] does: a server that fails part-way.
+    pub fn fail_searches_of_after(&self, rtype: Option<&str>, answered: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.fail_searches_of = rtype.map(str::to_owned);
+        s.searches_before_failing = answered;
     }
 
     /// Answers as a server whose resources all changed at this one instant would: each
@@ -395,7 +405,9 @@ async fn forward(
                 let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"_elements is not supported"}]}"#;
                 return (StatusCode::BAD_REQUEST, [("content-type", "application/fhir+json")], oo).into_response();
             }
-            if s.fail_searches_of.as_deref() == Some(rtype.as_str()) && path.contains('?') {
+            if s.fail_searches_of.as_deref() == Some(rtype.as_str()) && path.contains('?') && s.searches_before_failing > 0 {
+                s.searches_before_failing -= 1;
+            } else if s.fail_searches_of.as_deref() == Some(rtype.as_str()) && path.contains('?') {
                 let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"exception","diagnostics":"the search index is rebuilding"}]}"#;
                 return (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "application/fhir+json")], oo).into_response();
             }
