@@ -153,6 +153,7 @@ pub fn action_slug(action: Action) -> &'static str {
         Action::VerifyLink => "verify-link",
         Action::OfferRecord => "offer-record",
         Action::WriteAboutMe => "write-about-me",
+        Action::Export => "export",
     }
 }
 
@@ -354,6 +355,7 @@ pub fn describe(
         (Action::ChangeEntries | Action::ManageAccess | Action::OfferRecord, _) => ("change", "changed"),
         (Action::Review, _) => ("review", "reviewed"),
         (Action::VerifyLink, _) => ("check", "checked"),
+        (Action::Export, _) => ("download", "downloaded"),
     };
     match refused {
         None => format!("{who} {done} {what}"),

@@ -177,9 +177,15 @@ impl GrantStatus {
 
 /// What a grant lets a carer do, in the words the grant's history and the pages use:
 /// "General, Social care; view and add entries".
-pub fn scope_words(labels: &[PrivacyLabel], can_add: bool) -> String {
+pub fn scope_words(labels: &[PrivacyLabel], can_add: bool, can_export: bool) -> String {
     let names: Vec<&str> = PrivacyLabel::ALL.iter().filter(|l| labels.contains(l)).map(|l| l.label()).collect();
-    format!("{}; {}", names.join(", "), if can_add { "view and add entries" } else { "view only" })
+    let rights = match (can_add, can_export) {
+        (false, false) => "view only",
+        (true, false) => "view and add entries",
+        (false, true) => "view, download and make health links",
+        (true, true) => "view and add entries, download and make health links",
+    };
+    format!("{}; {rights}", names.join(", "))
 }
 
 /// The labels a grant covers, as stored: slugs joined by commas.
@@ -290,8 +296,10 @@ mod tests {
     #[test]
     fn a_scope_reads_in_words_in_the_labels_order() {
         use PrivacyLabel::{General, SocialCare};
-        assert_eq!(scope_words(&[SocialCare, General], true), "General, Social care; view and add entries");
-        assert_eq!(scope_words(&[General], false), "General; view only");
+        assert_eq!(scope_words(&[SocialCare, General], true, false), "General, Social care; view and add entries");
+        assert_eq!(scope_words(&[General], false, false), "General; view only");
+        assert_eq!(scope_words(&[General], false, true), "General; view, download and make health links");
+        assert_eq!(scope_words(&[General], true, true), "General; view and add entries, download and make health links");
     }
 
     #[test]

@@ -225,6 +225,8 @@ pub struct GrantView {
     pub labels: Vec<crate::PrivacyLabel>,
     /// May add entries.
     pub can_add: bool,
+    /// May download the record and make health links.
+    pub can_export: bool,
     /// From.
     pub starts_at: Timestamp,
     /// Until.
@@ -255,6 +257,8 @@ pub struct InvitationView {
     pub labels: Vec<crate::PrivacyLabel>,
     /// May add entries.
     pub can_add: bool,
+    /// May download the record and make health links.
+    pub can_export: bool,
     /// From.
     pub starts_at: Timestamp,
     /// Until.
@@ -272,6 +276,8 @@ pub struct CaredForView {
     pub labels: Vec<crate::PrivacyLabel>,
     /// May add entries now.
     pub can_add: bool,
+    /// May download the record and make health links now.
+    pub can_export: bool,
     /// Until.
     pub ends_at: Timestamp,
     /// The state in words.
@@ -309,6 +315,8 @@ pub struct RecordContext {
     pub labels: Vec<crate::PrivacyLabel>,
     /// May add entries.
     pub can_add: bool,
+    /// May download the record and make health links.
+    pub can_export: bool,
     /// May change entries.
     pub can_change: bool,
 }

@@ -70,7 +70,7 @@ impl Services {
             (now, now.plus(Span::days(DEFAULT_GRANT_DAYS))),
         );
         grants::insert_grant(&mut tx, &grant, now).await?;
-        let scope = scope_words(&grant.labels, grant.can_add);
+        let scope = scope_words(&grant.labels, grant.can_add, grant.can_export);
         grants::insert_change(&mut tx, grant.id, 1, patient.id, "given for the demo", &scope, grant.basis, now).await?;
         // Every change to who can see a record is in that record's log.
         let touch = Touch::item(Category::Access, grant.id);

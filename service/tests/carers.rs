@@ -642,3 +642,25 @@ conformance! {
         assert!(words.iter().any(|w| w.starts_with("Eve tried to view the summary of your record and was refused")), "{words:?}");
     }
 }
+
+conformance! {
+    async fn taking_the_record_out_is_a_grant_action_off_unless_the_patient_ticks_it(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s).await;
+        let record = RecordRef::Patient(patient);
+        let grants = s.grants(&sam).await.unwrap();
+        assert!(!grants[0].can_export, "off unless ticked");
+        assert!(!s.record_context(&alex, record).await.unwrap().can_export);
+        assert!(!s.caring_for(&alex).await.unwrap()[0].can_export);
+        let scope = ScopeForm { labels: vec!["general".into()], can_export: true, ..ScopeForm::default() };
+        s.change_grant(&sam, grants[0].id, grants[0].version, &scope).await.unwrap();
+        let grants = s.grants(&sam).await.unwrap();
+        assert!(grants[0].can_export);
+        let last = grants[0].history.last().unwrap();
+        assert!(last.contains("now General; view, download and make health links"), "{last}");
+        assert!(s.record_context(&alex, record).await.unwrap().can_export);
+        assert!(s.caring_for(&alex).await.unwrap()[0].can_export);
+        // The patient may always.
+        assert!(s.record_context(&sam, RecordRef::Own).await.unwrap().can_export);
+    }
+}

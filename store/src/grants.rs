@@ -31,6 +31,8 @@ pub struct GrantRow {
     pub labels: Vec<PrivacyLabel>,
     /// May add entries.
     pub can_add: bool,
+    /// May download the record and make health links to its summary.
+    pub can_export: bool,
     /// From.
     pub starts_at: Timestamp,
     /// Until (exclusive).
@@ -65,6 +67,7 @@ impl GrantRow {
             basis: self.basis,
             labels: self.labels.clone(),
             can_add: self.can_add,
+            can_export: self.can_export,
             starts_at: self.starts_at,
             ends_at: self.ends_at,
             young_person_confirmed: self.young_person_confirmed_at.is_some(),
@@ -90,6 +93,7 @@ struct RawGrant {
     basis: String,
     labels: String,
     can_add: i64,
+    can_export: i64,
     starts_at: i64,
     ends_at: i64,
     status: String,
@@ -119,6 +123,7 @@ impl TryFrom<RawGrant> for GrantRow {
             basis: GrantBasis::from_slug(&r.basis).ok_or(StoreError::Corrupt { column: "grants.basis" })?,
             labels: labels_from_text(&r.labels).ok_or(StoreError::Corrupt { column: "grants.labels" })?,
             can_add: r.can_add != 0,
+            can_export: r.can_export != 0,
             starts_at: Timestamp::from_millis(r.starts_at),
             ends_at: Timestamp::from_millis(r.ends_at),
             status: GrantStatus::from_slug(&r.status).ok_or(StoreError::Corrupt { column: "grants.status" })?,
@@ -139,7 +144,7 @@ macro_rules! grant_select {
         concat!(
             "select g.id, g.patient_id, coalesce(pu.display_name, p.display_name) as patient_name, g.carer_user_id, \
              cu.display_name as carer_account_name, g.invited_email, g.invited_name, g.relationship, g.basis, g.labels, g.can_add, \
-             g.starts_at, g.ends_at, g.status, g.invite_token_hash, g.invite_expires_at, g.decided_by, g.young_person_confirmed_at, \
+             g.can_export, g.starts_at, g.ends_at, g.status, g.invite_token_hash, g.invite_expires_at, g.decided_by, g.young_person_confirmed_at, \
              g.ended_at, g.ended_by, g.version, g.created_at \
              from grants g join patients p on p.id = g.patient_id left join users pu on pu.id = p.user_id \
              left join users cu on cu.id = g.carer_user_id ",
@@ -157,8 +162,8 @@ pub async fn insert_grant(conn: &mut Conn, g: &GrantRow, now: Timestamp) -> Stor
     sqlx::query(
         "insert into grants (id, patient_id, carer_user_id, invited_email, invited_name, relationship, basis, labels, can_add, \
          starts_at, ends_at, status, invite_token_hash, invite_expires_at, decided_by, young_person_confirmed_at, ended_at, ended_by, \
-         version, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19)",
+         version, created_at, updated_at, can_export) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19, $20)",
     )
     .bind(g.id.to_string())
     .bind(g.patient_id.to_string())
@@ -179,6 +184,7 @@ pub async fn insert_grant(conn: &mut Conn, g: &GrantRow, now: Timestamp) -> Stor
     .bind(g.ended_at.map(Timestamp::as_millis))
     .bind(g.ended_by.map(|u| u.to_string()))
     .bind(now.as_millis())
+    .bind(i64::from(g.can_export))
     .execute(conn)
     .await?;
     Ok(())
@@ -191,7 +197,7 @@ pub async fn update_grant(conn: &mut Conn, g: &GrantRow, now: Timestamp) -> Stor
     let done = sqlx::query(
         "update grants set carer_user_id = $3, labels = $4, can_add = $5, starts_at = $6, ends_at = $7, status = $8, \
          invite_token_hash = $9, invite_expires_at = $10, young_person_confirmed_at = $11, ended_at = $12, ended_by = $13, \
-         relationship = $14, version = version + 1, updated_at = $15 \
+         relationship = $14, can_export = $16, version = version + 1, updated_at = $15 \
          where id = $1 and version = $2",
     )
     .bind(g.id.to_string())
@@ -209,6 +215,7 @@ pub async fn update_grant(conn: &mut Conn, g: &GrantRow, now: Timestamp) -> Stor
     .bind(g.ended_by.map(|u| u.to_string()))
     .bind(g.relationship.code())
     .bind(now.as_millis())
+    .bind(i64::from(g.can_export))
     .execute(conn)
     .await?
     .rows_affected();

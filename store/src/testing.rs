@@ -174,6 +174,7 @@ pub mod answers {
             basis: GrantBasis::PatientConsent,
             labels: labels.to_vec(),
             can_add: false,
+            can_export: false,
             starts_at: now().minus(Span::days(1)),
             ends_at: now().plus(Span::days(1)),
             young_person_confirmed: false,

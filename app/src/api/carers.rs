@@ -43,6 +43,7 @@ pub async fn invite_carer(
     label_sexual_health: Option<String>,
     label_social_care: Option<String>,
     can_add: Option<String>,
+    can_export: Option<String>,
     starts_on: Option<String>,
     ends_on: Option<String>,
 ) -> Result<(), AppError> {
@@ -56,6 +57,7 @@ pub async fn invite_carer(
                 scope: service::ScopeForm {
                     labels: ticked_labels(label_general, label_mental_health, label_sexual_health, label_social_care),
                     can_add: can_add.is_some_and(|v| !v.is_empty()),
+                    can_export: can_export.is_some_and(|v| !v.is_empty()),
                     starts_on: starts_on.unwrap_or_default(),
                     ends_on: ends_on.unwrap_or_default(),
                 },
@@ -78,6 +80,7 @@ pub async fn change_grant(
     label_sexual_health: Option<String>,
     label_social_care: Option<String>,
     can_add: Option<String>,
+    can_export: Option<String>,
     ends_on: Option<String>,
 ) -> Result<(), AppError> {
     respond(
@@ -85,6 +88,7 @@ pub async fn change_grant(
             let form = service::ScopeForm {
                 labels: ticked_labels(label_general, label_mental_health, label_sexual_health, label_social_care),
                 can_add: can_add.is_some_and(|v| !v.is_empty()),
+                can_export: can_export.is_some_and(|v| !v.is_empty()),
                 starts_on: String::new(),
                 ends_on: ends_on.unwrap_or_default(),
             };

@@ -8,20 +8,21 @@ use crate::api::{
 };
 use crate::components::{ErrorSummary, Field, Notice};
 use crate::error::AppError;
-use domain::grants::{CarerRelationship, GrantBasis};
+use domain::grants::{scope_words, CarerRelationship, GrantBasis};
 use domain::views::GrantView;
 use domain::{PrivacyLabel, Span};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// The labels, "may add" and end date of a grant, as form fields. `prefix` keeps the ids of
+/// The labels, "may add", "may take it out" and end date of a grant, as form fields. `prefix` keeps the ids of
 /// several forms on one page apart.
 #[component]
 fn ScopeFields(
     prefix: String,
     labels: Vec<PrivacyLabel>,
     can_add: bool,
+    can_export: bool,
     ends_on: String,
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
@@ -41,6 +42,8 @@ fn ScopeFields(
         })
         .collect_view();
     let add_id = format!("{prefix}-can-add");
+    let export_id = format!("{prefix}-can-export");
+    let export_hint = format!("{prefix}-can-export-hint");
     let ends_id = format!("{prefix}-ends-on");
     view! {
         <fieldset class="field" class:field-error=move || labels_error().is_some() id=format!("{prefix}-labels")>
@@ -53,6 +56,11 @@ fn ScopeFields(
             <input type="checkbox" id=add_id.clone() name="can_add" value="yes" checked=can_add/>
             <label for=add_id>"They may add readings and notes for me"</label>
         </div>
+        <div class="field checkbox">
+            <input type="checkbox" id=export_id.clone() name="can_export" value="yes" checked=can_export aria-describedby=export_hint.clone()/>
+            <label for=export_id>"They may download my record and make health links to my summary"</label>
+            <p class="hint" id=export_hint>"Only what they may see. You are told whenever they make a link, and can end it."</p>
+        </div>
         <div class="field" class:field-error=move || ends_error().is_some()>
             <label for=ends_id.clone()>"Last day of access"</label>
             <p class="hint">"Access ends after this day. You can stop it sooner at any time."</p>
@@ -60,11 +68,6 @@ fn ScopeFields(
             <input type="date" id=ends_id name="ends_on" value=ends_on/>
         </div>
     }
-}
-
-fn scope_text(labels: &[PrivacyLabel], can_add: bool) -> String {
-    let names: Vec<&str> = labels.iter().map(|l| l.label()).collect();
-    format!("{}. {}", names.join(", "), if can_add { "May view and add entries" } else { "May view only" })
 }
 
 /// One grant on "Who can see my record", with its change and stop controls.
@@ -87,7 +90,7 @@ fn GrantCard(
             <h3 id=heading_id>{g.carer_name.clone()} " (" {g.relationship.label()} ")"</h3>
             <p><strong>{g.state.clone()}</strong></p>
             <p>
-                {scope_text(&g.labels, g.can_add)} ". Basis: " {g.basis.label()} "."
+                {scope_words(&g.labels, g.can_add, g.can_export)} ". Basis: " {g.basis.label()} "."
                 {(!g.email.is_empty()).then(|| format!(" Invitation sent to {}.", g.email))}
             </p>
             {g.open.then(|| {
@@ -99,7 +102,7 @@ fn GrantCard(
                         <ActionForm action=change attr:novalidate="">
                             <input type="hidden" name="id" value=id1/>
                             <input type="hidden" name="version" value=version/>
-                            <ScopeFields prefix=prefix.clone() labels=g.labels.clone() can_add=g.can_add ends_on=last_day.clone() error=error/>
+                            <ScopeFields prefix=prefix.clone() labels=g.labels.clone() can_add=g.can_add can_export=g.can_export ends_on=last_day.clone() error=error/>
                             <button type="submit" class="button secondary">"Save changes"</button>
                         </ActionForm>
                     </details>
@@ -198,7 +201,7 @@ pub fn PeoplePage() -> impl IntoView {
                             <label for="field-basis">"On what basis?"</label>
                             <select id="field-basis" name="basis">{bases}</select>
                         </div>
-                        <ScopeFields prefix="invite".to_owned() labels=vec![PrivacyLabel::General] can_add=false ends_on=String::new() error=invite_error/>
+                        <ScopeFields prefix="invite".to_owned() labels=vec![PrivacyLabel::General] can_add=false can_export=false ends_on=String::new() error=invite_error/>
                         <button type="submit" class="button">"Send the invitation"</button>
                     </ActionForm>
                 }.into_any()
@@ -232,7 +235,12 @@ pub fn InvitationPage() -> impl IntoView {
                     <p>"Hello " {inv.invited_name.clone()} ". " {inv.patient_name.clone()} " would like you to have access as their " {inv.relationship.label().to_lowercase()} "."</p>
                     <dl class="summary-list">
                         <div><dt>"You may see"</dt><dd>{inv.labels.iter().map(|l| l.label()).collect::<Vec<_>>().join(", ")}</dd></div>
-                        <div><dt>"You may"</dt><dd>{if inv.can_add { "view their record and add readings and notes for them" } else { "view their record" }}</dd></div>
+                        <div><dt>"You may"</dt><dd>{match (inv.can_add, inv.can_export) {
+                            (false, false) => "view their record",
+                            (true, false) => "view their record and add readings and notes for them",
+                            (false, true) => "view their record, download it and make health links to their summary",
+                            (true, true) => "view their record, add readings and notes for them, download it and make health links to their summary",
+                        }}</dd></div>
                         <div><dt>"From"</dt><dd>{inv.starts_at.to_uk_date()}</dd></div>
                         <div><dt>"Until"</dt><dd>{inv.ends_at.minus(Span::millis(1)).to_uk_date()}</dd></div>
                     </dl>
@@ -298,7 +306,8 @@ pub fn CaringPage() -> impl IntoView {
                                 view! { <span>{p.name.clone()}</span> }.into_any()
                             }}</h2>
                             <p>{p.state.clone()}</p>
-                            {p.in_force.then(|| view! { <p>"You can see: " {labels.join(", ")} ". " {if p.can_add { "You can add entries." } else { "You can view only." }}</p> })}
+                            {p.in_force.then(|| view! { <p>"You can see: " {labels.join(", ")} ". " {if p.can_add { "You can add entries." } else { "You can view only." }}
+                                {p.can_export.then_some(" You can download their record and make health links to their summary.")}</p> })}
                             {p.offered_to.clone().map(|to| view! { <p>"You offered " {p.name.clone()} " their own record at " {to} ". The link works for 7 days."</p> })}
                         </li>
                     }

@@ -45,6 +45,7 @@ pub(super) fn grant(status: GrantStatus, starts: Timestamp, ends: Timestamp, can
         basis: GrantBasis::PatientConsent,
         labels: vec![PrivacyLabel::General, PrivacyLabel::SocialCare],
         can_add,
+        can_export: false,
         starts_at: starts,
         ends_at: ends,
         young_person_confirmed: false,
@@ -60,6 +61,7 @@ fn parental(years: i64) -> (Option<BirthDate>, GrantFacts) {
     let g = GrantFacts {
         basis: GrantBasis::ParentalResponsibility,
         labels: PrivacyLabel::ALL.to_vec(),
+        can_export: true,
         starts_at: born.birthday(0),
         ends_at: born.birthday(18),
         ..active()
@@ -92,6 +94,7 @@ fn situation(name: &str) -> Option<Situation> {
         "stranger, a carer holds a grant" => person(STRANGER, vec![active()]),
         "carer, active" => person(CARER, vec![active()]),
         "carer, view only" => person(CARER, vec![GrantFacts { can_add: false, ..active() }]),
+        "carer, may export" => person(CARER, vec![GrantFacts { can_export: true, ..active() }]),
         "carer, invited" => person(CARER, vec![grant(GrantStatus::Invited, t, t.plus(year), true)]),
         "carer, declined" => person(CARER, vec![grant(GrantStatus::Declined, t, t.plus(year), true)]),
         "carer, not started" => person(CARER, vec![grant(GrantStatus::Active, t.plus(Span::days(1)), t.plus(year), true)]),

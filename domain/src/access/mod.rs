@@ -49,11 +49,14 @@ pub enum Action {
     /// Write "about me": the patient's own voice, so only the patient, or a carer who may add
     /// entries to a record with no account of its own (a young child's).
     WriteAboutMe,
+    /// Take the record out of Carry: download it, or make a health link to its summary for
+    /// someone outside Carry. The patient, or a carer whose grant says so.
+    Export,
 }
 
 impl Action {
     /// Every action, for tables of cases.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::ReadEntries,
         Action::AddEntries,
         Action::ChangeEntries,
@@ -65,6 +68,7 @@ impl Action {
         Action::VerifyLink,
         Action::OfferRecord,
         Action::WriteAboutMe,
+        Action::Export,
     ];
 
     /// Whether only practice staff ever do this (a patient or carer never does).
@@ -168,6 +172,8 @@ pub struct GrantFacts {
     pub labels: Vec<PrivacyLabel>,
     /// Whether the carer may add entries (viewing is always part of a grant).
     pub can_add: bool,
+    /// Whether the carer may download the record and make health links to its summary.
+    pub can_export: bool,
     /// In force from.
     pub starts_at: Timestamp,
     /// In force until (exclusive).
@@ -434,6 +440,7 @@ pub fn decide(req: &AccessRequest<'_>) -> Decision {
             },
             Action::ReadEntries => in_force,
             Action::AddEntries if grant.can_add => in_force,
+            Action::Export if grant.can_export => in_force,
             // A carer never learns from this refusal whether a hidden "about me" exists: it
             // depends only on the record having an account.
             Action::WriteAboutMe if grant.can_add && req.record_owner.is_none() => in_force,

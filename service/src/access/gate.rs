@@ -2,7 +2,7 @@
 //! permit with the access log row to commit. Nothing is cached between requests, so a revoked
 //! or expired grant is refused on the very next one.
 
-use super::Access;
+use super::{Access, Also};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{Services, SignedIn};
 use domain::access::{permit, AccessRequest, Action, Actor, Permit, PracticeLink, Refusal};
@@ -191,29 +191,32 @@ impl Services {
         };
         let Some(row) = row else {
             return Ok(match record {
-                RecordRef::Own => {
-                    Ok(Access { permit: None, patient_name: who.display_name.clone(), owner: Some(who.user_id), can_add: true })
-                }
+                RecordRef::Own => Ok(Access {
+                    permit: None,
+                    patient_name: who.display_name.clone(),
+                    owner: Some(who.user_id),
+                    also: Also { add: true, export: true },
+                }),
                 // No such record and no access look the same from outside.
                 RecordRef::Patient(_) => Err(Refusal::unknown_record(actor, action)),
             });
         };
         let outcome = self.decide_loaded(conn, actor, &row, action).await?;
         Ok(match outcome {
-            Ok((permit, can_add)) => Ok(Access { permit: Some(permit), patient_name: row.name.clone(), owner: row.user_id, can_add }),
+            Ok((permit, also)) => Ok(Access { permit: Some(permit), patient_name: row.name.clone(), owner: row.user_id, also }),
             Err(refusal) => Err(refusal),
         })
     }
 
     /// Loads the facts the policy needs about `row` for `actor` and asks it; with the permit,
-    /// whether the same actor may also add entries.
+    /// what else the same actor may do there.
     async fn decide_loaded(
         &self,
         conn: &mut store::Conn,
         actor: Actor,
         row: &PatientRow,
         action: Action,
-    ) -> ServiceResult<Result<(Permit, bool), Refusal>> {
+    ) -> ServiceResult<Result<(Permit, Also), Refusal>> {
         let held = match actor {
             Actor::Person(user) if row.user_id != Some(user) => grants::held_on_record(conn, row.id, user).await?,
             _ => Vec::new(),
@@ -237,8 +240,8 @@ impl Services {
             age_rules: self.config().age_rules,
         };
         Ok(permit(&req).map(|p| {
-            let can_add = permit(&AccessRequest { action: Action::AddEntries, ..req.clone() }).is_ok();
-            (p, can_add)
+            let may = |action| permit(&AccessRequest { action, ..req.clone() }).is_ok();
+            (p, Also { add: may(Action::AddEntries), export: may(Action::Export) })
         }))
     }
 

@@ -34,15 +34,25 @@ pub(crate) struct Access {
     pub patient_name: String,
     /// The account that owns the record, if any.
     pub owner: Option<UserId>,
-    /// Whether the caller may also add entries (decided by the same policy, not logged).
-    pub can_add: bool,
+    /// What else the caller may do there (decided by the same policy, not logged).
+    pub also: Also,
+}
+
+/// What else a caller may do in a record they opened for something else: the pages offer only
+/// what the policy would allow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Also {
+    /// Add entries.
+    pub add: bool,
+    /// Download the record and make health links.
+    pub export: bool,
 }
 
 impl Access {
     /// A record in a list a member of staff opened, decided row by row by the gate
     /// ([`Services::open_listed`](crate::Services)).
     pub(crate) fn listed(permit: Permit, patient_name: String, owner: Option<UserId>) -> Self {
-        Self { permit: Some(permit), patient_name, owner, can_add: false }
+        Self { permit: Some(permit), patient_name, owner, also: Also::default() }
     }
 
     /// The policy's permit, or `NotFound` for an own record not yet written.

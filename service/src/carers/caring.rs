@@ -39,6 +39,7 @@ impl Services {
                 name: g.patient_name.clone(),
                 labels,
                 can_add: in_force && g.can_add,
+                can_export: in_force && g.can_export,
                 ends_at: g.ends_at,
                 state,
                 in_force,
@@ -71,7 +72,7 @@ impl Services {
     pub async fn record_context(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<RecordContext> {
         let access = self.peek(who, record, Touch::of(Category::Record)).await?;
         let can_change = access.role() == Role::Patient;
-        let can_add = access.can_add;
+        let also = access.also;
         Ok(RecordContext {
             acting_for: match record {
                 RecordRef::Own => None,
@@ -79,7 +80,8 @@ impl Services {
             },
             labels: access.labels().to_vec(),
             name: access.patient_name,
-            can_add,
+            can_add: also.add,
+            can_export: also.export,
             can_change,
         })
     }

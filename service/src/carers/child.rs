@@ -32,6 +32,9 @@ pub(crate) fn accepted_grant(
         basis,
         labels,
         can_add: true,
+        // A parent who holds a young child's record takes it out for the child, as the child
+        // would; any other carer only when the patient says so.
+        can_export: basis == GrantBasis::ParentalResponsibility,
         starts_at,
         ends_at,
         status: GrantStatus::Active,
@@ -86,7 +89,7 @@ impl Services {
             1,
             who.user_id,
             "made the record, as parent",
-            &scope_words(&grant.labels, grant.can_add),
+            &scope_words(&grant.labels, grant.can_add, grant.can_export),
             grant.basis,
             now,
         )

@@ -18,9 +18,10 @@ pub(super) fn state_words(g: &GrantRow, born_on: Option<BirthDate>, now: Timesta
         GrantStatus::Cancelled => ("Invitation withdrawn".to_owned(), false),
         GrantStatus::Revoked => (format!("Stopped on {}", g.ended_at.unwrap_or(now).to_uk_date()), false),
         GrantStatus::Active => match grant_in_force(&g.facts(), born_on, now, rules) {
-            Ok(labels) if labels != g.labels => {
-                (format!("Active until {}, narrowed by age to {}", last_day(g.ends_at), scope_words(&labels, g.can_add)), true)
-            }
+            Ok(labels) if labels != g.labels => (
+                format!("Active until {}, narrowed by age to {}", last_day(g.ends_at), scope_words(&labels, g.can_add, g.can_export)),
+                true,
+            ),
             Ok(_) => (format!("Active until {}", last_day(g.ends_at)), true),
             Err(domain::access::DenyReason::GrantNotStarted) => (format!("Starts on {}", g.starts_at.to_uk_date()), false),
             Err(domain::access::DenyReason::GrantEnded) => (format!("Ended on {}", last_day(g.ends_at)), false),

@@ -11,6 +11,8 @@ pub struct ScopeForm {
     pub labels: Vec<String>,
     /// "Add entries for me" ticked.
     pub can_add: bool,
+    /// "Download my record and make health links" ticked.
+    pub can_export: bool,
     /// First day (`YYYY-MM-DD`); empty means today.
     pub starts_on: String,
     /// Last day (`YYYY-MM-DD`), inclusive; empty means 12 months from the start.
@@ -40,6 +42,7 @@ pub(super) const PATIENT_BASES: [GrantBasis; 3] =
 pub(super) struct Scope {
     pub(super) labels: Vec<PrivacyLabel>,
     pub(super) can_add: bool,
+    pub(super) can_export: bool,
     pub(super) starts_at: Timestamp,
     pub(super) ends_at: Timestamp,
 }
@@ -97,7 +100,9 @@ pub(super) fn parse_scope(form: &ScopeForm, now: Timestamp, keep_start: Option<T
         },
     };
     match (errors.is_empty(), starts_at, ends_at) {
-        (true, Some(starts_at), Some(ends_at)) => Ok(Scope { labels, can_add: form.can_add, starts_at, ends_at }),
+        (true, Some(starts_at), Some(ends_at)) => {
+            Ok(Scope { labels, can_add: form.can_add, can_export: form.can_export, starts_at, ends_at })
+        }
         _ => Err(ValidationError(errors)),
     }
 }

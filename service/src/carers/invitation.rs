@@ -30,6 +30,7 @@ impl Services {
             relationship: g.relationship,
             labels: g.labels,
             can_add: g.can_add,
+            can_export: g.can_export,
             starts_at: g.starts_at,
             ends_at: g.ends_at,
         })

@@ -56,6 +56,7 @@ impl Services {
             basis,
             labels: scope.labels,
             can_add: scope.can_add,
+            can_export: scope.can_export,
             starts_at: scope.starts_at,
             ends_at: scope.ends_at,
             status: GrantStatus::Invited,
@@ -69,7 +70,17 @@ impl Services {
             created_at: now,
         };
         grants::insert_grant(&mut tx, &grant, now).await?;
-        grants::insert_change(&mut tx, id, 1, who.user_id, "invited", &scope_words(&grant.labels, grant.can_add), basis, now).await?;
+        grants::insert_change(
+            &mut tx,
+            id,
+            1,
+            who.user_id,
+            "invited",
+            &scope_words(&grant.labels, grant.can_add, grant.can_export),
+            basis,
+            now,
+        )
+        .await?;
         throttle::invitation_allowed(self, &mut tx, who.user_id, &email.lookup_key()).await?;
         self.mail_link(&mut tx, email.as_str(), name.as_str(), &who.display_name, &format!("/invitations/{}", token.expose())).await?;
         notices::insert_notice(

@@ -46,6 +46,7 @@ impl Services {
                 basis: g.basis,
                 labels: g.labels.clone(),
                 can_add: g.can_add,
+                can_export: g.can_export,
                 starts_at: g.starts_at,
                 ends_at: g.ends_at,
                 state,

@@ -35,16 +35,21 @@ impl Services {
         }
         // The start stays as it was: the change form does not move it.
         let scope = parse_scope(form, now, Some(g.starts_at))?;
-        let before = scope_words(&g.labels, g.can_add);
+        let before = scope_words(&g.labels, g.can_add, g.can_export);
         let before_end = last_day(g.ends_at);
         g.labels = scope.labels;
         g.can_add = scope.can_add;
+        g.can_export = scope.can_export;
         g.starts_at = scope.starts_at;
         g.ends_at = scope.ends_at;
         if !grants::update_grant(&mut tx, &g, now).await? {
             return Err(ServiceError::Stale);
         }
-        let details = format!("was {before} until {before_end}; now {} until {}", scope_words(&g.labels, g.can_add), last_day(g.ends_at));
+        let details = format!(
+            "was {before} until {before_end}; now {} until {}",
+            scope_words(&g.labels, g.can_add, g.can_export),
+            last_day(g.ends_at)
+        );
         grants::insert_change(&mut tx, id, g.version + 1, who.user_id, "changed", &details, g.basis, now).await?;
         if let Some(carer) = g.carer {
             self.notify(&mut tx, carer, &format!("{} changed your access to their record.", who.display_name), "/caring").await?;
