@@ -39,6 +39,10 @@ pub enum Category {
     EntryHistory,
     /// The printable summary of the record.
     Summary,
+    /// A copy of the record prepared to download (the item id names the export).
+    ExportPrepared,
+    /// A copy of the record downloaded (the item id names the export).
+    ExportDownloaded,
 }
 
 impl Category {
@@ -60,6 +64,8 @@ impl Category {
             Category::AllReadings => "all-readings".to_owned(),
             Category::EntryHistory => "entry-history".to_owned(),
             Category::Summary => "summary".to_owned(),
+            Category::ExportPrepared => "export-prepared".to_owned(),
+            Category::ExportDownloaded => "export-downloaded".to_owned(),
         }
     }
 
@@ -80,6 +86,8 @@ impl Category {
             "all-readings" => Category::AllReadings,
             "entry-history" => Category::EntryHistory,
             "summary" => Category::Summary,
+            "export-prepared" => Category::ExportPrepared,
+            "export-downloaded" => Category::ExportDownloaded,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -102,6 +110,8 @@ impl Category {
             Category::AllReadings => "your readings".to_owned(),
             Category::EntryHistory => "who entered your entries and when".to_owned(),
             Category::Summary => "the summary of your record".to_owned(),
+            Category::ExportPrepared => "a copy of your record to download".to_owned(),
+            Category::ExportDownloaded => "a copy of your record".to_owned(),
         }
     }
 }
@@ -355,7 +365,8 @@ pub fn describe(
         (Action::ChangeEntries | Action::ManageAccess | Action::OfferRecord, _) => ("change", "changed"),
         (Action::Review, _) => ("review", "reviewed"),
         (Action::VerifyLink, _) => ("check", "checked"),
-        (Action::Export, _) => ("download", "downloaded"),
+        (Action::Export, Category::ExportDownloaded) => ("download", "downloaded"),
+        (Action::Export, _) => ("prepare", "prepared"),
     };
     match refused {
         None => format!("{who} {done} {what}"),
@@ -455,6 +466,8 @@ mod tests {
             Category::AllReadings,
             Category::EntryHistory,
             Category::Summary,
+            Category::ExportPrepared,
+            Category::ExportDownloaded,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

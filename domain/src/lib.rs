@@ -12,6 +12,7 @@ pub mod demo;
 pub mod email;
 pub mod entries;
 pub mod error;
+pub mod exports;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod grants;

@@ -1,6 +1,7 @@
 // The patient's own record: every kind of reading and a note, the timeline and a chart, editing
 // with history, deleting and restoring, "about me", and refusal of impossible values. Each
 // journey runs with JavaScript on and off.
+import fs from "node:fs";
 import { test, expect, open, uniqueEmail, registerWithPassword, expectAccessible } from "./helpers.mjs";
 
 const PASSWORD = "kettle lantern orbit meadow";
@@ -164,4 +165,32 @@ test("the record's pages are accessible, fit 320 px, and a reading can be added 
   await page.keyboard.press("Enter");
   await expect(page.getByText("Saved to your record.")).toBeVisible();
   await expect(page.getByText("66 beats a minute", { exact: true })).toBeVisible();
+});
+
+test("a patient downloads a copy of their record: the document to read and the FHIR record", async ({ page }) => {
+  await newPatient(page, "export");
+  await addReading(page, "Weight", { Weight: "72.4" });
+  await open(page, "/record");
+  await page.getByRole("link", { name: "Download a copy of the record", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Download a copy of your record", exact: true })).toBeVisible();
+  // General only, unless the patient ticks more.
+  await expect(page.getByLabel("General", { exact: true })).toBeChecked();
+  await expect(page.getByLabel("Mental health", { exact: true })).not.toBeChecked();
+  await expectAccessible(page);
+  await page.getByRole("button", { name: "Prepare the copy", exact: true }).click();
+  // The page refreshes itself until the copy is ready (without JavaScript too).
+  await expect(page.getByText(/^Ready to download until/)).toBeVisible({ timeout: 20000 });
+  await expectAccessible(page);
+  const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download the FHIR record" }).click()]);
+  expect(json.suggestedFilename()).toMatch(/^carry-record-export-patient-\d{4}-\d{2}-\d{2}\.json$/);
+  const bundle = JSON.parse(fs.readFileSync(await json.path(), "utf8"));
+  expect(bundle.resourceType).toBe("Bundle");
+  expect(bundle.entry.some((e) => e.resource.resourceType === "Observation" && e.resource.valueQuantity?.value === 72.4)).toBe(true);
+  const [html] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download the document to read or print" }).click()]);
+  const text = fs.readFileSync(await html.path(), "utf8");
+  expect(text).toContain("72.4 kg");
+  expect(text).toContain("From Carry, held by the patient");
+  // Both are in the access log.
+  await open(page, "/record/access-log?who=all");
+  await expect(page.getByText("You downloaded a copy of your record").first()).toBeVisible();
 });

@@ -467,8 +467,11 @@ pub struct ServedEntry<'a> {
     pub author: Author<'a>,
     /// Who made its current version (its Provenance's author).
     pub changed_by: Author<'a>,
-    /// The patient's NHS number.
+    /// The patient's NHS number (empty when Carry does not know it).
     pub nhs_number: &'a str,
+    /// The Patient's `fullUrl` in a Bundle that holds it (a download of the record); `None`
+    /// for the API, which names the patient by NHS number alone.
+    pub patient_url: Option<&'a str>,
 }
 
 /// The Provenance id of an entry's current version (the same id Carry uses when it sends it).
@@ -487,7 +490,11 @@ fn reference_to(who: Author<'_>, patient: &Reference) -> Reference {
 /// The resource of type `t` for this entry, with its id and meta: the entry's own resource, or
 /// its Provenance. `None` when the entry is not of a kind `t` is made from.
 pub fn resource(t: Served, e: &ServedEntry<'_>) -> Option<Value> {
-    let patient = Reference::by_identifier("Patient", Identifier::new(NHS_NUMBER, e.nhs_number));
+    let nhs_number = (!e.nhs_number.is_empty()).then(|| Identifier::new(NHS_NUMBER, e.nhs_number));
+    let patient = match (e.patient_url, nhs_number) {
+        (Some(url), identifier) => Reference { reference: Some(url.to_owned()), identifier, ..Default::default() },
+        (None, identifier) => Reference { ref_type: Some("Patient".into()), identifier, ..Default::default() },
+    };
     let author = reference_to(e.author, &patient);
     let kind = e.body.kind();
     if !t.kinds().contains(&kind) {
@@ -754,6 +761,7 @@ mod tests {
             author: Author::Carer("Alex Smith"),
             changed_by: Author::Carer("Alex Smith"),
             nhs_number: "9434765919",
+            patient_url: None,
         };
         assert!(resource(Served::Observation, &e).is_none());
         assert!(resource(Served::QuestionnaireResponse, &e).is_none());

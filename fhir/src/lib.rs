@@ -5,6 +5,7 @@
 //! outcomes this crate reads.
 
 pub mod api;
+pub mod export;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod model;

@@ -162,6 +162,7 @@ impl Settings {
                 Some(path) => crate::fhir::read_clients(&path).map_err(|problem| err("CARRY_FHIR_CLIENTS_FILE", problem))?,
                 None => Vec::new(),
             },
+            export_dir: PathBuf::from(get("CARRY_EXPORT_FOLDER").unwrap_or_else(|| "data/exports".to_owned())),
         };
         Ok(Settings { mode, listen, database_url, database_max_connections, site_root, json_logs, trust_forwarded_for, service })
     }

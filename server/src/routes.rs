@@ -1,6 +1,7 @@
-//! Routes outside the Leptos app: the health check and the development mail outbox.
+//! Routes outside the Leptos app: the health check, downloads of prepared copies of records,
+//! and the development mail outbox.
 
-use axum::extract::Extension;
+use axum::extract::{Extension, Path};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use service::Services;
@@ -12,6 +13,63 @@ pub async fn health(Extension(services): Extension<Services>) -> Response {
         Ok(db) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok", "database": db }))).into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable" }))).into_response(),
     }
+}
+
+/// Where a prepared copy of a record is downloaded from.
+pub const EXPORT_DOWNLOAD: &str = "/record/export/{id}/{format}";
+
+/// `GET /record/export/{id}/{format}`: a prepared copy of a record, for the person who asked
+/// for it, decided and logged again by the service. Sent as an attachment, never cached.
+pub async fn export_download(
+    Extension(services): Extension<Services>,
+    Extension(caller): Extension<service::Caller>,
+    Path((id, format)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> Response {
+    use tower::ServiceExt;
+    let Some(format) = domain::exports::ExportFormat::from_slug(&format) else { return problem(StatusCode::NOT_FOUND) };
+    let Some(mut who) = caller.signed_in else {
+        let next = format!("/record/export/{}", id.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').collect::<String>());
+        return axum::response::Redirect::to(&format!("/sign-in?next={next}")).into_response();
+    };
+    if let Some(rid) = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
+        who.request.id = rid.chars().take(64).collect();
+    }
+    who.request.door = domain::audit::Door::Page;
+    let file = match services.export_file(&who, &id, format).await {
+        Ok(f) => f,
+        Err(service::ServiceError::Forbidden) => return problem(StatusCode::FORBIDDEN),
+        Err(service::ServiceError::NotSignedIn) => return axum::response::Redirect::to("/sign-in").into_response(),
+        Err(service::ServiceError::Internal { .. }) => return problem(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(_) => return problem(StatusCode::NOT_FOUND),
+    };
+    let Ok(mut res) = tower_http::services::ServeFile::new(&file.path).oneshot(req).await;
+    if !res.status().is_success() {
+        return problem(StatusCode::NOT_FOUND);
+    }
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(file.media_type));
+    if let Ok(v) = header::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.file_name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.remove(header::LAST_MODIFIED);
+    res.map(axum::body::Body::new).into_response()
+}
+
+/// A short page for a download that cannot be sent.
+fn problem(status: StatusCode) -> Response {
+    let words = match status {
+        StatusCode::FORBIDDEN => "Your access no longer covers everything in this copy, so it cannot be downloaded. Ask for a new copy.",
+        StatusCode::NOT_FOUND => "There is no such copy: it may have been removed, as copies are after an hour. Ask for a new copy.",
+        _ => "Something went wrong on our side. Please try again.",
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Copy not available \u{2013} Carry</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/carry.css\"></head><body><main id=\"main\"><h1>Copy not available</h1><p>{words}</p>\
+         <p><a href=\"/record/export\">Download a copy of the record</a></p></main></body></html>"
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], Html(body)).into_response()
 }
 
 /// Where the development outbox reads from.

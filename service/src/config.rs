@@ -124,6 +124,10 @@ pub struct ServiceConfig {
     pub care_record: Option<CareRecordConfig>,
     /// The system clients registered for Carry's own FHIR API (none: it refuses every token).
     pub fhir_clients: Vec<FhirClientConfig>,
+    /// Where copies of records prepared to download are kept until they expire (an hour).
+    /// Only the server reads it: make it private to Carry's user, and shared by every server
+    /// of one deployment.
+    pub export_dir: std::path::PathBuf,
 }
 
 /// A system client of Carry's FHIR API (the shared care record), registered by its operator.
@@ -257,6 +261,7 @@ impl ServiceConfig {
             age_rules: domain::grants::AgeRules::default(),
             care_record: None,
             fhir_clients: Vec::new(),
+            export_dir: std::env::temp_dir().join(format!("carry-exports-{}", uuid::Uuid::new_v4().simple())),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod cookie;
 mod demo;
 mod entry_views;
 pub mod error;
+pub mod exports;
 pub mod fhir_api;
 pub mod handover;
 pub mod links;
@@ -64,6 +65,7 @@ struct Inner {
     audit: audit_queue::AuditQueue,
     care_record: Option<care_record::CareRecordClient>,
     care_record_wakeup: Arc<Notify>,
+    export_wakeup: Arc<Notify>,
     fhir_clients: fhir_api::Clients,
 }
 
@@ -88,6 +90,7 @@ impl Services {
                 audit: Default::default(),
                 care_record,
                 care_record_wakeup: Arc::new(Notify::new()),
+                export_wakeup: Arc::new(Notify::new()),
                 fhir_clients,
             }),
         })

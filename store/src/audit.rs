@@ -248,6 +248,13 @@ pub async fn list_for_patient(conn: &mut Conn, permit: &Permit, filter: &LogFilt
         .await?)
 }
 
+/// How many rows the permit's record's log holds.
+pub async fn count_for_patient(conn: &mut Conn, permit: &Permit) -> StoreResult<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("select count(*) from audit_log where chain = $1").bind(permit.patient().to_string()).fetch_one(conn).await?;
+    Ok(n)
+}
+
 /// Everyone who appears in the permit's record's log (for the filter), with the latest name
 /// each used.
 pub async fn actors_for_patient(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<(String, String)>> {

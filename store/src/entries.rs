@@ -397,6 +397,21 @@ pub async fn list_timeline(conn: &mut Conn, permit: &Permit, filter: &TimelineFi
     rows.into_iter().map(EntryRow::try_from).collect()
 }
 
+/// How many visible, undeleted entries the record holds.
+pub async fn count_visible(conn: &mut Conn, permit: &Permit) -> StoreResult<i64> {
+    let [l1, l2, l3, l4] = label_slots(permit.labels());
+    let (n,): (i64,) =
+        sqlx::query_as("select count(*) from entries where patient_id = $1 and deleted_at is null and label in ($2, $3, $4, $5)")
+            .bind(permit.patient().to_string())
+            .bind(l1)
+            .bind(l2)
+            .bind(l3)
+            .bind(l4)
+            .fetch_one(conn)
+            .await?;
+    Ok(n)
+}
+
 /// The newest `limit` visible, undeleted readings of one kind since `since`, newest first.
 pub async fn list_readings(
     conn: &mut Conn,

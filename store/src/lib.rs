@@ -13,6 +13,7 @@ mod db;
 pub mod email_links;
 pub mod entries;
 mod error;
+pub mod exports;
 pub mod fhir_api;
 pub mod grants;
 pub mod links;

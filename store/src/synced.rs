@@ -285,6 +285,40 @@ pub async fn list_items(conn: &mut Conn, permit: &Permit) -> StoreResult<Vec<Syn
     rows.into_iter().map(RawItem::read).collect()
 }
 
+/// How many current items within the permit a record holds.
+pub async fn count_visible(conn: &mut Conn, permit: &Permit) -> StoreResult<i64> {
+    let (n,) = bind_permitted(
+        sqlx::query_as(concat!("select count(*) from care_record_items where ", permitted_items!(), " and standing = 'current'")),
+        permit,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+/// A pulled resource as the shared care record sent it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HeldResource {
+    /// Its FHIR type.
+    pub resource_type: String,
+    /// Its id there.
+    pub remote_id: String,
+    /// The resource (JSON).
+    pub resource: String,
+}
+
+/// Up to `limit` current items within the permit, as the resources the server sent, in type
+/// and id order after `after` (a type and id).
+pub async fn list_resources(conn: &mut Conn, permit: &Permit, after: Option<(&str, &str)>, limit: i64) -> StoreResult<Vec<HeldResource>> {
+    let (after_type, after_id) = after.unwrap_or(("", ""));
+    let query = sqlx::query_as(concat!(
+        "select resource_type, remote_id, resource from care_record_items where ",
+        permitted_items!(),
+        " and standing = 'current' and (resource_type > $9 or (resource_type = $9 and remote_id > $10))          order by resource_type, remote_id limit $11"
+    ));
+    Ok(bind_permitted(query, permit).bind(after_type).bind(after_id).bind(limit).fetch_all(conn).await?)
+}
+
 /// How many of a record's items within the permit could not be shown (quarantined).
 pub async fn count_quarantined(conn: &mut Conn, permit: &Permit) -> StoreResult<i64> {
     let (n,) = bind_permitted(

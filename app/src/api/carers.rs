@@ -9,16 +9,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, PostUrl};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{respond, services, signed_in};
-
+use super::ticked_labels;
 #[cfg(feature = "ssr")]
-fn ticked_labels(general: Option<String>, mental: Option<String>, sexual: Option<String>, social: Option<String>) -> Vec<String> {
-    [("general", general), ("mental-health", mental), ("sexual-health", sexual), ("social-care", social)]
-        .into_iter()
-        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
-        .map(|(slug, _)| slug.to_owned())
-        .collect()
-}
+use crate::ssr::{respond, services, signed_in};
 
 #[cfg(feature = "ssr")]
 fn grant_id(id: &str) -> Result<domain::GrantId, AppError> {

@@ -3,14 +3,26 @@
 //! Reads use GET; every state change is a POST (checked for same origin by the server).
 
 mod carers;
+mod exports;
 mod nhs_record;
 mod practice;
 mod record;
 
 pub use carers::*;
+pub use exports::*;
 pub use nhs_record::*;
 pub use practice::*;
 pub use record::*;
+
+/// The label slugs a form's checkboxes ticked (`label_general`, `label_mental_health`...).
+#[cfg(feature = "ssr")]
+fn ticked_labels(general: Option<String>, mental: Option<String>, sexual: Option<String>, social: Option<String>) -> Vec<String> {
+    [("general", general), ("mental-health", mental), ("sexual-health", sexual), ("social-care", social)]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|(slug, _)| slug.to_owned())
+        .collect()
+}
 
 /// Every server function's path and the fields it takes. The server refuses any other field
 /// before the function runs (security.md T5); a test fails if a server function is missing.
@@ -50,6 +62,9 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         AnswerInvitation,
         CaringFor,
         RecordScope,
+        RecordExports,
+        RequestExport,
+        ExportStatus,
         AddChild,
         MarkNoticesRead,
         Notices,

@@ -167,6 +167,10 @@ impl TestApp {
             ("CARRY_MAIL_FROM", "Carry <no-reply@localhost>".to_owned()),
             ("DATABASE_URL", db.url.clone()),
             ("LEPTOS_SITE_ROOT", workspace_root().join("target/site").to_string_lossy().into_owned()),
+            (
+                "CARRY_EXPORT_FOLDER",
+                std::env::temp_dir().join(format!("carry-exports-{}", uuid::Uuid::new_v4().simple())).to_string_lossy().into_owned(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -7,6 +7,7 @@ mod harness;
 mod accounts;
 mod carers;
 mod cli;
+mod exports;
 mod fhir;
 mod modes;
 mod passkeys;

@@ -143,9 +143,15 @@ impl Services {
     /// logging only when refused (the "acting for" banner shows the caller nothing but the
     /// patient's name and their own access).
     pub(crate) async fn peek(&self, who: &SignedIn, record: RecordRef, what: Touch) -> ServiceResult<Access> {
+        self.peek_at(who, record, Action::ReadEntries, what).await
+    }
+
+    /// [`Services::peek`] for another action: whether the caller may do it, before they do
+    /// (a form that offers it).
+    pub(crate) async fn peek_at(&self, who: &SignedIn, record: RecordRef, action: Action, what: Touch) -> ServiceResult<Access> {
         let outcome = {
             let mut conn = self.db().conn().await?;
-            self.resolve(&mut conn, who, record, Action::ReadEntries).await?
+            self.resolve(&mut conn, who, record, action).await?
         };
         match outcome {
             Ok(access) => Ok(access),
@@ -252,6 +258,28 @@ impl Services {
             return Ok(Err(Refusal::unknown_record(Actor::System, Action::ReadShared)));
         };
         Ok(self.decide_loaded(conn, Actor::System, &row, Action::ReadShared).await?.map(|(p, _)| p))
+    }
+
+    /// Opens a record for work a person asked for and Carry does later (preparing a copy to
+    /// download), by the same policy, decided afresh when the work runs: access that ended in
+    /// between is refused, and the refusal logged under the person's name.
+    pub(crate) async fn open_for_job(
+        &self,
+        conn: &mut store::Conn,
+        patient: PatientId,
+        user: UserId,
+        action: Action,
+        what: Touch,
+    ) -> ServiceResult<Result<Permit, Refusal>> {
+        let outcome = match patients::find_patient(conn, patient).await? {
+            Some(row) => self.decide_loaded(conn, Actor::Person(user), &row, action).await?.map(|(p, _)| p),
+            None => Err(Refusal::unknown_record(Actor::Person(user), action)),
+        };
+        if let Err(refusal) = &outcome {
+            let name = store::users::find_user(conn, user).await?.map(|u| u.display_name).unwrap_or_default();
+            self.log(self.job_refused_event(&name, refusal, &what)).await?;
+        }
+        Ok(outcome)
     }
 
     /// Decides a look by staff at a record their practice's own list named (the inbox, the

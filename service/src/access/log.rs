@@ -25,6 +25,13 @@ impl Services {
         AuditEvent::allowed(permit, what, self.occasion(who, permit.role()))
     }
 
+    /// The row for work a person asked for that Carry was refused when it came to do it (a copy
+    /// to download, once their access had ended), under their name.
+    pub(crate) fn job_refused_event(&self, actor_name: &str, refusal: &Refusal, what: &Touch) -> AuditEvent {
+        let occasion = Occasion { at: self.now(), actor_name: actor_name.to_owned(), door: Door::Page, request_id: "job".to_owned() };
+        AuditEvent::refused(refusal, what, occasion)
+    }
+
     /// The row for a carer's own act on their grant (see [`AuditEvent::grant_response`]).
     pub(crate) fn grant_event(&self, who: &SignedIn, patient: domain::PatientId, grant: domain::GrantId) -> AuditEvent {
         AuditEvent::grant_response(patient, who.user_id, grant, self.occasion(who, Role::Carer))

@@ -468,6 +468,7 @@ fn served(
             author,
             changed_by,
             nhs_number: &subject.nhs_number,
+            patient_url: None,
         },
     )
     .map(|mut resource| {

@@ -5,6 +5,7 @@ pub mod add;
 pub mod charts;
 pub mod deleted;
 pub mod entry;
+pub mod export;
 pub mod nhs;
 pub mod practice;
 pub mod summary;
@@ -292,6 +293,10 @@ pub fn RecordPage() -> impl IntoView {
                        ": problems, medicines, allergies, results and letters from the shared care record."</p>
                     <p><a href=on_record("/record/summary", &patient)>"A health summary to print"</a>
                        ": what matters, problems, medicines, allergies, recent readings and who to contact, on one page."</p>
+                    {ctx.can_export.then(|| view! {
+                        <p><a href=on_record("/record/export", &patient)>"Download a copy of the record"</a>
+                           ": everything you may see, to read, print or take to another service."</p>
+                    })}
                     {if ctx.can_add {
                         view! {
                             <h2>{if own { "Add to your record" } else { "Add to their record" }}</h2>

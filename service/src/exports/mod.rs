@@ -1,0 +1,181 @@
+//! "Download my record": the patient's right of access, and a carer's when their grant says so.
+//!
+//! Asking for a copy goes through the gate (`Action::Export`) and is logged; the copy is then
+//! prepared in the background ([`worker`]), which decides again through the gate when it runs,
+//! so access that ended in between gives nothing. It writes two files as it reads, a page at a
+//! time, never holding the record whole: a FHIR R4 Bundle and a readable document with the same
+//! content. Each download is decided and logged again. Copies are removed an hour after they
+//! are ready ([`domain::exports::KEPT_FOR`]).
+
+mod document;
+mod worker;
+
+use crate::access::{RecordRef, Touch};
+use crate::error::{ServiceError, ServiceResult};
+use crate::{Services, SignedIn};
+use domain::access::{Action, Role};
+use domain::audit::Category;
+use domain::exports::{ExportFormat, ExportStatus, ExportView, ExportsView, KEPT_FOR, MOST_AT_ONCE};
+use domain::{PrivacyLabel, ValidationError};
+use std::path::PathBuf;
+use store::exports::{self, ExportRow};
+
+/// What the "Download my record" form sends.
+#[derive(Debug, Clone, Default)]
+pub struct ExportForm {
+    /// Label slugs ticked.
+    pub labels: Vec<String>,
+}
+
+/// A prepared file, for the door to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// The name to save it under.
+    pub file_name: String,
+    /// Its media type.
+    pub media_type: &'static str,
+}
+
+impl Services {
+    /// What the caller may put in a copy of `record`, and the copies they asked for. A refusal
+    /// is logged; an allowed look shows nothing of the record but its name.
+    pub async fn exports(&self, who: &SignedIn, record: RecordRef) -> ServiceResult<ExportsView> {
+        let access = self.peek_at(who, record, Action::Export, Touch::of(Category::ExportPrepared)).await?;
+        let mut list = Vec::new();
+        if let Some(patient) = access.patient() {
+            let mut conn = self.db().conn().await?;
+            for row in exports::list_exports(&mut conn, who.user_id, patient).await? {
+                list.push(view(&row, &access.patient_name));
+            }
+        }
+        Ok(ExportsView {
+            patient_name: access.patient_name.clone(),
+            own: access.role() == Role::Patient,
+            labels: access.labels().to_vec(),
+            exports: list,
+        })
+    }
+
+    /// Asks for a copy of `record` with the labels ticked (never beyond what the caller may
+    /// see), to be prepared in the background. Errors name `labels`.
+    pub async fn request_export(&self, who: &SignedIn, record: RecordRef, form: &ExportForm) -> ServiceResult<String> {
+        let mut labels = Vec::new();
+        for slug in &form.labels {
+            let label = PrivacyLabel::parse("labels", slug)?;
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        if labels.is_empty() {
+            return Err(ValidationError::field("labels", "Choose at least one kind of entry to put in the copy.").into());
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let (mut tx, access) = self.open(who, record, Action::Export, Touch::item(Category::ExportPrepared, &id)).await?;
+        let Some(patient) = access.patient() else {
+            return Err(ValidationError::field("labels", "Your record is empty: there is nothing to download yet.").into());
+        };
+        if let Some(hidden) = labels.iter().find(|l| !access.labels().contains(l)) {
+            return Err(ValidationError::field(
+                "labels",
+                format!("Entries labelled \u{201c}{}\u{201d} cannot go in the copy: they are hidden from you.", hidden.label()),
+            )
+            .into());
+        }
+        let recent = exports::list_exports(&mut tx, who.user_id, patient).await?;
+        if recent.iter().filter(|e| e.created_at > now.minus(KEPT_FOR)).count() >= MOST_AT_ONCE {
+            return Err(ValidationError::field(
+                "labels",
+                format!("You have asked for {MOST_AT_ONCE} copies in the last hour. Download one of those, or try again later."),
+            )
+            .into());
+        }
+        let row = ExportRow {
+            id: id.clone(),
+            patient_id: patient,
+            requested_by: who.user_id,
+            labels: PrivacyLabel::ALL.into_iter().filter(|l| labels.contains(l)).collect(),
+            with_access_log: access.role() == Role::Patient,
+            status: ExportStatus::Queued,
+            done: 0,
+            total: 0,
+            failure: None,
+            sizes: None,
+            expires_at: None,
+            created_at: now,
+        };
+        exports::insert_export(&mut tx, &row, now).await?;
+        tx.commit().await?;
+        self.inner.export_wakeup.notify_one();
+        Ok(id)
+    }
+
+    /// Where a copy the caller asked for stands. Someone else's copy, or one removed, is
+    /// `NotFound`.
+    pub async fn export_status(&self, who: &SignedIn, id: &str) -> ServiceResult<ExportView> {
+        let mut conn = self.db().conn().await?;
+        let row = self.own_export(&mut conn, who, id).await?;
+        let name = store::patients::find_patient(&mut conn, row.patient_id).await?.map(|p| p.name).unwrap_or_default();
+        Ok(view(&row, &name))
+    }
+
+    /// A ready copy's file, for the caller who asked for it, decided again by the policy and
+    /// logged: access that ended or narrowed since the copy was asked for gets nothing.
+    pub async fn export_file(&self, who: &SignedIn, id: &str, format: ExportFormat) -> ServiceResult<ExportFile> {
+        let row = {
+            let mut conn = self.db().conn().await?;
+            self.own_export(&mut conn, who, id).await?
+        };
+        if row.status != ExportStatus::Ready {
+            return Err(ServiceError::NotFound);
+        }
+        let (tx, access) =
+            self.open(who, RecordRef::Patient(row.patient_id), Action::Export, Touch::item(Category::ExportDownloaded, id)).await?;
+        if row.labels.iter().any(|l| !access.labels().contains(l)) {
+            return Err(ServiceError::Forbidden);
+        }
+        tx.commit().await?;
+        let day = row.created_at.to_uk_date_input();
+        let name: String =
+            access.patient_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+        Ok(ExportFile {
+            path: self.export_path(id, format),
+            file_name: format!("carry-record-{}-{day}.{}", name.trim_matches('-'), format.extension()),
+            media_type: format.media_type(),
+        })
+    }
+
+    /// A copy the caller asked for, still kept.
+    async fn own_export(&self, conn: &mut store::Conn, who: &SignedIn, id: &str) -> ServiceResult<ExportRow> {
+        let row = exports::find_export(conn, id.trim()).await?.ok_or(ServiceError::NotFound)?;
+        let expired = row.expires_at.is_some_and(|at| at <= self.now());
+        if row.requested_by != who.user_id || expired {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(row)
+    }
+
+    /// Where a copy's file is kept.
+    pub(crate) fn export_path(&self, id: &str, format: ExportFormat) -> PathBuf {
+        self.config().export_dir.join(format!("{id}.{}", format.extension()))
+    }
+}
+
+/// A copy as its page shows it.
+fn view(row: &ExportRow, patient_name: &str) -> ExportView {
+    ExportView {
+        id: row.id.clone(),
+        patient_name: patient_name.to_owned(),
+        labels: row.labels.clone(),
+        with_access_log: row.with_access_log,
+        status: row.status,
+        done: row.done,
+        total: row.total,
+        failure: row.failure.clone(),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        sizes: row.sizes,
+    }
+}

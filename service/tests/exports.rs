@@ -1,0 +1,226 @@
+//! "Download my record" through the service layer on both databases: what a patient's copy
+//! holds (every version with its Provenance, "about me", synced items as the source sent them
+//! and only those that stand, carers as RelatedPerson and Consent, the access log as
+//! AuditEvents), that it validates with two independent validators, what a carer's copy holds
+//! and never holds, the new grant action, access ending between asking and preparing, and
+//! copies removed when their hour is up.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "care_record/peer.rs"]
+mod peer;
+
+use common::{note, person, services, CANARY};
+use domain::about_me::AboutMeInput;
+use domain::exports::{ExportFormat, ExportStatus};
+use domain::{PatientId, Span};
+use serde_json::Value;
+use service::exports::ExportForm;
+use service::{InviteForm, PrivacyForm, ReadingForm, RecordRef, ScopeForm, ServiceError, Services, SignedIn};
+use store::conformance;
+
+fn labelled(label: &str) -> PrivacyForm {
+    PrivacyForm { label: label.into(), share: false }
+}
+
+fn weight(kg: &str) -> ReadingForm {
+    ReadingForm { kind: "weight".into(), value: kg.into(), diastolic: None, pulse: None, occurred_at: "2026-11-22T09:00".into() }
+}
+
+fn labels(l: &[&str]) -> ExportForm {
+    ExportForm { labels: l.iter().map(|s| (*s).to_owned()).collect() }
+}
+
+fn scope(labels: &[&str], can_export: bool) -> ScopeForm {
+    ScopeForm { labels: labels.iter().map(|l| (*l).to_owned()).collect(), can_export, ..ScopeForm::default() }
+}
+
+/// Sam invites Alex (general only; export as given); Alex accepts by the emailed link.
+async fn sam_and_alex(db: &store::Db, s: &Services, can_export: bool) -> (SignedIn, SignedIn, PatientId) {
+    let (sam, _) = person(db, "Sam Patel").await;
+    let (alex, alex_email) = person(db, "Alex Smith").await;
+    let form = InviteForm {
+        name: "Alex".into(),
+        email: alex_email.clone(),
+        relationship: "SPS".into(),
+        basis: String::new(),
+        scope: scope(&["general"], can_export),
+    };
+    s.invite_carer(&sam, &form).await.unwrap();
+    let token = common::mail_token(db, &alex_email, "/invitations/").await;
+    let patient = s.accept_invitation(&alex, &token).await.unwrap();
+    (sam, alex, patient)
+}
+
+/// Synced items as a pull stores them: a current condition and one entered in error.
+async fn synced(db: &store::Db, patient: PatientId) {
+    let rules = service::SecurityRules::default();
+    let current = r#"{"resourceType":"Condition","id":"c-current","meta":{"versionId":"1","lastUpdated":"2026-11-01T10:00:00Z"},
+        "clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},
+        "verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]},
+        "code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"Hypertension"}],"text":"High blood pressure"},
+        "subject":{"reference":"Patient/p1"},"recordedDate":"2026-10-01"}"#;
+    let in_error = r#"{"resourceType":"Condition","id":"c-wrong","meta":{"versionId":"2","lastUpdated":"2026-11-01T10:00:00Z"},
+        "verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"entered-in-error"}]},
+        "code":{"text":"WRONG-PATIENT-CONDITION"},"subject":{"reference":"Patient/p1"}}"#;
+    let items: Vec<_> = [current, in_error]
+        .into_iter()
+        .map(|raw| (fhir::pull::read_item(raw, "p1", "http://localhost:3000/fhir/id/entry", &rules).unwrap(), raw))
+        .collect();
+    let mut conn = db.conn().await.unwrap();
+    let rows: Vec<_> = items.iter().map(|(i, raw)| (i.clone(), *raw)).collect();
+    store::synced::upsert_items(&mut conn, patient, &rows, common::NOW).await.unwrap();
+}
+
+/// Asks for a copy, prepares it, and reads both files.
+async fn copy(s: &Services, who: &SignedIn, record: RecordRef, form: &ExportForm) -> (String, Value, String) {
+    let id = s.request_export(who, record, form).await.unwrap();
+    assert_eq!(s.export_status(who, &id).await.unwrap().status, ExportStatus::Queued);
+    assert!(s.prepare_queued_exports().await.unwrap() >= 1);
+    let status = s.export_status(who, &id).await.unwrap();
+    assert_eq!(status.status, ExportStatus::Ready, "{status:?}");
+    assert_eq!(status.done, status.total, "{status:?}");
+    let fhir = s.export_file(who, &id, ExportFormat::Fhir).await.unwrap();
+    let readable = s.export_file(who, &id, ExportFormat::Readable).await.unwrap();
+    assert!(fhir.file_name.ends_with(".json") && readable.file_name.ends_with(".html"), "{fhir:?}");
+    let bytes = std::fs::read(&fhir.path).unwrap();
+    assert_eq!(status.sizes.map(|(j, _)| j), Some(bytes.len() as i64));
+    (id, serde_json::from_slice(&bytes).unwrap(), std::fs::read_to_string(&readable.path).unwrap())
+}
+
+fn of_type<'a>(bundle: &'a Value, t: &str) -> Vec<&'a Value> {
+    bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == t).collect()
+}
+
+conformance! {
+    async fn a_patients_copy_holds_every_version_their_carers_and_their_log_and_validates(db) {
+        let (s, _) = services(db);
+        let (sam, _alex, patient) = sam_and_alex(db, &s, false).await;
+        let id = s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        s.edit_reading(&sam, RecordRef::Own, id, 1, &weight("71.5")).await.unwrap();
+        s.add_note(&sam, RecordRef::Own, &note(CANARY, CANARY), &labelled("mental-health")).await.unwrap();
+        let about = AboutMeInput { goals: "Walking the dog <every> day".into(), ..AboutMeInput::default() };
+        s.save_about_me(&sam, RecordRef::Own, &about, &labelled("general"), None).await.unwrap();
+        synced(db, patient).await;
+
+        // General only by default; here Sam ticks mental health too.
+        let (export_id, bundle, html) = copy(&s, &sam, RecordRef::Own, &labels(&["general", "mental-health"])).await;
+        assert_eq!((bundle["resourceType"].as_str(), bundle["type"].as_str()), (Some("Bundle"), Some("collection")));
+        assert_eq!(of_type(&bundle, "Patient").len(), 1);
+        let readings = of_type(&bundle, "Observation");
+        let versions: Vec<(&str, &str)> =
+            readings.iter().map(|o| (o["meta"]["versionId"].as_str().unwrap(), o["status"].as_str().unwrap())).collect();
+        assert_eq!(versions, [("1", "final"), ("2", "amended")], "every version of the reading");
+        assert!(readings.iter().all(|o| o["identifier"][0]["value"] == id.to_string()), "the original identifier");
+        let targets: Vec<&str> = of_type(&bundle, "Provenance").iter().filter_map(|p| p["target"][0]["reference"].as_str()).collect();
+        assert!(targets.contains(&format!("Observation/{id}/_history/1").as_str()) && targets.contains(&format!("Observation/{id}/_history/2").as_str()), "{targets:?}");
+        assert_eq!(of_type(&bundle, "DocumentReference").len(), 1, "the mental-health note Sam chose to include");
+        assert_eq!(of_type(&bundle, "QuestionnaireResponse").len(), 1, "about me");
+        let conditions = of_type(&bundle, "Condition");
+        assert_eq!(conditions.len(), 1, "only the synced item that stands");
+        assert_eq!(conditions[0]["id"], "c-current");
+        assert!(!bundle.to_string().contains("WRONG-PATIENT-CONDITION"));
+        assert_eq!(of_type(&bundle, "RelatedPerson").len(), 1);
+        let consent = of_type(&bundle, "Consent");
+        assert_eq!(consent[0]["status"], "active");
+        assert!(!of_type(&bundle, "AuditEvent").is_empty(), "the patient's own copy holds the access log");
+
+        // Both independent validators find nothing wrong.
+        peer::validate(&[serde_json::to_vec(&bundle).unwrap()]);
+
+        // The readable copy says the same, escaped.
+        assert!(html.contains("Sam Patel: health record") && html.contains("From Carry, held by the patient"), "{html}");
+        assert!(html.contains(CANARY) && html.contains("High blood pressure") && html.contains("Walking the dog &lt;every&gt; day"));
+        assert!(html.contains("Alex Smith") && html.contains("Who has looked at the record"));
+        assert!(!html.contains("WRONG-PATIENT-CONDITION") && !html.contains("<every>"));
+
+        // Asking and downloading are in the log.
+        let log = s.access_log(&sam, &service::AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.starts_with("You prepared a copy of your record to download")), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("You downloaded a copy of your record")), "{words:?}");
+        let _ = export_id;
+    }
+}
+
+conformance! {
+    async fn a_carer_needs_the_grant_action_and_their_copy_holds_only_their_labels(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s, false).await;
+        let record = RecordRef::Patient(patient);
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        s.add_note(&sam, RecordRef::Own, &note(CANARY, CANARY), &labelled("mental-health")).await.unwrap();
+        // Without the action, nothing: not the page, not a copy.
+        assert!(matches!(s.exports(&alex, record).await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.request_export(&alex, record, &labels(&["general"])).await, Err(ServiceError::Forbidden)));
+        let grants = s.grants(&sam).await.unwrap();
+        assert!(!grants[0].can_export, "off unless the patient gives it");
+        s.change_grant(&sam, grants[0].id, grants[0].version, &scope(&["general"], true)).await.unwrap();
+        let grants = s.grants(&sam).await.unwrap();
+        assert!(grants[0].can_export && grants[0].history.last().unwrap().contains("download and make health links"), "{:?}", grants[0].history);
+
+        // Never beyond what they may see.
+        let err = s.request_export(&alex, record, &labels(&["general", "mental-health"])).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "labels"), "{err:?}");
+        let err = s.request_export(&alex, record, &labels(&[])).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "labels"), "{err:?}");
+        let page = s.exports(&alex, record).await.unwrap();
+        assert_eq!((page.own, page.labels.clone()), (false, vec![domain::PrivacyLabel::General]));
+
+        let (id, bundle, html) = copy(&s, &alex, record, &labels(&["general"])).await;
+        let text = bundle.to_string();
+        assert!(!text.contains(CANARY) && !html.contains(CANARY), "nothing outside their labels");
+        assert_eq!(of_type(&bundle, "Observation").len(), 1);
+        for t in ["AuditEvent", "Consent", "RelatedPerson", "DocumentReference"] {
+            assert!(of_type(&bundle, t).is_empty(), "a carer's copy holds no {t}");
+        }
+        peer::validate(&[serde_json::to_vec(&bundle).unwrap()]);
+        // Only the one who asked can see it or download it.
+        assert!(matches!(s.export_status(&sam, &id).await, Err(ServiceError::NotFound)));
+        assert!(matches!(s.export_file(&sam, &id, ExportFormat::Fhir).await, Err(ServiceError::NotFound)));
+        // The patient sees what the carer did.
+        let log = s.access_log(&sam, &service::AccessLogQuery::default()).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.starts_with("Alex Smith (your carer) downloaded a copy of your record")), "{words:?}");
+        assert!(words.iter().any(|w| w.contains("tried to prepare a copy of your record to download and was refused")), "{words:?}");
+
+        // Access that ends between asking and preparing gives nothing; a ready copy can no
+        // longer be downloaded.
+        let second = s.request_export(&alex, record, &labels(&["general"])).await.unwrap();
+        let grants = s.grants(&sam).await.unwrap();
+        s.revoke_grant(&sam, grants[0].id, grants[0].version).await.unwrap();
+        s.prepare_queued_exports().await.unwrap();
+        let failed = s.export_status(&alex, &second).await.unwrap();
+        assert_eq!(failed.status, ExportStatus::Failed);
+        assert!(failed.failure.as_deref().unwrap().contains("no longer have access"), "{failed:?}");
+        assert!(!s.config().export_dir.join(format!("{second}.json")).exists(), "nothing is written");
+        assert!(matches!(s.export_file(&alex, &id, ExportFormat::Fhir).await, Err(ServiceError::Forbidden)));
+        let log = s.access_log(&sam, &service::AccessLogQuery { outcome: "refused".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        let when_prepared = "Alex Smith (your carer) tried to prepare a copy of your record to download and was refused: their access had been stopped";
+        assert!(words.iter().any(|w| w.starts_with(when_prepared)), "{words:?}");
+    }
+}
+
+conformance! {
+    async fn copies_are_removed_when_their_hour_is_up(db) {
+        let (s, clock) = services(db);
+        let (sam, _) = person(db, "Sam Patel").await;
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        let (id, _, _) = copy(&s, &sam, RecordRef::Own, &labels(&["general"])).await;
+        let path = s.export_file(&sam, &id, ExportFormat::Fhir).await.unwrap().path;
+        clock.advance(Span::minutes(59));
+        s.sweep_exports().await.unwrap();
+        assert!(path.exists(), "kept for the hour");
+        clock.advance(Span::minutes(2));
+        assert!(matches!(s.export_status(&sam, &id).await, Err(ServiceError::NotFound)), "gone from the page at once");
+        s.sweep_exports().await.unwrap();
+        assert!(!path.exists(), "and its files removed");
+        // At most five copies an hour.
+        for _ in 0..5 {
+            s.request_export(&sam, RecordRef::Own, &labels(&["general"])).await.unwrap();
+        }
+        let err = s.request_export(&sam, RecordRef::Own, &labels(&["general"])).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].message.contains("5 copies")), "{err:?}");
+    }
+}
