@@ -8,6 +8,7 @@ pub mod api;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod ips;
 pub mod model;
 pub mod patient;
 pub mod pull;
