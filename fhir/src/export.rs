@@ -203,9 +203,9 @@ fn dedup(values: Vec<Value>) -> Vec<Value> {
     out
 }
 
-/// Text for XHTML.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// Text for a narrative's XHTML.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A row of the access log, as the download shows it.

@@ -10,7 +10,7 @@
 //! at the Bundle's Patient; references to something the Bundle does not hold (a practitioner,
 //! a medication resource) keep their `display` and lose their address.
 
-use crate::export::{patient, urn, ExportPatient};
+use crate::export::{escape, patient, urn, ExportPatient};
 use crate::instant;
 use domain::Timestamp;
 use serde_json::{json, Map, Value};
@@ -127,11 +127,6 @@ pub struct IpsInput<'a> {
     pub known_whole: Vec<IpsSection>,
     /// "About me", as questions and answers.
     pub about_me: Vec<(String, String)>,
-}
-
-/// Text for XHTML.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The summary as a FHIR Document Bundle.
