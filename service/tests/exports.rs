@@ -104,7 +104,7 @@ conformance! {
         synced(db, patient).await;
 
         // General only by default; here Sam ticks mental health too.
-        let (export_id, bundle, html) = copy(&s, &sam, RecordRef::Own, &labels(&["general", "mental-health"])).await;
+        let (_, bundle, html) = copy(&s, &sam, RecordRef::Own, &labels(&["general", "mental-health"])).await;
         assert_eq!((bundle["resourceType"].as_str(), bundle["type"].as_str()), (Some("Bundle"), Some("collection")));
         assert_eq!(of_type(&bundle, "Patient").len(), 1);
         let readings = of_type(&bundle, "Observation");
@@ -139,7 +139,6 @@ conformance! {
         let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
         assert!(words.iter().any(|w| w.starts_with("You prepared a copy of your record to download")), "{words:?}");
         assert!(words.iter().any(|w| w.starts_with("You downloaded a copy of your record")), "{words:?}");
-        let _ = export_id;
     }
 }
 
