@@ -43,6 +43,8 @@ pub enum Category {
     ExportPrepared,
     /// A copy of the record downloaded (the item id names the export).
     ExportDownloaded,
+    /// The health summary for other clinicians' systems (the International Patient Summary).
+    SummaryDocument,
 }
 
 impl Category {
@@ -66,6 +68,7 @@ impl Category {
             Category::Summary => "summary".to_owned(),
             Category::ExportPrepared => "export-prepared".to_owned(),
             Category::ExportDownloaded => "export-downloaded".to_owned(),
+            Category::SummaryDocument => "summary-document".to_owned(),
         }
     }
 
@@ -88,6 +91,7 @@ impl Category {
             "summary" => Category::Summary,
             "export-prepared" => Category::ExportPrepared,
             "export-downloaded" => Category::ExportDownloaded,
+            "summary-document" => Category::SummaryDocument,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -112,6 +116,7 @@ impl Category {
             Category::Summary => "the summary of your record".to_owned(),
             Category::ExportPrepared => "a copy of your record to download".to_owned(),
             Category::ExportDownloaded => "a copy of your record".to_owned(),
+            Category::SummaryDocument => "your health summary (International Patient Summary)".to_owned(),
         }
     }
 }
@@ -365,7 +370,7 @@ pub fn describe(
         (Action::ChangeEntries | Action::ManageAccess | Action::OfferRecord, _) => ("change", "changed"),
         (Action::Review, _) => ("review", "reviewed"),
         (Action::VerifyLink, _) => ("check", "checked"),
-        (Action::Export, Category::ExportDownloaded) => ("download", "downloaded"),
+        (Action::Export, Category::ExportDownloaded | Category::SummaryDocument) => ("download", "downloaded"),
         (Action::Export, _) => ("prepare", "prepared"),
     };
     match refused {
@@ -468,6 +473,7 @@ mod tests {
             Category::Summary,
             Category::ExportPrepared,
             Category::ExportDownloaded,
+            Category::SummaryDocument,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

@@ -19,6 +19,9 @@ pub struct SummaryView {
     pub made_at: Timestamp,
     /// The labels it includes (a carer's, or the patient's: every label).
     pub labels: Vec<PrivacyLabel>,
+    /// Whether the reader may take the record out: download the summary as an International
+    /// Patient Summary for another clinician's system.
+    pub may_export: bool,
     /// "About me", if there is one the reader may see.
     pub about_me: Option<AboutMe>,
     /// Where the record the NHS holds stands: its sections mean "none" only when it was fetched

@@ -194,3 +194,26 @@ test("a patient downloads a copy of their record: the document to read and the F
   await open(page, "/record/access-log?who=all");
   await expect(page.getByText("You downloaded a copy of your record").first()).toBeVisible();
 });
+
+test("a patient reads their health summary to print, and downloads it as an International Patient Summary", async ({ page }) => {
+  await newPatient(page, "ips");
+  await addReading(page, "Weight", { Weight: "72.4" });
+  await open(page, "/record");
+  await page.getByRole("link", { name: "A health summary to print", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Health summary: ips Patient", exact: true })).toBeVisible();
+  await expect(page.getByText("from Carry, held by the patient")).toBeVisible();
+  await expect(page.getByLabel("General", { exact: true })).toBeChecked();
+  await expectAccessible(page);
+  // Printed, the form for the file is left out.
+  await page.emulateMedia({ media: "print" });
+  await expect(page.getByRole("button", { name: "Download the summary file" })).toBeHidden();
+  await page.emulateMedia({ media: "screen" });
+  const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download the summary file", exact: true }).click()]);
+  expect(file.suggestedFilename()).toMatch(/^carry-summary-ips-patient-\d{4}-\d{2}-\d{2}\.json$/);
+  const bundle = JSON.parse(fs.readFileSync(await file.path(), "utf8"));
+  expect(bundle.type).toBe("document");
+  expect(bundle.entry[0].resource.section.map((s) => s.code.coding[0].code)).toEqual(["11450-4", "10160-0", "48765-2", "8716-3"]);
+  expect(bundle.entry.some((e) => e.resource.resourceType === "Observation" && e.resource.valueQuantity?.value === 72.4)).toBe(true);
+  await open(page, "/record/access-log?who=all");
+  await expect(page.getByText("You downloaded your health summary (International Patient Summary)").first()).toBeVisible();
+});

@@ -98,12 +98,14 @@ impl Perms {
     }
 }
 
-/// The read permissions a set of SMART v1 or v2 system scopes gives on each served type.
-/// Scopes for other types, other contexts (`patient/`, `user/`) and write permissions give
-/// nothing here: Carry's API is read-only.
+/// The read permissions a set of SMART v1 or v2 system scopes gives on each served type, and
+/// whether it allows the patient summary (`Patient/$summary`, a read of `Patient`: Carry
+/// serves no Patient resource of its own). Scopes for other types, other contexts
+/// (`patient/`, `user/`) and write permissions give nothing here: Carry's API is read-only.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scopes {
     perms: [Perms; 4],
+    summary: bool,
 }
 
 /// Why a scope text cannot be read.
@@ -124,6 +126,9 @@ impl Scopes {
                 for p in &mut scopes.perms {
                     *p = p.or(perms);
                 }
+                scopes.summary |= perms.read;
+            } else if resource == "Patient" {
+                scopes.summary |= perms.read;
             } else if let Some(t) = Served::parse(resource) {
                 let i = index(t);
                 scopes.perms[i] = scopes.perms[i].or(perms);
@@ -139,9 +144,14 @@ impl Scopes {
         self.perms[index(t)]
     }
 
+    /// Whether the patient summary (`Patient/$summary`) is allowed.
+    pub fn summary(&self) -> bool {
+        self.summary
+    }
+
     /// What both allow.
     pub fn intersect(&self, other: &Scopes) -> Scopes {
-        let mut out = Scopes::default();
+        let mut out = Scopes { summary: self.summary && other.summary, ..Scopes::default() };
         for i in 0..4 {
             out.perms[i] = self.perms[i].and(other.perms[i]);
         }
@@ -150,17 +160,13 @@ impl Scopes {
 
     /// Whether nothing is allowed.
     pub fn is_empty(&self) -> bool {
-        !self.perms.iter().any(|p| p.any())
+        !self.summary && !self.perms.iter().any(|p| p.any())
     }
 
     /// The scope text (SMART v2 form), one scope per type allowed.
     pub fn text(&self) -> String {
-        Served::ALL
-            .into_iter()
-            .filter(|t| self.on(*t).any())
-            .map(|t| format!("system/{}.{}", t.name(), self.on(t).text()))
-            .collect::<Vec<_>>()
-            .join(" ")
+        let types = Served::ALL.into_iter().filter(|t| self.on(*t).any()).map(|t| format!("system/{}.{}", t.name(), self.on(t).text()));
+        types.chain(self.summary.then(|| "system/Patient.r".to_owned())).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -236,13 +242,7 @@ impl Search {
         for (name, value) in pairs {
             match name.as_str() {
                 "patient:identifier" | "patient.identifier" | "subject:identifier" | "subject.identifier" => {
-                    let digits = value
-                        .strip_prefix(NHS_NUMBER)
-                        .and_then(|v| v.strip_prefix('|'))
-                        .ok_or_else(|| search_error(name, format!("give the NHS number as {NHS_NUMBER}|<10 digits>")))?;
-                    let nhs = domain::practices::NhsNumber::parse(name, digits)
-                        .map_err(|_| search_error(name, "that is not a valid NHS number (10 digits with a correct check digit)"))?;
-                    if nhs_number.replace(nhs.digits()).is_some() {
+                    if nhs_number.replace(nhs_number_of(name, value)?).is_some() {
                         return Err(search_error(name, "give one patient per search"));
                     }
                 }
@@ -306,6 +306,44 @@ impl Search {
     pub fn next_query(&self, pairs: &[(String, String)], last: (Timestamp, EntryId)) -> String {
         HistoryQuery::next_query(pairs, last)
     }
+}
+
+/// An NHS number given as a token (`https://fhir.nhs.uk/Id/nhs-number|<10 digits>`), checked.
+fn nhs_number_of(name: &str, value: &str) -> Result<String, SearchError> {
+    let digits = value
+        .strip_prefix(NHS_NUMBER)
+        .and_then(|v| v.strip_prefix('|'))
+        .ok_or_else(|| search_error(name, format!("give the NHS number as {NHS_NUMBER}|<10 digits>")))?;
+    let nhs = domain::practices::NhsNumber::parse(name, digits)
+        .map_err(|_| search_error(name, "that is not a valid NHS number (10 digits with a correct check digit)"))?;
+    Ok(nhs.digits())
+}
+
+/// A patient summary request (`Patient/$summary?identifier=...`, the type-level form of the
+/// IPS operation), checked: the patient's NHS number. Every other parameter is refused by
+/// name, `profile` excepted when it names IPS (the only summary Carry makes).
+pub fn summary_query(pairs: &[(String, String)]) -> Result<String, SearchError> {
+    let mut nhs_number = None;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "identifier" => {
+                if nhs_number.replace(nhs_number_of(name, value)?).is_some() {
+                    return Err(search_error(name, "give one patient per summary"));
+                }
+            }
+            "profile" if value.starts_with("http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips") => {}
+            "profile" => {
+                return Err(search_error(
+                    name,
+                    "Carry makes the IPS summary only (http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips)",
+                ))
+            }
+            "_format" if matches!(value.as_str(), "json" | "application/json" | "application/fhir+json") => {}
+            "_format" => return Err(search_error(name, "Carry answers in JSON only (_format=json)")),
+            other => return Err(search_error(other, "is not a parameter of $summary Carry supports (identifier)")),
+        }
+    }
+    nhs_number.ok_or_else(|| search_error("identifier", format!("is required: give the patient's NHS number as {NHS_NUMBER}|<10 digits>")))
 }
 
 /// A type-level `_history` request (`[type]/_history?_since=...&_count=...`), checked: what
@@ -606,6 +644,15 @@ pub fn outcome(code: &str, diagnostics: &str) -> Value {
 
 /// The CapabilityStatement at `[base]/metadata`.
 pub fn capability_statement(base: &str, token_url: &str, software_version: &str, date: &str) -> Value {
+    // Carry serves no Patient resource; the type is listed for its summary operation alone.
+    let summary = json!({
+        "type": "Patient",
+        "operation": [{
+            "name": "summary",
+            "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+            "documentation": format!("GET [base]/Patient/$summary?identifier={NHS_NUMBER}|<10 digits>: the International Patient Summary (IPS 2.0.0) as a document Bundle, holding only what the client may read. Needs the scope system/Patient.r."),
+        }],
+    });
     let resources: Vec<Value> = Served::ALL
         .into_iter()
         .map(|t| {
@@ -619,6 +666,7 @@ pub fn capability_statement(base: &str, token_url: &str, software_version: &str,
                 ],
             })
         })
+        .chain([summary])
         .collect();
     json!({
         "resourceType": "CapabilityStatement",
@@ -648,7 +696,8 @@ pub fn capability_statement(base: &str, token_url: &str, software_version: &str,
 
 /// The SMART configuration at `[base]/.well-known/smart-configuration`.
 pub fn smart_configuration(token_url: &str) -> Value {
-    let scopes: Vec<String> = Served::ALL.into_iter().map(|t| format!("system/{}.rs", t.name())).collect();
+    let scopes: Vec<String> =
+        Served::ALL.into_iter().map(|t| format!("system/{}.rs", t.name())).chain(["system/Patient.r".to_owned()]).collect();
     json!({
         "token_endpoint": token_url,
         "grant_types_supported": ["client_credentials"],
@@ -672,9 +721,16 @@ mod tests {
     #[test]
     fn scopes_read_v1_and_v2_and_grant_only_reads_of_served_types() {
         let asked = Scopes::parse("system/Observation.rs system/DocumentReference.read system/Patient.rs openid").unwrap();
-        assert_eq!(asked.text(), "system/Observation.rs system/DocumentReference.rs");
+        assert_eq!(asked.text(), "system/Observation.rs system/DocumentReference.rs system/Patient.r");
+        assert!(asked.summary());
         let all = Scopes::parse("system/*.rs").unwrap();
-        assert_eq!(all.text(), "system/Observation.rs system/DocumentReference.rs system/QuestionnaireResponse.rs system/Provenance.rs");
+        assert_eq!(
+            all.text(),
+            "system/Observation.rs system/DocumentReference.rs system/QuestionnaireResponse.rs system/Provenance.rs system/Patient.r"
+        );
+        // The summary is a read: a search-only scope of Patient does not give it.
+        assert!(!Scopes::parse("system/Patient.s").unwrap().summary());
+        assert!(!Scopes::parse("system/Observation.rs").unwrap().summary());
         let writes = Scopes::parse("system/Observation.cud system/*.write").unwrap();
         assert!(writes.is_empty());
         let registered = Scopes::parse("system/Observation.s system/Provenance.rs").unwrap();
@@ -683,6 +739,24 @@ mod tests {
             ["system/Observation", "system/Observation.sr", "system/Observation.x", "system/.rs", "system/Obs-1.rs", "system/Observation."]
         {
             assert!(Scopes::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_summary_is_asked_for_by_nhs_number_alone() {
+        assert_eq!(summary_query(&pairs(&[("identifier", PATIENT), ("_format", "json")])).unwrap(), "9434765919");
+        let ips = "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips";
+        assert!(summary_query(&pairs(&[("identifier", PATIENT), ("profile", ips)])).is_ok());
+        for (q, param) in [
+            (vec![], "identifier"),
+            (vec![("identifier", "9434765919")], "identifier"),
+            (vec![("identifier", "https://fhir.nhs.uk/Id/nhs-number|9434765918")], "identifier"),
+            (vec![("identifier", PATIENT), ("identifier", PATIENT)], "identifier"),
+            (vec![("identifier", PATIENT), ("profile", "http://example.org/other")], "profile"),
+            (vec![("identifier", PATIENT), ("_format", "xml")], "_format"),
+            (vec![("identifier", PATIENT), ("patient", "Patient/1")], "patient"),
+        ] {
+            assert_eq!(summary_query(&pairs(&q)).unwrap_err().param, param, "{q:?}");
         }
     }
 

@@ -17,12 +17,13 @@ use std::path::Path as FsPath;
 const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 /// The paths this module serves (for the route inventory).
-pub const PATHS: [&str; 8] = [
+pub const PATHS: [&str; 9] = [
     "/fhir",
     "/fhir/",
     "/fhir/metadata",
     "/fhir/.well-known/smart-configuration",
     "/fhir/auth/token",
+    "/fhir/Patient/$summary",
     "/fhir/{type}",
     "/fhir/{type}/_history",
     "/fhir/{type}/{id}",
@@ -38,6 +39,7 @@ pub fn router() -> Router {
         .route("/metadata", get(metadata))
         .route("/.well-known/smart-configuration", get(smart_configuration))
         .route("/auth/token", post(token))
+        .route("/Patient/$summary", get(summary))
         .route("/{type}", get(search))
         .route("/{type}/_history", get(history))
         .route("/{type}/{id}", get(read))
@@ -182,6 +184,20 @@ async fn history(
     headers: HeaderMap,
 ) -> Response {
     type_level(&services, TypeLevel::History, &type_name, query, &headers).await
+}
+
+/// `GET /fhir/Patient/$summary?identifier=...`: the patient's International Patient Summary.
+async fn summary(Extension(services): Extension<Services>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let caller = match services.fhir_caller(bearer(&headers), &request_id(&headers)).await {
+        Ok(c) => c,
+        Err(e) => return fhir_error(&e),
+    };
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    match services.fhir_summary(&caller, &pairs).await {
+        Ok(bundle) => fhir_json(StatusCode::OK, &bundle),
+        Err(e) => fhir_error(&e),
+    }
 }
 
 async fn read(Extension(services): Extension<Services>, Path((type_name, id)): Path<(String, String)>, headers: HeaderMap) -> Response {

@@ -86,7 +86,10 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
     let web =
         WebState::new(services.clone(), &settings.service.public_url, settings.mode != Mode::Production, settings.trust_forwarded_for);
 
-    let mut router = Router::new().route("/health", get(routes::health)).route(routes::EXPORT_DOWNLOAD, get(routes::export_download));
+    let mut router = Router::new()
+        .route("/health", get(routes::health))
+        .route(routes::EXPORT_DOWNLOAD, get(routes::export_download))
+        .route(routes::SUMMARY_DOCUMENT, get(routes::summary_document));
     if let Some(path) = outbox {
         router = router.route("/dev/outbox", get(routes::dev_outbox)).layer(Extension(routes::OutboxFolder(path)));
     }
@@ -191,7 +194,8 @@ fn page_routes() -> &'static [AxumRouteListing] {
 /// Every path the server answers: its own routes, the pages, and the server functions. The
 /// authorisation matrix test reads this, so a route added without a row in the matrix fails it.
 pub fn route_inventory() -> Vec<String> {
-    let mut paths: Vec<String> = ["/health", "/dev/outbox", "/pkg/*", routes::EXPORT_DOWNLOAD].into_iter().map(str::to_owned).collect();
+    let mut paths: Vec<String> =
+        ["/health", "/dev/outbox", "/pkg/*", routes::EXPORT_DOWNLOAD, routes::SUMMARY_DOCUMENT].into_iter().map(str::to_owned).collect();
     paths.extend(fhir::PATHS.iter().map(|p| (*p).to_owned()));
     paths.extend(page_routes().iter().map(|r| r.path().to_owned()));
     paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_owned()));

@@ -57,19 +57,89 @@ pub async fn export_download(
     res.map(axum::body::Body::new).into_response()
 }
 
-/// A short page for a download that cannot be sent.
+/// A short page for a copy that cannot be sent.
 fn problem(status: StatusCode) -> Response {
     let words = match status {
         StatusCode::FORBIDDEN => "Your access no longer covers everything in this copy, so it cannot be downloaded. Ask for a new copy.",
         StatusCode::NOT_FOUND => "There is no such copy: it may have been removed, as copies are after an hour. Ask for a new copy.",
         _ => "Something went wrong on our side. Please try again.",
     };
+    short_page(status, "Copy not available", words, ("/record/export", "Download a copy of the record"))
+}
+
+/// A short page of its own (outside the Leptos app) that says why something cannot be sent
+/// and where to go instead.
+fn short_page(status: StatusCode, title: &str, words: &str, back: (&str, &str)) -> Response {
+    let (title, words, href, link) = (escape(title), escape(words), escape(back.0), escape(back.1));
     let body = format!(
-        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Copy not available \u{2013} Carry</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/carry.css\"></head><body><main id=\"main\"><h1>Copy not available</h1><p>{words}</p>\
-         <p><a href=\"/record/export\">Download a copy of the record</a></p></main></body></html>"
+        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} \u{2013} Carry</title><link rel=\"stylesheet\" href=\"/pkg/carry.css\"></head><body><main id=\"main\">\
+         <h1>{title}</h1><p>{words}</p><p><a href=\"{href}\">{link}</a></p></main></body></html>"
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], Html(body)).into_response()
+}
+
+/// Where the health summary for other clinicians' systems is downloaded from.
+pub const SUMMARY_DOCUMENT: &str = "/record/summary/document";
+
+/// `GET /record/summary/document?patient=...&labels=general`: the summary of a record as an
+/// International Patient Summary (FHIR JSON), with the labels ticked, made now by the service
+/// for the caller (decided and logged there). Sent as an attachment, never cached. A problem
+/// with what was asked gets a page that names it.
+pub async fn summary_document(
+    Extension(services): Extension<Services>,
+    Extension(caller): Extension<service::Caller>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let patient = pairs.iter().find(|(k, _)| k == "patient").map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let labels: Vec<String> = pairs.iter().filter(|(k, _)| k == "labels").map(|(_, v)| v.clone()).collect();
+    let summary_page = match patient {
+        Some(p) => format!("/record/summary?patient={}", url::form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()),
+        None => "/record/summary".to_owned(),
+    };
+    let Some(mut who) = caller.signed_in else {
+        let next: String = url::form_urlencoded::byte_serialize(summary_page.as_bytes()).collect();
+        return axum::response::Redirect::to(&format!("/sign-in?next={next}")).into_response();
+    };
+    if let Some(rid) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        who.request.id = rid.chars().take(64).collect();
+    }
+    who.request.door = domain::audit::Door::Page;
+    let back = (summary_page.as_str(), "Back to the health summary");
+    let made = match service::RecordRef::parse(patient) {
+        Ok(record) => services.summary_document(&who, record, &labels).await,
+        Err(e) => Err(e),
+    };
+    let title = "Summary not available";
+    match made {
+        Ok(doc) => {
+            let mut res =
+                (StatusCode::OK, [(header::CONTENT_TYPE, "application/fhir+json; charset=utf-8")], doc.bundle.to_string()).into_response();
+            let headers = res.headers_mut();
+            if let Ok(v) = header::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", doc.file_name)) {
+                headers.insert(header::CONTENT_DISPOSITION, v);
+            }
+            headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(service::ServiceError::Validation(e)) => {
+            let words: Vec<&str> = e.0.iter().map(|f| f.message.as_str()).collect();
+            short_page(StatusCode::BAD_REQUEST, title, &words.join(" "), back)
+        }
+        Err(service::ServiceError::NotSignedIn) => axum::response::Redirect::to("/sign-in").into_response(),
+        Err(service::ServiceError::Internal { .. }) => {
+            short_page(StatusCode::INTERNAL_SERVER_ERROR, title, "Something went wrong on our side. Please try again.", back)
+        }
+        Err(_) => short_page(
+            StatusCode::NOT_FOUND,
+            title,
+            "You cannot take a summary of this record: it does not exist, or your access does not include it.",
+            ("/record", "Back to the record"),
+        ),
+    }
 }
 
 /// Where the development outbox reads from.

@@ -223,3 +223,62 @@ conformance! {
         assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].message.contains("5 copies")), "{err:?}");
     }
 }
+
+conformance! {
+    async fn a_summary_for_another_clinicians_system_is_an_ips_document_within_the_labels_chosen(db) {
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s, false).await;
+        let record = RecordRef::Patient(patient);
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        // A newer weight under a label the summary leaves out: the latest general one stands.
+        let hidden = ReadingForm { occurred_at: "2026-11-22T09:30".into(), ..weight("88.8") };
+        s.add_reading(&sam, RecordRef::Own, &hidden, &labelled("sexual-health")).await.unwrap();
+        let about = AboutMeInput { goals: "Walking the dog <every> day".into(), ..AboutMeInput::default() };
+        s.save_about_me(&sam, RecordRef::Own, &about, &labelled("general"), None).await.unwrap();
+        synced(db, patient).await;
+        let general = ["general".to_owned()];
+
+        let doc = s.summary_document(&sam, RecordRef::Own, &general).await.unwrap();
+        assert!(doc.file_name.starts_with("carry-summary-sam-patel-") && doc.file_name.ends_with(".json"), "{}", doc.file_name);
+        let bundle = doc.bundle;
+        let sections = common::check_ips(&bundle);
+        let problems = common::section_resources(&bundle, &sections["11450-4"]);
+        assert_eq!(problems.len(), 1, "the condition that stands, not the one entered in error");
+        assert_eq!(problems[0]["id"], "c-current");
+        assert_eq!(problems[0]["subject"]["reference"], bundle["entry"][1]["fullUrl"], "the condition names the Bundle's patient");
+        // Nothing pulled says whether there are none: "unavailable", never "none known".
+        assert_eq!(sections["10160-0"]["emptyReason"]["coding"][0]["code"], "unavailable");
+        let vitals = common::section_resources(&bundle, &sections["8716-3"]);
+        assert_eq!(vitals.len(), 1);
+        assert_eq!(vitals[0]["valueQuantity"]["value"], 70.5);
+        assert!(vitals[0]["meta"].get("versionId").is_none(), "a summary is a snapshot");
+        assert!(sections["81338-6"]["text"]["div"].as_str().unwrap().contains("Walking the dog &lt;every&gt; day"));
+        let text = bundle.to_string();
+        assert!(!text.contains("88.8") && !text.contains("WRONG-PATIENT-CONDITION"), "nothing outside the labels, nothing entered in error");
+        peer::validate(&[serde_json::to_vec(&bundle).unwrap()]);
+
+        // The sexual-health label ticked too: the newer weight is the latest.
+        let both = ["general".to_owned(), "sexual-health".to_owned()];
+        let bundle = s.summary_document(&sam, RecordRef::Own, &both).await.unwrap().bundle;
+        let sections = common::check_ips(&bundle);
+        assert_eq!(common::section_resources(&bundle, &sections["8716-3"])[0]["valueQuantity"]["value"], 88.8);
+
+        // A carer: nothing without the grant action, never beyond their labels.
+        assert!(matches!(s.summary_document(&alex, record, &general).await, Err(ServiceError::Forbidden)));
+        let grants = s.grants(&sam).await.unwrap();
+        s.change_grant(&sam, grants[0].id, grants[0].version, &scope(&["general"], true)).await.unwrap();
+        let err = s.summary_document(&alex, record, &both).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "labels" && v.0[0].message.contains("hidden from you")), "{err:?}");
+        let err = s.summary_document(&alex, record, &[]).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "labels"), "{err:?}");
+        let bundle = s.summary_document(&alex, record, &general).await.unwrap().bundle;
+        common::check_ips(&bundle);
+        assert!(!bundle.to_string().contains("88.8"));
+
+        let log = s.access_log(&sam, &service::AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.starts_with("You downloaded your health summary (International Patient Summary)")), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("Alex Smith (your carer) downloaded your health summary")), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("Alex Smith (your carer) tried to download your health summary")), "{words:?}");
+    }
+}

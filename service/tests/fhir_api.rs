@@ -307,7 +307,7 @@ conformance! {
             (token_form("not.a.jwt".into(), ALL_READS), "invalid_client", "JWT"),
             // SMART Backend Services asks for a kid; this client has two keys.
             (token_form(assertion_with_kid(&s, "client-es384.pem", Algorithm::ES384, None, |_| {}), ALL_READS), "invalid_client", "kid"),
-            (token_form(es(|_| {}), "system/Patient.rs system/Observation.cud"), "invalid_scope", "scopes"),
+            (token_form(es(|_| {}), "system/Condition.rs system/Observation.cud"), "invalid_scope", "scopes"),
             (token_form(es(|_| {}), "system/Observation"), "invalid_scope", "system/Observation"),
             (TokenRequest { grant_type: Some("password".into()), ..token_form(es(|_| {}), ALL_READS) }, "unsupported_grant_type", "client_credentials"),
             (TokenRequest { scope: None, ..token_form(es(|_| {}), ALL_READS) }, "invalid_request", "scope"),
@@ -421,5 +421,60 @@ conformance! {
         assert_eq!(s.fhir_search(&caller, "Observation", &by_nhs(VALID_NHS)).await.unwrap()["total"], 0);
         assert_eq!(s.fhir_read(&caller, "Observation", &reading.to_string()).await.unwrap_err().status, 404);
         assert_eq!(s.fhir_read(&caller, "Provenance", &format!("carry-{reading}-1")).await.unwrap_err().status, 404);
+    }
+}
+
+conformance! {
+    async fn the_patient_summary_needs_its_scope_and_holds_only_what_was_shared_within_the_labels(db) {
+        let (s, _) = services_with(db, |c| c.fhir_clients = vec![client()]);
+        let p = practice(db, &s, "Riverside Practice", "A81001").await;
+        let (sam, _, _) = linked(db, &s, &p, "Sam Patel", VALID_NHS).await;
+        s.add_reading(&sam, RecordRef::Own, &bp(130, 85, "2026-11-20T08:00"), &shared("general")).await.unwrap();
+        s.add_reading(&sam, RecordRef::Own, &bp(131, 86, "2026-11-21T08:00"), &shared("general")).await.unwrap();
+        // Newer, but not shared, or shared under a label the client is not registered for.
+        let unshared = service::PrivacyForm { label: "general".into(), share: false };
+        s.add_reading(&sam, RecordRef::Own, &bp(CANARY_SYSTOLIC, 80, "2026-11-21T09:00"), &unshared).await.unwrap();
+        s.add_reading(&sam, RecordRef::Own, &bp(CANARY_SYSTOLIC, 81, "2026-11-21T10:00"), &shared("mental-health")).await.unwrap();
+        let about = domain::about_me::AboutMeInput { goals: "Walk to the shops".into(), ..Default::default() };
+        s.save_about_me(&sam, RecordRef::Own, &about, &shared("general"), None).await.unwrap();
+        let query = vec![("identifier".to_owned(), format!("{NHS_SYSTEM}|{}", VALID_NHS.replace(' ', "")))];
+
+        // Its own scope: reading resources does not give it.
+        let readers = sign_in(&s, ALL_READS).await;
+        let refused = s.fhir_summary(&readers, &query).await.unwrap_err();
+        assert_eq!((refused.status, refused.code), (403, "forbidden"), "{refused:?}");
+        assert!(refused.diagnostics.contains("system/Patient.r"));
+
+        let caller = sign_in(&s, "system/Patient.r").await;
+        let bundle = s.fhir_summary(&caller, &query).await.unwrap();
+        let sections = check_ips(&bundle);
+        let vitals = section_resources(&bundle, &sections["8716-3"]);
+        assert_eq!(vitals.len(), 1, "the latest shared reading of the kind");
+        assert_eq!(vitals[0]["component"][0]["valueQuantity"]["value"], 131.0);
+        let systolics: Vec<&Value> = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Observation")
+            .map(|e| &e["resource"]["component"][0]["valueQuantity"]["value"])
+            .collect();
+        assert_eq!(systolics, [&json!(131.0)], "nothing unshared or outside the client's labels");
+        // What the shared care record sent Carry is not handed back as if Carry knew it whole.
+        for required in ["11450-4", "10160-0", "48765-2"] {
+            assert_eq!(sections[required]["emptyReason"]["coding"][0]["code"], "unavailable", "{required}");
+        }
+        assert!(sections["81338-6"]["text"]["div"].as_str().unwrap().contains("Walk to the shops"));
+        peer::validate(&[serde_json::to_vec(&bundle).unwrap()]);
+
+        // A patient Carry does not hold, and a malformed ask.
+        let unknown = vec![("identifier".to_owned(), format!("{NHS_SYSTEM}|{KIM_NHS}"))];
+        assert_eq!(s.fhir_summary(&caller, &unknown).await.unwrap_err().status, 404);
+        let bad = s.fhir_summary(&caller, &[("identifier".to_owned(), "9434765919".to_owned())]).await.unwrap_err();
+        assert_eq!((bad.status, bad.code), (400, "invalid"));
+        assert!(bad.diagnostics.starts_with("identifier:"), "{bad:?}");
+
+        let log = s.access_log(&fresh(db, &sam).await, &AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.starts_with("The regional care record system viewed your health summary")), "{words:?}");
     }
 }

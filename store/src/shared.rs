@@ -8,7 +8,7 @@ use crate::entries::{entry_select, label_slots, EntryRow, RawEntry};
 use crate::{Conn, StoreResult};
 use domain::access::Permit;
 use domain::practices::LinkStatus;
-use domain::{EntryId, PatientId, PracticeId, Timestamp};
+use domain::{EntryId, PatientId, PracticeId, ReadingKind, Timestamp};
 
 /// The one condition for "what this practice may see of this patient", over `entries e`, with
 /// parameters `$1` (the record) and `$2` to `$5` (the labels), bound by [`bind_shared`].
@@ -44,6 +44,24 @@ pub async fn list_shared_bp(conn: &mut Conn, permit: &Permit, since: Timestamp) 
     ));
     let rows: Vec<RawEntry> = bind_shared(query, permit).bind(since.as_millis()).fetch_all(conn).await?;
     rows.into_iter().map(EntryRow::try_from).collect()
+}
+
+/// The newest `limit` shared readings of one kind the permit may see, newest first.
+pub async fn list_shared_readings(conn: &mut Conn, permit: &Permit, kind: ReadingKind, limit: i64) -> StoreResult<Vec<EntryRow>> {
+    let query = sqlx::query_as(entry_select!(
+        "where ",
+        shared_with_practice!(),
+        " and e.reading_kind = $6 order by e.occurred_at desc, e.id desc limit $7"
+    ));
+    let rows: Vec<RawEntry> = bind_shared(query, permit).bind(kind.slug()).bind(limit).fetch_all(conn).await?;
+    rows.into_iter().map(EntryRow::try_from).collect()
+}
+
+/// The record's "about me", if the patient shared it and the permit may see it.
+pub async fn find_shared_about_me(conn: &mut Conn, permit: &Permit) -> StoreResult<Option<EntryRow>> {
+    let query = sqlx::query_as(entry_select!("where ", shared_with_practice!(), " and e.kind = 'about-me'"));
+    let row: Option<RawEntry> = bind_shared(query, permit).fetch_optional(conn).await?;
+    row.map(EntryRow::try_from).transpose()
 }
 
 /// The ids of a record's shared, undeleted entries, whatever their label: for the service to

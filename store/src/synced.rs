@@ -314,9 +314,37 @@ pub async fn list_resources(conn: &mut Conn, permit: &Permit, after: Option<(&st
     let query = sqlx::query_as(concat!(
         "select resource_type, remote_id, resource from care_record_items where ",
         permitted_items!(),
-        " and standing = 'current' and (resource_type > $9 or (resource_type = $9 and remote_id > $10))          order by resource_type, remote_id limit $11"
+        " and standing = 'current' and (resource_type > $9 or (resource_type = $9 and remote_id > $10)) order by resource_type, remote_id limit $11"
     ));
     Ok(bind_permitted(query, permit).bind(after_type).bind(after_id).bind(limit).fetch_all(conn).await?)
+}
+
+/// A pulled resource with the words the record's pages show for it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WordedResource {
+    /// Its FHIR type.
+    pub resource_type: String,
+    /// Its id there.
+    pub remote_id: String,
+    /// What it is.
+    pub title: String,
+    /// More about it (status, dose, value).
+    pub detail: Option<String>,
+    /// When, as the source gave it.
+    pub occurred: Option<String>,
+    /// The resource (JSON).
+    pub resource: String,
+}
+
+/// The newest `limit` current items of one section within the permit, with their resources
+/// and words, newest first (undated last).
+pub async fn list_section_resources(conn: &mut Conn, permit: &Permit, section: Section, limit: i64) -> StoreResult<Vec<WordedResource>> {
+    let query = sqlx::query_as(concat!(
+        "select resource_type, remote_id, title, detail, occurred, resource from care_record_items where ",
+        permitted_items!(),
+        " and standing = 'current' and section = $9 order by occurred_at desc nulls last, title, remote_id limit $10"
+    ));
+    Ok(bind_permitted(query, permit).bind(section.slug()).bind(limit).fetch_all(conn).await?)
 }
 
 /// How many of a record's items within the permit could not be shown (quarantined).

@@ -78,3 +78,50 @@ both! {
         assert!(log.contains("You downloaded a copy of your record"), "{log}");
     }
 }
+
+both! {
+    async fn the_summary_page_offers_its_ips_file_and_the_download_names_what_is_wrong(app) {
+        let sam = app.register("Sam Patel", "sam@example.org", PASSWORD).await;
+        let eve = app.register("Eve Other", "eve@example.org", PASSWORD).await;
+        let reading = [("kind", "weight"), ("value", "70.5"), ("occurred_at", "2026-11-03T09:15"), ("label", "general")];
+        assert!(app.form_post("/record", "record/add-reading", &reading, Some(&sam)).await.status().is_redirection());
+
+        // The summary page offers the file with a plain GET form, general ticked by default.
+        let (status, summary) = page(&app, "/record/summary", Some(&sam)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(summary.contains("action=\"/record/summary/document\"") && summary.contains("Download the summary file"), "{summary}");
+        assert!(summary.contains("name=\"labels\" value=\"general\" checked"), "{summary}");
+
+        let res = app.get("/record/summary/document?labels=general", Some(&sam)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/fhir+json"));
+        let disposition = res.headers()[CONTENT_DISPOSITION].to_str().unwrap().to_owned();
+        assert!(disposition.starts_with("attachment; filename=\"carry-summary-sam-patel-"), "{disposition}");
+        assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+        let bundle: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((bundle["type"].as_str(), bundle["entry"][0]["resource"]["resourceType"].as_str()), (Some("document"), Some("Composition")));
+        assert!(bundle.to_string().contains("70.5"));
+
+        // Nothing ticked, or a label that does not exist: a page that says what to do.
+        for query in ["", "?labels=secret"] {
+            let (status, body) = page(&app, &format!("/record/summary/document{query}"), Some(&sam)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+            assert!(body.contains("<title>Summary not available") && body.contains("href=\"/record/summary\""), "{body}");
+        }
+        let (_, body) = page(&app, "/record/summary/document", Some(&sam)).await;
+        assert!(body.contains("Choose at least one kind of entry to put in the summary"), "{body}");
+
+        // Signed out: to sign in and back. A stranger naming Sam's record: nothing of it.
+        let res = app.get("/record/summary/document?labels=general", None).await;
+        assert!(res.status().is_redirection());
+        assert!(res.headers()[LOCATION].to_str().unwrap().starts_with("/sign-in?next="));
+        let patient = bundle["entry"][1]["resource"]["id"].as_str().unwrap().to_owned();
+        let (status, body) = page(&app, &format!("/record/summary/document?patient={patient}&labels=general"), Some(&eve)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(!body.contains("70.5") && !body.contains("Sam Patel"), "{body}");
+
+        let (_, log) = page(&app, "/record/access-log?who=all", Some(&sam)).await;
+        assert!(log.contains("You downloaded your health summary (International Patient Summary)"), "{log}");
+        assert!(log.contains("Eve Other tried to download your health summary"), "{log}");
+    }
+}

@@ -46,7 +46,7 @@ fn assertion(app: &TestApp, aud: &str) -> String {
 async fn token(app: &TestApp, token_url: &str, assertion: &str) -> reqwest::Response {
     let form = [
         ("grant_type", "client_credentials"),
-        ("scope", "system/DocumentReference.rs system/Provenance.rs"),
+        ("scope", "system/DocumentReference.rs system/Provenance.rs system/Patient.r"),
         ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
         ("client_assertion", assertion),
     ];
@@ -72,6 +72,9 @@ async fn run(backend: Backend) {
     assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/fhir+json"));
     let metadata: Value = res.json().await.unwrap();
     assert_eq!((metadata["resourceType"].as_str(), metadata["fhirVersion"].as_str()), (Some("CapabilityStatement"), Some("4.0.1")));
+    let summary_op =
+        metadata["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == "Patient").unwrap()["operation"][0].clone();
+    assert_eq!(summary_op["definition"], "http://hl7.org/fhir/uv/ips/OperationDefinition/summary");
     let smart: Value = app.client.get(app.url("/fhir/.well-known/smart-configuration")).send().await.unwrap().json().await.unwrap();
     let token_url = smart["token_endpoint"].as_str().unwrap().to_owned();
     assert_eq!(token_url, app.url("/fhir/auth/token"));
@@ -198,9 +201,26 @@ async fn run(backend: Backend) {
         (Some("history"), Some("Dizzy spells"))
     );
 
+    // The patient summary: its own route, not a read of a Patient called "$summary".
+    let summary = |query: &'static [(&'static str, &'static str)]| {
+        app.client.get(app.url("/fhir/Patient/$summary")).query(query).header(AUTHORIZATION, &bearer).send()
+    };
+    let res = summary(&[("identifier", NHS)]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/fhir+json"));
+    let document: Value = res.json().await.unwrap();
+    assert_eq!(
+        (document["type"].as_str(), document["entry"][0]["resource"]["resourceType"].as_str()),
+        (Some("document"), Some("Composition"))
+    );
+    assert!(!document.to_string().contains("CANARY"));
+    let (status, code, _) = outcome(summary(&[]).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid"));
+
     // Sam reads who looked, in plain words.
     let log = page(&app, "/record/access-log", &w.sam).await;
     assert!(log.contains("The regional care record system viewed your journal notes"), "{log}");
+    assert!(log.contains("The regional care record system viewed your health summary"), "{log}");
     let (_, log_json) = json(&app, "GET", "access/log", &[], &w.sam).await;
     assert!(log_json.contains("The regional care record system"), "{log_json}");
 }

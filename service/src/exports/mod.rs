@@ -8,7 +8,11 @@
 //! are ready ([`domain::exports::KEPT_FOR`]).
 
 mod document;
+mod ips;
 mod worker;
+
+pub(crate) use ips::Holds;
+pub use ips::SummaryDocument;
 
 use crate::access::{RecordRef, Touch};
 use crate::error::{ServiceError, ServiceResult};
@@ -61,14 +65,7 @@ impl Services {
     /// Asks for a copy of `record` with the labels ticked (never beyond what the caller may
     /// see), to be prepared in the background. Errors name `labels`.
     pub async fn request_export(&self, who: &SignedIn, record: RecordRef, form: &ExportForm) -> ServiceResult<String> {
-        let mut labels = Vec::new();
-        for slug in &form.labels {
-            let label = PrivacyLabel::parse("labels", slug)?;
-            if !labels.contains(&label) {
-                labels.push(label);
-            }
-        }
-        if labels.is_empty() {
+        if form.labels.is_empty() {
             return Err(ValidationError::field("labels", "Choose at least one kind of entry to put in the copy.").into());
         }
         let id = uuid::Uuid::new_v4().to_string();
@@ -77,13 +74,7 @@ impl Services {
         let Some(patient) = access.patient() else {
             return Err(ValidationError::field("labels", "Your record is empty: there is nothing to download yet.").into());
         };
-        if let Some(hidden) = labels.iter().find(|l| !access.labels().contains(l)) {
-            return Err(ValidationError::field(
-                "labels",
-                format!("Entries labelled \u{201c}{}\u{201d} cannot go in the copy: they are hidden from you.", hidden.label()),
-            )
-            .into());
-        }
+        let labels = chosen_labels(&form.labels, access.labels(), "the copy")?;
         let recent = exports::list_exports(&mut tx, who.user_id, patient).await?;
         if recent.iter().filter(|e| e.created_at > now.minus(KEPT_FOR)).count() >= MOST_AT_ONCE {
             return Err(ValidationError::field(
@@ -96,7 +87,7 @@ impl Services {
             id: id.clone(),
             patient_id: patient,
             requested_by: who.user_id,
-            labels: PrivacyLabel::ALL.into_iter().filter(|l| labels.contains(l)).collect(),
+            labels,
             with_access_log: access.role() == Role::Patient,
             status: ExportStatus::Queued,
             done: 0,
@@ -178,4 +169,77 @@ fn view(row: &ExportRow, patient_name: &str) -> ExportView {
         expires_at: row.expires_at,
         sizes: row.sizes,
     }
+}
+
+/// The record a copy or a summary is about, with its own strings.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject {
+    /// The record's id.
+    pub(crate) id: String,
+    /// The patient's name.
+    pub(crate) name: String,
+    /// Their NHS number, once the record is linked with one.
+    pub(crate) nhs_number: Option<String>,
+    /// Their date of birth, from the record or its link.
+    pub(crate) born_on: Option<String>,
+    /// The patient's account, when they hold one.
+    owner: Option<domain::UserId>,
+}
+
+impl Subject {
+    /// The record `patient`, if it exists.
+    pub(crate) async fn load(conn: &mut store::Conn, patient: domain::PatientId) -> ServiceResult<Option<Self>> {
+        let Some(row) = store::patients::find_patient(conn, patient).await? else { return Ok(None) };
+        let link = store::links::find_link(conn, patient).await?;
+        Ok(Some(Subject {
+            id: row.id.to_string(),
+            name: row.name.clone(),
+            nhs_number: link.as_ref().map(|l| l.nhs_number.clone()).filter(|n| !n.is_empty()),
+            born_on: row.born_on.clone().or_else(|| link.as_ref().and_then(|l| l.born_on.clone())),
+            owner: row.user_id,
+        }))
+    }
+
+    /// As the FHIR documents name the patient.
+    pub(crate) fn as_export(&self) -> fhir::export::ExportPatient<'_> {
+        fhir::export::ExportPatient {
+            id: &self.id,
+            name: &self.name,
+            nhs_number: self.nhs_number.as_deref(),
+            born_on: self.born_on.as_deref(),
+        }
+    }
+
+    /// Who wrote to the record: the patient (its owner), or a carer by name, whoever reads it.
+    pub(crate) fn author<'a>(&self, user: domain::UserId, name: &'a str) -> fhir::api::Author<'a> {
+        if self.owner == Some(user) {
+            fhir::api::Author::Patient
+        } else {
+            fhir::api::Author::Carer(name)
+        }
+    }
+}
+
+/// The labels a person ticked for something taken out of the record (a copy, a summary, a
+/// link), checked against those they may see. Errors name `labels`; `what` is the thing
+/// ("the copy").
+pub(crate) fn chosen_labels(ticked: &[String], may_see: &[PrivacyLabel], what: &str) -> ServiceResult<Vec<PrivacyLabel>> {
+    let mut labels = Vec::new();
+    for slug in ticked {
+        let label = PrivacyLabel::parse("labels", slug)?;
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    if labels.is_empty() {
+        return Err(ValidationError::field("labels", format!("Choose at least one kind of entry to put in {what}.")).into());
+    }
+    if let Some(hidden) = labels.iter().find(|l| !may_see.contains(l)) {
+        return Err(ValidationError::field(
+            "labels",
+            format!("Entries labelled \u{201c}{}\u{201d} cannot go in {what}: they are hidden from you.", hidden.label()),
+        )
+        .into());
+    }
+    Ok(PrivacyLabel::ALL.into_iter().filter(|l| labels.contains(l)).collect())
 }

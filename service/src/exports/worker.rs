@@ -2,6 +2,7 @@
 //! again, and writes the Bundle and the readable document a page of the record at a time.
 
 use super::document as doc;
+use super::Subject;
 use crate::care_record::sections;
 use crate::error::ServiceResult;
 use crate::Services;
@@ -11,14 +12,14 @@ use domain::entries::{describe_change, Cursor, EntryBody, TimelineFilter};
 use domain::exports::{ExportFormat, KEPT_FOR};
 use domain::grants::GrantStatus;
 use domain::Span;
-use fhir::api::{Author, Served, ServedEntry};
-use fhir::export::{self as fx, ExportGrant, ExportLogRow, ExportPatient, GrantState};
+use fhir::api::{Served, ServedEntry};
+use fhir::export::{self as fx, ExportGrant, ExportLogRow, GrantState};
 use serde_json::Value;
 use std::time::Duration;
 use store::audit::LogFilter;
 use store::entries::{EntryRow, VersionRow};
 use store::exports::{self, ExportRow};
-use store::{audit, entries, grants, links, patients, synced};
+use store::{audit, entries, grants, synced};
 use tokio::fs::File;
 use tokio::io::{AsyncWriteExt, BufWriter};
 
@@ -155,12 +156,9 @@ impl Services {
         };
         let own = permit.role() == Role::Patient;
         let with_log = job.with_access_log && own;
-        let Some(patient) = patients::find_patient(&mut conn, job.patient_id).await? else {
+        let Some(subject) = Subject::load(&mut conn, job.patient_id).await? else {
             return Ok(Err("The record no longer exists.".to_owned()));
         };
-        let link = links::find_link(&mut conn, job.patient_id).await?;
-        let nhs_number = link.as_ref().map(|l| l.nhs_number.clone()).filter(|n| !n.is_empty());
-        let born_on = patient.born_on.clone().or_else(|| link.as_ref().and_then(|l| l.born_on.clone()));
         let mut total = entries::count_visible(&mut conn, &permit).await? + synced::count_visible(&mut conn, &permit).await?;
         if with_log {
             total += audit::count_for_patient(&mut conn, &permit).await?;
@@ -181,10 +179,9 @@ impl Services {
             done: 0,
         };
         let made_at = self.now();
-        let subject = OwnedPatient { id: patient.id.to_string(), name: patient.name.clone(), nhs_number: nhs_number.clone(), born_on };
-        let facts = Facts { job, permit: &permit, subject: &subject, nhs_number: nhs_number.clone().unwrap_or_default(), total };
+        let facts = Facts { job, permit: &permit, subject: &subject, nhs_number: subject.nhs_number.clone().unwrap_or_default(), total };
         out.json.write_all(fx::bundle_open(&job.id, made_at).as_bytes()).await.map_err(io)?;
-        out.html(&doc::open(&patient.name, made_at, &job.labels, with_log)).await.map_err(io)?;
+        out.html(&doc::open(&subject.name, made_at, &job.labels, with_log)).await.map_err(io)?;
         out.resource(Some(&fx::urn(&subject.id)), fx::patient(&subject.as_export())).await.map_err(io)?;
 
         self.write_entries(&mut conn, &facts, &mut out).await?;
@@ -231,7 +228,7 @@ impl Services {
                 any = true;
                 let mine: Vec<&VersionRow> = versions.iter().filter(|v| v.entry_id == row.id).collect();
                 for v in &mine {
-                    let author = author_of(facts, row.entered_by, &row.entered_by_name);
+                    let author = facts.subject.author(row.entered_by, &row.entered_by_name);
                     let served = ServedEntry {
                         entry_system: &entry_system,
                         entry_id: row.id,
@@ -242,7 +239,7 @@ impl Services {
                         updated_at: v.recorded_at,
                         changed_at: v.recorded_at,
                         author,
-                        changed_by: author_of(facts, v.changed_by, &v.changed_by_name),
+                        changed_by: facts.subject.author(v.changed_by, &v.changed_by_name),
                         nhs_number: &facts.nhs_number,
                         patient_url: Some(&patient_url),
                     };
@@ -419,33 +416,9 @@ impl Services {
 struct Facts<'a> {
     job: &'a ExportRow,
     permit: &'a Permit,
-    subject: &'a OwnedPatient,
+    subject: &'a Subject,
     nhs_number: String,
     total: i64,
-}
-
-/// [`ExportPatient`] with its own strings.
-#[derive(Debug, Clone)]
-struct OwnedPatient {
-    id: String,
-    name: String,
-    nhs_number: Option<String>,
-    born_on: Option<String>,
-}
-
-impl OwnedPatient {
-    fn as_export(&self) -> ExportPatient<'_> {
-        ExportPatient { id: &self.id, name: &self.name, nhs_number: self.nhs_number.as_deref(), born_on: self.born_on.as_deref() }
-    }
-}
-
-/// Who wrote to the record: the patient (its owner), or a carer by name.
-fn author_of<'a>(facts: &Facts<'_>, user: domain::UserId, name: &'a str) -> Author<'a> {
-    if facts.permit.role() == Role::Patient && facts.permit.user() == Some(user) {
-        Author::Patient
-    } else {
-        Author::Carer(name)
-    }
 }
 
 /// An entry in the readable copy: what it is, its label and who entered it, and each version.

@@ -347,6 +347,41 @@ impl Services {
         let touch = Touch { category: category(t), item: item.map(|i| format!("{}/{i}", t.name())) };
         self.system_event(&caller.name, Door::Fhir, caller.request_id.clone(), answer, &touch)
     }
+
+    /// The patient's International Patient Summary (`GET /fhir/Patient/$summary?identifier=`):
+    /// what the client may read of what the patient shared with their practice, as an IPS
+    /// document, logged to the patient like every read. A patient Carry does not hold and one
+    /// the client may not read get the same 404.
+    pub async fn fhir_summary(&self, caller: &SystemCaller, query: &[(String, String)]) -> Result<Value, FhirError> {
+        if !caller.scopes.summary() {
+            tracing::info!(client = %caller.client_id, "FHIR API summary outside the token's scope refused");
+            return Err(FhirError::new(
+                403,
+                "forbidden",
+                "the token's scope does not allow the patient summary: it needs system/Patient.r",
+            ));
+        }
+        let nhs = fhir::api::summary_query(query).map_err(|e| FhirError::new(400, "invalid", e.to_string()))?;
+        let not_found = || FhirError::new(404, "not-found", "Carry holds no record with that NHS number that this client may read");
+        let touch = Touch::of(Category::SummaryDocument);
+        let mut tx = self.db().begin_read().await?;
+        let links = store::fhir_api::links_by_nhs_number(&mut tx, &nhs).await?;
+        let Some(subject) = self.subject(&mut tx, &links, &nhs, caller).await? else { return Err(not_found()) };
+        let permit = match &subject.outcome {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                tracing::info!(client = %caller.client_id, reason = refusal.reason().slug(), "FHIR API summary refused");
+                drop(tx);
+                self.log(self.system_event(&caller.name, Door::Fhir, caller.request_id.clone(), Err(refusal), &touch)).await?;
+                return Err(not_found());
+            }
+        };
+        let Some(record) = crate::exports::Subject::load(&mut tx, subject.patient).await? else { return Err(not_found()) };
+        let bundle = self.ips(&mut tx, permit, &record, crate::exports::Holds::Shared).await?;
+        drop(tx);
+        self.log(self.system_event(&caller.name, Door::Fhir, caller.request_id.clone(), Ok(permit), &touch)).await?;
+        Ok(bundle)
+    }
 }
 
 /// Checks registered clients' keys and scopes as start-up will read them; the error names the

@@ -161,7 +161,7 @@ impl Services {
             return Err(TokenError::new(
                 "invalid_scope",
                 "none of the scopes asked for is one this client may have (read-only system scopes of Observation, \
-                 DocumentReference, QuestionnaireResponse, Provenance)",
+                 DocumentReference, QuestionnaireResponse, Provenance, and system/Patient.r for the patient summary)",
             ));
         }
         let token = Token::generate();

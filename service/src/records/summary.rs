@@ -8,7 +8,7 @@ use crate::error::ServiceResult;
 use crate::{Services, SignedIn};
 use domain::access::{Action, Role};
 use domain::audit::Category;
-use domain::care_record::{Section, SyncStatus};
+use domain::care_record::Section;
 use domain::entries::EntryBody;
 use domain::grants::{BirthDate, GrantStatus};
 use domain::home_bp;
@@ -34,6 +34,7 @@ impl Services {
             own,
             made_at: now,
             labels: access.labels().to_vec(),
+            may_export: access.also.export,
             about_me: None,
             nhs: self.status_without_link(),
             sections: sections(Vec::new(), own).into_iter().filter(|s| NHS_SECTIONS.contains(&s.section)).collect(),
@@ -53,12 +54,7 @@ impl Services {
         let items = synced::list_items(&mut conn, permit).await?.into_iter().filter(|i| NHS_SECTIONS.contains(&i.section)).collect();
         view.sections = sections(items, own).into_iter().filter(|s| NHS_SECTIONS.contains(&s.section)).collect();
         view.nhs = self.sync_status(&mut conn, patient).await?;
-        if matches!(view.nhs, SyncStatus::On { last_success: Some(_), incomplete: None, .. }) {
-            // A part with an item that could not be shown is not known whole, whatever its label.
-            let held_back: Vec<Option<Section>> =
-                synced::quarantined_types(&mut conn, permit).await?.iter().map(|t| Section::of_resource(t)).collect();
-            view.known_whole = NHS_SECTIONS.into_iter().filter(|s| !held_back.contains(&Some(*s))).collect();
-        }
+        view.known_whole = self.known_whole(&mut conn, permit).await?.into_iter().filter(|s| NHS_SECTIONS.contains(s)).collect();
         if own {
             view.not_shown = Some(u32::try_from(synced::count_quarantined(&mut conn, permit).await?).unwrap_or(u32::MAX));
         }

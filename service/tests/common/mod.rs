@@ -128,3 +128,76 @@ pub async fn seen(s: &Services, p: &Practice, patient: PatientId) -> String {
     let home = s.staff_home(&p.admin).await.unwrap();
     home.link_requests.into_iter().find(|r| r.patient_id == patient).expect("the request on the administrator's home").seen
 }
+
+/// The IPS 2.0.0 constraints that matter, checked on a summary (the HL7 validator cannot be
+/// fetched here): a document Bundle with an identifier and a timestamp, a Composition first
+/// (LOINC 60591-5) whose subject and author resolve in the Bundle, the three required sections
+/// present with their codes, each with entries or an `emptyReason` and always a narrative, and
+/// every reference anywhere resolving to an entry of the Bundle. Returns the sections by code.
+pub fn check_ips(bundle: &serde_json::Value) -> std::collections::HashMap<String, serde_json::Value> {
+    use serde_json::Value;
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "document");
+    assert!(bundle["identifier"]["value"].is_string() && bundle["timestamp"].is_string(), "a document needs an identifier and a timestamp");
+    let entries = bundle["entry"].as_array().expect("entries");
+    let urls: Vec<&str> = entries.iter().map(|e| e["fullUrl"].as_str().expect("every entry has a fullUrl")).collect();
+    let mut unique = urls.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), urls.len(), "fullUrls are unique");
+    let composition = &entries[0]["resource"];
+    assert_eq!(composition["resourceType"], "Composition", "the Composition comes first");
+    assert_eq!(composition["type"]["coding"][0]["system"], "http://loinc.org");
+    assert_eq!(composition["type"]["coding"][0]["code"], "60591-5");
+    assert_eq!(composition["status"], "final");
+    // Every reference resolves inside the Bundle: to a fullUrl, or a contained `#id`.
+    fn references<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("reference") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| references(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| references(x, out)),
+            _ => {}
+        }
+    }
+    for e in entries {
+        let mut refs = Vec::new();
+        references(&e["resource"], &mut refs);
+        for r in refs {
+            assert!(r.starts_with('#') || urls.contains(&r), "{r} (in {}) does not resolve in the Bundle", e["fullUrl"]);
+        }
+    }
+    let subject = composition["subject"]["reference"].as_str().unwrap();
+    let patient = entries.iter().find(|e| e["fullUrl"] == subject).expect("the subject is in the Bundle");
+    assert_eq!(patient["resource"]["resourceType"], "Patient");
+    assert!(composition["author"][0]["reference"].is_string());
+    let mut sections = std::collections::HashMap::new();
+    for s in composition["section"].as_array().expect("sections") {
+        let code = s["code"]["coding"][0]["code"].as_str().unwrap().to_owned();
+        assert_eq!(s["code"]["coding"][0]["system"], "http://loinc.org");
+        assert!(s["title"].is_string(), "{code} has a title");
+        assert!(s["text"]["div"].as_str().unwrap().starts_with("<div xmlns=\"http://www.w3.org/1999/xhtml\">"), "{code} has a narrative");
+        let has_entries = s["entry"].as_array().is_some_and(|e| !e.is_empty());
+        assert!(!(has_entries && s.get("emptyReason").is_some()), "{code}: entries and an emptyReason");
+        sections.insert(code, s.clone());
+    }
+    for required in ["11450-4", "10160-0", "48765-2"] {
+        let s = sections.get(required).unwrap_or_else(|| panic!("the required section {required} is missing"));
+        assert!(s["entry"].as_array().is_some_and(|e| !e.is_empty()) || s["emptyReason"]["coding"][0]["code"].is_string(), "{required}");
+    }
+    sections
+}
+
+/// The resources a summary section names.
+pub fn section_resources<'a>(bundle: &'a serde_json::Value, section: &serde_json::Value) -> Vec<&'a serde_json::Value> {
+    let entries = bundle["entry"].as_array().unwrap();
+    section["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| &entries.iter().find(|e| e["fullUrl"] == r["reference"]).unwrap()["resource"])
+        .collect()
+}

@@ -116,6 +116,7 @@ fn page(v: SummaryView, patient: Option<String>) -> AnyView {
         view! { <ul>{rows}</ul> }.into_any()
     };
     let made = v.made_at.to_uk_string();
+    let document = v.may_export.then(|| document_form(&v.labels, v.own, &patient));
     view! {
         <div class="no-print"><ActingFor patient=patient.clone()/></div>
         <article class="printable-summary" aria-labelledby="summary-heading">
@@ -138,9 +139,43 @@ fn page(v: SummaryView, patient: Option<String>) -> AnyView {
                 {contacts}
             </section>
         </article>
+        {document}
         <p class="no-print"><a href=on_record("/record", &patient)>"Back to the record"</a></p>
     }
     .into_any()
+}
+
+/// The same summary as a file for another clinician's computer system (an International Patient
+/// Summary), with the labels the person chooses: general only unless they tick more. A plain
+/// form, so it works without JavaScript.
+fn document_form(labels: &[PrivacyLabel], own: bool, patient: &Option<String>) -> impl IntoView {
+    let boxes = labels
+        .iter()
+        .map(|l| {
+            let id = format!("document-label-{}", l.slug());
+            view! {
+                <div class="checkbox">
+                    <input type="checkbox" id=id.clone() name="labels" value=l.slug() checked=*l == PrivacyLabel::General/>
+                    <label for=id>{l.label()}</label>
+                </div>
+            }
+        })
+        .collect_view();
+    let whose = if own { "your" } else { "their" };
+    view! {
+        <section class="no-print" aria-labelledby="summary-document">
+            <h2 id="summary-document">"For another clinician\u{2019}s computer system"</h2>
+            <p>{format!("Download this summary as an International Patient Summary: a file in FHIR, the standard health systems read in the UK and abroad. It holds {whose} problems, medicines, allergies, vaccinations, recent results, the latest home readings and \u{201c}about me\u{201d}, with the labels you choose.")}</p>
+            <form method="get" action="/record/summary/document">
+                {patient.clone().map(|p| view! { <input type="hidden" name="patient" value=p/> })}
+                <fieldset>
+                    <legend>"What goes in it"</legend>
+                    {boxes}
+                </fieldset>
+                <button type="submit" class="button secondary">"Download the summary file"</button>
+            </form>
+        </section>
+    }
 }
 
 /// The printable summary of the record.
