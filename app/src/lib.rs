@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/record/summary") view=record::summary::SummaryPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/export") view=record::export::ExportPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/export/:id") view=record::export::ExportStatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/record/links") view=record::links::HealthLinksPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/charts") view=record::charts::ChartsPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/charts/:kind") view=record::charts::ChartPage ssr=SsrMode::Async/>
                     <Route path=path!("/record/people") view=carers::PeoplePage ssr=SsrMode::Async/>

@@ -45,6 +45,10 @@ pub enum Category {
     ExportDownloaded,
     /// The health summary for other clinicians' systems (the International Patient Summary).
     SummaryDocument,
+    /// A health link to the summary made (the item id names the link).
+    HealthLink,
+    /// A health link to the summary ended (the item id names the link).
+    HealthLinkEnded,
 }
 
 impl Category {
@@ -69,6 +73,8 @@ impl Category {
             Category::ExportPrepared => "export-prepared".to_owned(),
             Category::ExportDownloaded => "export-downloaded".to_owned(),
             Category::SummaryDocument => "summary-document".to_owned(),
+            Category::HealthLink => "health-link".to_owned(),
+            Category::HealthLinkEnded => "health-link-ended".to_owned(),
         }
     }
 
@@ -92,6 +98,8 @@ impl Category {
             "export-prepared" => Category::ExportPrepared,
             "export-downloaded" => Category::ExportDownloaded,
             "summary-document" => Category::SummaryDocument,
+            "health-link" => Category::HealthLink,
+            "health-link-ended" => Category::HealthLinkEnded,
             other => Category::Readings(ReadingKind::from_slug(other.strip_prefix("readings:")?)?),
         })
     }
@@ -117,6 +125,7 @@ impl Category {
             Category::ExportPrepared => "a copy of your record to download".to_owned(),
             Category::ExportDownloaded => "a copy of your record".to_owned(),
             Category::SummaryDocument => "your health summary (International Patient Summary)".to_owned(),
+            Category::HealthLink | Category::HealthLinkEnded => "a health link to your summary".to_owned(),
         }
     }
 }
@@ -134,6 +143,8 @@ pub enum Door {
     Sync,
     /// A command run on the server.
     Command,
+    /// A SMART Health Link, used by whoever holds it.
+    HealthLink,
 }
 
 impl Door {
@@ -145,12 +156,13 @@ impl Door {
             Door::Fhir => "fhir",
             Door::Sync => "sync",
             Door::Command => "command",
+            Door::HealthLink => "health-link",
         }
     }
 
     /// Reads a stored value.
     pub fn from_slug(s: &str) -> Option<Self> {
-        [Door::Page, Door::ServerFunction, Door::Fhir, Door::Sync, Door::Command].into_iter().find(|d| d.slug() == s)
+        [Door::Page, Door::ServerFunction, Door::Fhir, Door::Sync, Door::Command, Door::HealthLink].into_iter().find(|d| d.slug() == s)
     }
 }
 
@@ -284,6 +296,17 @@ impl AuditEvent {
         )
     }
 
+    /// A use of a health link: by whoever holds it, under the name they gave (in the
+    /// occasion), on the authority of the person who made it, which the gate decided afresh:
+    /// the permit or refusal is that decision's. A view, whatever the maker's action was.
+    pub fn link_use(answer: Result<&Permit, &Refusal>, touch: &Touch, occasion: Occasion) -> Self {
+        let (patient, refused) = match answer {
+            Ok(permit) => (Some(permit.patient()), None),
+            Err(refusal) => (refusal.patient(), Some(refusal.reason())),
+        };
+        Self::made(patient, Actor::System, Role::Nobody, Action::ReadEntries, touch, refused, occasion)
+    }
+
     /// Carry's own work on a record.
     pub fn carry_job(patient: PatientId, job: CarryJob, touch: &Touch, at: Timestamp, request_id: String) -> Self {
         let (name, role, action, door) = match job {
@@ -370,6 +393,8 @@ pub fn describe(
         (Action::ChangeEntries | Action::ManageAccess | Action::OfferRecord, _) => ("change", "changed"),
         (Action::Review, _) => ("review", "reviewed"),
         (Action::VerifyLink, _) => ("check", "checked"),
+        (_, Category::HealthLinkEnded) => ("end", "ended"),
+        (Action::Export, Category::HealthLink) => ("make", "made"),
         (Action::Export, Category::ExportDownloaded | Category::SummaryDocument) => ("download", "downloaded"),
         (Action::Export, _) => ("prepare", "prepared"),
     };
@@ -474,6 +499,8 @@ mod tests {
             Category::ExportPrepared,
             Category::ExportDownloaded,
             Category::SummaryDocument,
+            Category::HealthLink,
+            Category::HealthLinkEnded,
         ] {
             assert_eq!(Category::from_slug(&c.slug()), Some(c));
         }

@@ -16,6 +16,7 @@ pub mod exports;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod grants;
+pub mod health_links;
 pub mod home_bp;
 pub mod ids;
 pub mod labels;

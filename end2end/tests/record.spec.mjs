@@ -2,7 +2,12 @@
 // with history, deleting and restoring, "about me", and refusal of impossible values. Each
 // journey runs with JavaScript on and off.
 import fs from "node:fs";
-import { test, expect, open, uniqueEmail, registerWithPassword, expectAccessible } from "./helpers.mjs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { test, expect, open, uniqueEmail, registerWithPassword, expectAccessible, jsOn } from "./helpers.mjs";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const PASSWORD = "kettle lantern orbit meadow";
 
@@ -193,6 +198,92 @@ test("a patient downloads a copy of their record: the document to read and the F
   // Both are in the access log.
   await open(page, "/record/access-log?who=all");
   await expect(page.getByText("You downloaded a copy of your record").first()).toBeVisible();
+});
+
+/** Runs the outside SMART Health Links client on a picture of the QR code. */
+function shlClient(png, recipient, passcode) {
+  const args = [path.join(root, "end2end", "shl-client.mjs"), png, recipient];
+  if (passcode) args.push(passcode);
+  return JSON.parse(execFileSync("node", args, { cwd: root, encoding: "utf8" }));
+}
+
+test("a patient makes a passcode health link; an outside client reads its QR code and summary until it is ended", async ({ page, browser }, testInfo) => {
+  await newPatient(page, "shl");
+  await addReading(page, "Weight", { Weight: "72.4" });
+  await open(page, "/record");
+  await page.getByRole("link", { name: "Health links and QR codes", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Health links and QR codes", exact: true })).toBeVisible();
+  await expect(page.getByLabel("General", { exact: true })).toBeChecked();
+  await expect(page.getByLabel("Mental health", { exact: true })).not.toBeChecked();
+  await expect(page.getByLabel("24 hours", { exact: true })).toBeChecked();
+  await expectAccessible(page);
+  await page.getByLabel("Name of the link", { exact: true }).fill("A&E card");
+  await page.getByLabel("Passcode (optional)", { exact: true }).fill("kettle-22");
+  await page.getByRole("button", { name: "Make the link and its QR code", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Health link made: A&E card", exact: true })).toBeVisible();
+  await expect(page.getByText("This is the only time you can print this card")).toBeVisible();
+  await expectAccessible(page);
+
+  // Printed, the page is the card alone: the name, the QR code, the expiry, the passcode note.
+  await page.emulateMedia({ media: "print" });
+  await expect(page.getByRole("heading", { name: "Health link made: A&E card" })).toBeHidden();
+  const card = page.locator("#shl-card");
+  await expect(card).toBeVisible();
+  await expect(card).toContainText("shl Patient");
+  await expect(card).toContainText("Scan to see my health summary");
+  await expect(card).toContainText("Passcode needed");
+  await page.emulateMedia({ media: "screen" });
+
+  // The QR code as the page drew it, photographed large enough to read.
+  const svg = await card.locator("svg").evaluate((node) => node.outerHTML);
+  const photo = await browser.newPage();
+  await photo.setContent(`<body style="margin:0;background:#fff"><div style="width:600px;height:600px">${svg.replace("<svg ", '<svg width="600" height="600" ')}</div></body>`);
+  const png = testInfo.outputPath("qr.png");
+  await photo.locator("div").screenshot({ path: png });
+  await photo.close();
+
+  // An outside client: a wrong passcode is counted; the right one gives the summary, which validates.
+  const wrong = shlClient(png, "Dr Jones, A&E", "kettle-23");
+  expect(wrong.status).toBe(401);
+  expect(wrong.body).toEqual({ remainingAttempts: 4 });
+  const read = shlClient(png, "Dr Jones, A&E", "kettle-22");
+  expect(read.status).toBe(200);
+  expect(read.payload.flag).toBe("P");
+  expect(read.payload.label).toBe("A&E card");
+  expect(read.header).toMatchObject({ alg: "dir", enc: "A256GCM" });
+  expect(read.viewerUrl.startsWith(`${testInfo.project.use.baseURL}/shl#shlink:/`)).toBe(true);
+  expect(read.bundle.type).toBe("document");
+  expect(read.bundle.entry[0].resource.resourceType).toBe("Composition");
+  expect(read.bundle.entry.some((e) => e.resource.resourceType === "Observation" && e.resource.valueQuantity?.value === 72.4)).toBe(true);
+  const file = testInfo.outputPath("summary.json");
+  fs.writeFileSync(file, JSON.stringify(read.bundle));
+  execFileSync("node", [path.join(root, "scripts", "fhir", "validate.mjs"), file], { cwd: root, encoding: "utf8" });
+
+  // Carry's own viewer: with JavaScript it opens the link in the browser; without, it says what to do.
+  const viewerContext = await browser.newContext({ javaScriptEnabled: jsOn() });
+  const viewer = await viewerContext.newPage();
+  await viewer.goto(read.viewerUrl);
+  if (jsOn()) {
+    await viewer.getByLabel("Your name and role", { exact: true }).fill("Nurse Patel, ward 4");
+    await viewer.getByLabel("Passcode", { exact: true }).fill("kettle-22");
+    await viewer.getByRole("button", { name: "Show the summary", exact: true }).click();
+    await expect(viewer.getByRole("heading", { name: "Health summary: shl Patient", exact: true })).toBeVisible();
+    await expect(viewer.getByText(/72\.4 kg/).first()).toBeVisible();
+    await expectAccessible(viewer);
+  } else {
+    await expect(viewer.getByText("This page needs JavaScript to open a health link")).toBeVisible();
+  }
+  await viewerContext.close();
+
+  // The patient sees every use, and ends the link: the next fetch is refused.
+  await open(page, "/record/links");
+  await expect(page.getByText(/who gave the name Dr Jones, A&E, viewed your health summary/).first()).toBeVisible();
+  await expect(page.getByText(/the passcode was wrong/).first()).toBeVisible();
+  await page.getByRole("button", { name: "End \u201cA&E card\u201d now", exact: true }).click();
+  await expect(page.getByText("Ended", { exact: true })).toBeVisible();
+  expect(shlClient(png, "Dr Jones, A&E", "kettle-22").status).toBe(404);
+  await open(page, "/record/access-log?who=all");
+  await expect(page.getByText("You ended a health link to your summary").first()).toBeVisible();
 });
 
 test("a patient reads their health summary to print, and downloads it as an International Patient Summary", async ({ page }) => {

@@ -163,6 +163,14 @@ impl Settings {
                 None => Vec::new(),
             },
             export_dir: PathBuf::from(get("CARRY_EXPORT_FOLDER").unwrap_or_else(|| "data/exports".to_owned())),
+            health_link_key: match get("CARRY_HEALTH_LINK_KEY") {
+                Some(hex_key) => Some(hex::decode(hex_key.trim()).ok().and_then(|k| <[u8; 32]>::try_from(k).ok()).ok_or_else(|| {
+                    err("CARRY_HEALTH_LINK_KEY", "must be 64 hexadecimal characters (32 random bytes, such as from `openssl rand -hex 32`)")
+                })?),
+                // Outside production, a key for this run: long-term links made before a restart stop working.
+                None if !production => Some(service::health_links::random_key()),
+                None => None,
+            },
         };
         Ok(Settings { mode, listen, database_url, database_max_connections, site_root, json_logs, trust_forwarded_for, service })
     }

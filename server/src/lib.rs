@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod fhir;
+mod health_links;
 pub mod panics;
 mod routes;
 pub mod telemetry;
@@ -10,7 +11,7 @@ mod web;
 use app::ssr::UiSettings;
 use app::{shell, App};
 use axum::extract::Extension;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use config::{Mode, Settings};
 use leptos::prelude::*;
@@ -89,7 +90,9 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
     let mut router = Router::new()
         .route("/health", get(routes::health))
         .route(routes::EXPORT_DOWNLOAD, get(routes::export_download))
-        .route(routes::SUMMARY_DOCUMENT, get(routes::summary_document));
+        .route(routes::SUMMARY_DOCUMENT, get(routes::summary_document))
+        .route(health_links::MAKE, post(health_links::make_link))
+        .route(health_links::VIEWER, get(health_links::viewer));
     if let Some(path) = outbox {
         router = router.route("/dev/outbox", get(routes::dev_outbox)).layer(Extension(routes::OutboxFolder(path)));
     }
@@ -112,6 +115,8 @@ pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Carry, 
         // The FHIR API authenticates machines with bearer tokens: no cookies, no same-origin rule.
         // Its panics answer as OperationOutcomes.
         .merge(fhir::router().layer(panics::for_fhir()))
+        // Whoever holds a health link reads its manifest and files from any origin, without a cookie.
+        .merge(health_links::public_router().layer(panics::for_pages()))
         .layer(Extension(services.clone()))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(web.clone(), web::security_headers))
@@ -194,8 +199,20 @@ fn page_routes() -> &'static [AxumRouteListing] {
 /// Every path the server answers: its own routes, the pages, and the server functions. The
 /// authorisation matrix test reads this, so a route added without a row in the matrix fails it.
 pub fn route_inventory() -> Vec<String> {
-    let mut paths: Vec<String> =
-        ["/health", "/dev/outbox", "/pkg/*", routes::EXPORT_DOWNLOAD, routes::SUMMARY_DOCUMENT].into_iter().map(str::to_owned).collect();
+    let mut paths: Vec<String> = [
+        "/health",
+        "/dev/outbox",
+        "/pkg/*",
+        routes::EXPORT_DOWNLOAD,
+        routes::SUMMARY_DOCUMENT,
+        health_links::MAKE,
+        health_links::VIEWER,
+        health_links::MANIFEST,
+        health_links::FILE,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     paths.extend(fhir::PATHS.iter().map(|p| (*p).to_owned()));
     paths.extend(page_routes().iter().map(|r| r.path().to_owned()));
     paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_owned()));

@@ -32,10 +32,7 @@ pub async fn export_download(
         let next = format!("/record/export/{}", id.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').collect::<String>());
         return axum::response::Redirect::to(&format!("/sign-in?next={next}")).into_response();
     };
-    if let Some(rid) = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
-        who.request.id = rid.chars().take(64).collect();
-    }
-    who.request.door = domain::audit::Door::Page;
+    as_page(&mut who, req.headers());
     let file = match services.export_file(&who, &id, format).await {
         Ok(f) => f,
         Err(service::ServiceError::Forbidden) => return problem(StatusCode::FORBIDDEN),
@@ -69,7 +66,7 @@ fn problem(status: StatusCode) -> Response {
 
 /// A short page of its own (outside the Leptos app) that says why something cannot be sent
 /// and where to go instead.
-fn short_page(status: StatusCode, title: &str, words: &str, back: (&str, &str)) -> Response {
+pub(crate) fn short_page(status: StatusCode, title: &str, words: &str, back: (&str, &str)) -> Response {
     let (title, words, href, link) = (escape(title), escape(words), escape(back.0), escape(back.1));
     let body = format!(
         "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -104,16 +101,12 @@ pub async fn summary_document(
         let next: String = url::form_urlencoded::byte_serialize(summary_page.as_bytes()).collect();
         return axum::response::Redirect::to(&format!("/sign-in?next={next}")).into_response();
     };
-    if let Some(rid) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
-        who.request.id = rid.chars().take(64).collect();
-    }
-    who.request.door = domain::audit::Door::Page;
+    as_page(&mut who, &headers);
     let back = (summary_page.as_str(), "Back to the health summary");
     let made = match service::RecordRef::parse(patient) {
         Ok(record) => services.summary_document(&who, record, &labels).await,
         Err(e) => Err(e),
     };
-    let title = "Summary not available";
     match made {
         Ok(doc) => {
             let mut res =
@@ -125,20 +118,38 @@ pub async fn summary_document(
             headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
             res
         }
-        Err(service::ServiceError::Validation(e)) => {
+        Err(e) => error_page(
+            e,
+            "Summary not available",
+            back,
+            "You cannot take a summary of this record: it does not exist, or your access does not include it.",
+        ),
+    }
+}
+
+/// The signed-in person as a route of its own sees them: through the page door, under the
+/// request's id.
+pub(crate) fn as_page(who: &mut service::SignedIn, headers: &axum::http::HeaderMap) {
+    if let Some(rid) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        who.request.id = rid.chars().take(64).collect();
+    }
+    who.request.door = domain::audit::Door::Page;
+}
+
+/// The page a route of its own answers a service error with: what is wrong with the form (400,
+/// with a way back to it), or, for a record the caller may not use, `refused` (404, the same
+/// whether or not the record exists).
+pub(crate) fn error_page(e: service::ServiceError, title: &str, back: (&str, &str), refused: &str) -> Response {
+    match e {
+        service::ServiceError::Validation(e) => {
             let words: Vec<&str> = e.0.iter().map(|f| f.message.as_str()).collect();
             short_page(StatusCode::BAD_REQUEST, title, &words.join(" "), back)
         }
-        Err(service::ServiceError::NotSignedIn) => axum::response::Redirect::to("/sign-in").into_response(),
-        Err(service::ServiceError::Internal { .. }) => {
+        service::ServiceError::NotSignedIn => axum::response::Redirect::to("/sign-in").into_response(),
+        service::ServiceError::Internal { .. } => {
             short_page(StatusCode::INTERNAL_SERVER_ERROR, title, "Something went wrong on our side. Please try again.", back)
         }
-        Err(_) => short_page(
-            StatusCode::NOT_FOUND,
-            title,
-            "You cannot take a summary of this record: it does not exist, or your access does not include it.",
-            ("/record", "Back to the record"),
-        ),
+        _ => short_page(StatusCode::NOT_FOUND, title, refused, ("/record", "Back to the record")),
     }
 }
 
@@ -220,7 +231,7 @@ fn decode_quoted_printable(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -45,7 +45,7 @@ impl WebState {
 /// session that has ended is removed. Static files skip the lookup.
 pub async fn resolve_caller(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path.starts_with("/pkg/") || path == "/passkey.js" || path == "/favicon.svg" {
+    if path.starts_with("/pkg/") || path == "/passkey.js" || path == "/shl-viewer.js" || path == "/favicon.svg" {
         return next.run(req).await;
     }
     let client = ClientInfo {
@@ -196,7 +196,7 @@ pub fn page_csp(nonce: &str) -> String {
 pub async fn security_headers(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
     let asset = {
         let p = req.uri().path();
-        p.starts_with("/pkg/") || p == "/passkey.js" || p == "/favicon.svg"
+        p.starts_with("/pkg/") || p == "/passkey.js" || p == "/shl-viewer.js" || p == "/favicon.svg"
     };
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(PageNonce(nonce.clone()));

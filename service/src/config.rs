@@ -128,6 +128,11 @@ pub struct ServiceConfig {
     /// Only the server reads it: make it private to Carry's user, and shared by every server
     /// of one deployment.
     pub export_dir: std::path::PathBuf,
+    /// The server's key for long-term health links (`L`), which must be able to encrypt the
+    /// current summary: each such link's own key is kept sealed under it. None: long-term links
+    /// are not offered. Every server of one deployment needs the same key; changing it stops
+    /// every long-term link made before.
+    pub health_link_key: Option<[u8; 32]>,
 }
 
 /// A system client of Carry's FHIR API (the shared care record), registered by its operator.
@@ -262,6 +267,7 @@ impl ServiceConfig {
             care_record: None,
             fhir_clients: Vec::new(),
             export_dir: std::env::temp_dir().join(format!("carry-exports-{}", uuid::Uuid::new_v4().simple())),
+            health_link_key: Some(crate::health_links::random_key()),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod error;
 pub mod exports;
 pub mod fhir_api;
 pub mod handover;
+pub mod health_links;
 pub mod links;
 pub mod mail;
 pub mod practices;

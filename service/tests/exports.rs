@@ -282,3 +282,211 @@ conformance! {
         assert!(words.iter().any(|w| w.starts_with("Alex Smith (your carer) tried to download your health summary")), "{words:?}");
     }
 }
+
+/// A health link's parts, as a viewer reads them from `shlink:/...`.
+struct Shl {
+    token: String,
+    key: String,
+    payload: Value,
+}
+
+fn read_shlink(s: &Services, made: &service::health_links::MadeLink) -> Shl {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    assert_eq!(made.viewer_url, format!("{}#{}", s.config().link("/shl"), made.shlink));
+    let payload: Value = serde_json::from_slice(&b64.decode(made.shlink.strip_prefix("shlink:/").unwrap()).unwrap()).unwrap();
+    let url = payload["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&s.config().link("/shl/m/")), "{url}");
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(token.len(), 43, "256 bits of randomness");
+    let key = payload["key"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 43);
+    assert_eq!(payload["v"], 1);
+    Shl { token, key, payload }
+}
+
+/// A compact JWE (dir, A256GCM) opened as the specification says, with `ring` directly rather
+/// than Carry's own code.
+fn open_jwe(key: &str, jwe: &str) -> Value {
+    use base64::Engine;
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwe.split('.').collect();
+    assert_eq!((parts.len(), parts[1]), (5, ""), "compact, direct encryption");
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!((header["alg"].as_str(), header["enc"].as_str()), (Some("dir"), Some("A256GCM")));
+    let cipher = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &b64.decode(key).unwrap()).unwrap());
+    let nonce = Nonce::try_assume_unique_for_key(&b64.decode(parts[2]).unwrap()).unwrap();
+    let mut data = b64.decode(parts[3]).unwrap();
+    data.extend(b64.decode(parts[4]).unwrap());
+    serde_json::from_slice(cipher.open_in_place(nonce, Aad::from(parts[0].as_bytes()), &mut data).unwrap()).unwrap()
+}
+
+fn ask(recipient: &str, passcode: Option<&str>) -> service::health_links::ManifestRequest {
+    service::health_links::ManifestRequest {
+        recipient: Some(recipient.to_owned()),
+        passcode: passcode.map(str::to_owned),
+        embedded_length_max: None,
+    }
+}
+
+fn link_form(label: &str, labels: &[&str], passcode: &str, long_term: bool) -> service::health_links::LinkForm {
+    service::health_links::LinkForm {
+        label: label.into(),
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        expires: String::new(),
+        passcode: passcode.into(),
+        long_term,
+    }
+}
+
+conformance! {
+    async fn a_health_link_gives_the_summary_encrypted_to_whoever_holds_it_and_every_use_is_logged(db) {
+        use service::health_links::LinkError;
+        let (s, clock) = services(db);
+        let (sam, _) = person(db, "Sam Patel").await;
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        let hidden = ReadingForm { occurred_at: "2026-11-22T09:30".into(), ..weight("88.8") };
+        s.add_reading(&sam, RecordRef::Own, &hidden, &labelled("sexual-health")).await.unwrap();
+
+        let made = s.make_health_link(&sam, RecordRef::Own, &link_form("  A&E   card ", &["general"], "kettle-22", false)).await.unwrap();
+        assert_eq!(made.label, "A&E card");
+        assert!(made.qr_svg.starts_with("<svg") && made.passcode && !made.long_term);
+        let shl = read_shlink(&s, &made);
+        assert_eq!((shl.payload["flag"].as_str(), shl.payload["label"].as_str()), (Some("P"), Some("A&E card")));
+        assert_eq!(shl.payload["exp"].as_i64(), Some(common::NOW.plus(Span::hours(24)).as_millis() / 1000), "24 hours unless chosen");
+
+        // Who is looking must be said; a wrong passcode says how many tries are left.
+        let err = s.health_link_manifest(&shl.token, &ask(" ", Some("kettle-22")), "r1").await.unwrap_err();
+        assert!(matches!(err, LinkError::Invalid(ref m) if m.starts_with("recipient")), "{err:?}");
+        let err = s.health_link_manifest(&shl.token, &ask("Dr Jones", Some("kettle-23")), "r2").await.unwrap_err();
+        assert_eq!(err, LinkError::WrongPasscode { remaining: 4 });
+        let err = s.health_link_manifest(&shl.token, &ask("Dr Jones", None), "r3").await.unwrap_err();
+        assert_eq!(err, LinkError::WrongPasscode { remaining: 3 });
+        assert_eq!(s.health_link_manifest(&"x".repeat(43), &ask("Dr Jones", None), "r4").await.unwrap_err(), LinkError::NotFound);
+
+        let manifest = s.health_link_manifest(&shl.token, &ask("Dr Jones", Some("kettle-22")), "r5").await.unwrap();
+        assert_eq!(manifest["status"], "finalized");
+        assert_eq!(manifest["files"][0]["contentType"], "application/fhir+json");
+        let bundle = open_jwe(&shl.key, manifest["files"][0]["embedded"].as_str().unwrap());
+        let sections = common::check_ips(&bundle);
+        assert_eq!(common::section_resources(&bundle, &sections["8716-3"])[0]["valueQuantity"]["value"], 70.5);
+        assert!(!bundle.to_string().contains("88.8"), "only the labels chosen");
+        peer::validate(&[serde_json::to_vec(&bundle).unwrap()]);
+        // A client that wants small manifests gets the file by address, for an hour.
+        let small = service::health_links::ManifestRequest { embedded_length_max: Some(10), ..ask("Dr Jones", Some("kettle-22")) };
+        let manifest = s.health_link_manifest(&shl.token, &small, "r6").await.unwrap();
+        let location = manifest["files"][0]["location"].as_str().unwrap().to_owned();
+        let ticket = location.strip_prefix(&s.config().link("/shl/f/")).unwrap().to_owned();
+        let file = s.health_link_file(&ticket).await.unwrap().unwrap();
+        assert_eq!(open_jwe(&shl.key, &file)["type"], "document");
+
+        // The patient sees each use, failed passcodes too, in their log and on the links page.
+        let log = s.access_log(&sam, &service::AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        let by_link = "Someone with your health link \u{201c}A&E card\u{201d}, who gave the name Dr Jones,";
+        assert!(words.iter().any(|w| w.starts_with(&format!("{by_link} viewed your health summary"))), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with(&format!("{by_link} tried to view your health summary (International Patient Summary) and was refused: the passcode was wrong"))), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with("You made a health link to your summary")), "{words:?}");
+        let page = s.health_links(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(page.links.len(), 1);
+        let link = &page.links[0];
+        assert_eq!((link.state, link.attempts_left, link.mine), (domain::health_links::LinkState::Active, 3, true));
+        assert_eq!(link.uses.len(), 4, "{:?}", link.uses);
+
+        // Three more wrong passcodes lock it: then even the right one gets 404.
+        for left in [2, 1, 0] {
+            let err = s.health_link_manifest(&shl.token, &ask("Someone", Some("guess-123")), "r7").await.unwrap_err();
+            assert_eq!(err, LinkError::WrongPasscode { remaining: left });
+        }
+        assert_eq!(s.health_link_manifest(&shl.token, &ask("Dr Jones", Some("kettle-22")), "r8").await.unwrap_err(), LinkError::NotFound);
+        assert!(s.health_link_file(&ticket).await.unwrap().is_none(), "nor its files");
+        assert_eq!(s.health_links(&sam, RecordRef::Own).await.unwrap().links[0].state, domain::health_links::LinkState::Locked);
+
+        // Ended at once; expired when its time is up.
+        let open = s.make_health_link(&sam, RecordRef::Own, &link_form("Holiday", &["general"], "", false)).await.unwrap();
+        let shl = read_shlink(&s, &open);
+        assert!(shl.payload.get("flag").is_none());
+        s.health_link_manifest(&shl.token, &ask("Hotel doctor", None), "r9").await.unwrap();
+        s.end_health_link(&sam, &open.id).await.unwrap();
+        assert_eq!(s.health_link_manifest(&shl.token, &ask("Hotel doctor", None), "r10").await.unwrap_err(), LinkError::NotFound);
+        let day = s.make_health_link(&sam, RecordRef::Own, &link_form("Day", &["general"], "", false)).await.unwrap();
+        let shl = read_shlink(&s, &day);
+        clock.advance(Span::hours(25));
+        assert_eq!(s.health_link_manifest(&shl.token, &ask("Late", None), "r11").await.unwrap_err(), LinkError::NotFound);
+        let log = s.access_log(&sam, &service::AccessLogQuery { who: "all".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.starts_with("You ended a health link to your summary")), "{words:?}");
+        assert!(words.iter().any(|w| w.contains("who gave the name Late, tried to view your health summary (International Patient Summary) and was refused: the link had ended, expired or locked")), "{words:?}");
+
+        // What a link may hold is checked like any choice of labels.
+        let err = s.make_health_link(&sam, RecordRef::Own, &link_form("", &["general"], "", false)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "label"), "{err:?}");
+        let err = s.make_health_link(&sam, RecordRef::Own, &link_form("Card", &["general"], "123", false)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "passcode"), "{err:?}");
+        let err = s.make_health_link(&sam, RecordRef::Own, &link_form("Card", &[], "", false)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "labels"), "{err:?}");
+    }
+}
+
+conformance! {
+    async fn a_carers_link_needs_the_grant_action_tells_the_patient_and_ends_with_their_access(db) {
+        use service::health_links::LinkError;
+        let (s, _) = services(db);
+        let (sam, alex, patient) = sam_and_alex(db, &s, false).await;
+        let record = RecordRef::Patient(patient);
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        let form = link_form("For the hospital", &["general"], "", false);
+        assert!(matches!(s.make_health_link(&alex, record, &form).await, Err(ServiceError::Forbidden)));
+        assert!(matches!(s.health_links(&alex, record).await, Err(ServiceError::Forbidden)));
+        let grants = s.grants(&sam).await.unwrap();
+        s.change_grant(&sam, grants[0].id, grants[0].version, &scope(&["general"], true)).await.unwrap();
+        let err = s.make_health_link(&alex, record, &link_form("x", &["mental-health"], "", false)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "labels"), "{err:?}");
+        let made = s.make_health_link(&alex, record, &form).await.unwrap();
+        let shl = read_shlink(&s, &made);
+        s.health_link_manifest(&shl.token, &ask("Ward 4", None), "r1").await.unwrap();
+
+        // The patient is told, and sees it; the carer sees only their own.
+        let notices = s.notices(&sam).await.unwrap();
+        assert!(notices.iter().any(|n| n.text.contains("Alex Smith made a health link to your summary")), "{notices:?}");
+        let own = s.make_health_link(&sam, RecordRef::Own, &link_form("Mine", &["general"], "", false)).await.unwrap();
+        let page = s.health_links(&sam, RecordRef::Own).await.unwrap();
+        assert_eq!(page.links.len(), 2);
+        assert!(page.links.iter().any(|l| l.made_by == "Alex Smith" && !l.mine));
+        let theirs = s.health_links(&alex, record).await.unwrap();
+        assert_eq!(theirs.links.iter().map(|l| l.label.as_str()).collect::<Vec<_>>(), ["For the hospital"]);
+        // A carer cannot end the patient's own link.
+        assert!(matches!(s.end_health_link(&alex, &own.id).await, Err(ServiceError::Forbidden)));
+
+        // When the carer's access ends, so do their links.
+        let grants = s.grants(&sam).await.unwrap();
+        s.revoke_grant(&sam, grants[0].id, grants[0].version).await.unwrap();
+        assert_eq!(s.health_link_manifest(&shl.token, &ask("Ward 4", None), "r2").await.unwrap_err(), LinkError::NotFound);
+        let log = s.access_log(&sam, &service::AccessLogQuery { outcome: "refused".into(), ..Default::default() }).await.unwrap();
+        let words: Vec<&str> = log.rows.iter().map(|r| r.words.as_str()).collect();
+        assert!(words.iter().any(|w| w.ends_with("was refused: the person who made the link no longer has the access it needs") || w.contains("the person who made the link no longer has the access it needs")), "{words:?}");
+    }
+}
+
+conformance! {
+    async fn a_long_term_link_always_gives_the_current_summary(db) {
+        let (s, _) = services(db);
+        let (sam, _) = person(db, "Sam Patel").await;
+        s.add_reading(&sam, RecordRef::Own, &weight("70.5"), &labelled("general")).await.unwrap();
+        let made = s.make_health_link(&sam, RecordRef::Own, &link_form("Always", &["general"], "", true)).await.unwrap();
+        let shl = read_shlink(&s, &made);
+        assert_eq!(shl.payload["flag"], "L");
+        let later = ReadingForm { occurred_at: "2026-11-22T09:45".into(), ..weight("71.2") };
+        s.add_reading(&sam, RecordRef::Own, &later, &labelled("general")).await.unwrap();
+        let manifest = s.health_link_manifest(&shl.token, &ask("Paramedic", None), "r1").await.unwrap();
+        assert_eq!(manifest["status"], "can-change");
+        let bundle = open_jwe(&shl.key, manifest["files"][0]["embedded"].as_str().unwrap());
+        let sections = common::check_ips(&bundle);
+        assert_eq!(common::section_resources(&bundle, &sections["8716-3"])[0]["valueQuantity"]["value"], 71.2, "the summary as it is now");
+        // Without the server's key, a long-term link cannot be made.
+        let (plain, _) = common::services_with(db, |c| c.health_link_key = None);
+        let err = plain.make_health_link(&sam, RecordRef::Own, &link_form("Always", &["general"], "", true)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Validation(ref v) if v.0[0].field == "long_term"), "{err:?}");
+    }
+}

@@ -248,6 +248,13 @@ pub async fn list_for_patient(conn: &mut Conn, permit: &Permit, filter: &LogFilt
         .await?)
 }
 
+/// The newest `limit` rows of the permit's record's log about one item of one category (a
+/// health link's uses), newest first.
+pub async fn list_for_item(conn: &mut Conn, permit: &Permit, category: &str, item: &str, limit: i64) -> StoreResult<Vec<AuditRow>> {
+    let sql = format!("{SELECT} where chain = $1 and category = $2 and item_id = $3 order by seq desc limit $4");
+    Ok(sqlx::query_as(&sql).bind(permit.patient().to_string()).bind(category).bind(item).bind(limit).fetch_all(conn).await?)
+}
+
 /// How many rows the permit's record's log holds.
 pub async fn count_for_patient(conn: &mut Conn, permit: &Permit) -> StoreResult<i64> {
     let (n,): (i64,) =

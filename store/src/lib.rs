@@ -16,6 +16,7 @@ mod error;
 pub mod exports;
 pub mod fhir_api;
 pub mod grants;
+pub mod health_links;
 pub mod links;
 pub mod mail;
 pub mod notices;

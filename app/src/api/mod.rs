@@ -4,12 +4,14 @@
 
 mod carers;
 mod exports;
+mod links;
 mod nhs_record;
 mod practice;
 mod record;
 
 pub use carers::*;
 pub use exports::*;
+pub use links::*;
 pub use nhs_record::*;
 pub use practice::*;
 pub use record::*;
@@ -65,6 +67,8 @@ pub fn accepted_fields() -> Vec<(&'static str, &'static [&'static str])> {
         RecordExports,
         RequestExport,
         ExportStatus,
+        RecordHealthLinks,
+        EndHealthLink,
         AddChild,
         MarkNoticesRead,
         Notices,

@@ -252,6 +252,12 @@ pub enum DenyReason {
     NotLinked,
     /// A clinical job needs a session started with a passkey.
     PasskeyRequired,
+    /// A health link was used with a wrong passcode (or none).
+    WrongPasscode,
+    /// A health link was used after it ended, expired or locked.
+    LinkNotActive,
+    /// A health link was used after the person who made it lost the access it needs.
+    LinkMakerLostAccess,
 }
 
 impl DenyReason {
@@ -270,6 +276,9 @@ impl DenyReason {
             DenyReason::ItemNotVisible => "item-not-visible",
             DenyReason::NotLinked => "not-linked",
             DenyReason::PasskeyRequired => "passkey-required",
+            DenyReason::WrongPasscode => "wrong-passcode",
+            DenyReason::LinkNotActive => "link-not-active",
+            DenyReason::LinkMakerLostAccess => "link-maker-lost-access",
         }
     }
 
@@ -288,6 +297,9 @@ impl DenyReason {
             DenyReason::ItemNotVisible => "it is not one they may see",
             DenyReason::NotLinked => "your record is not linked to their practice",
             DenyReason::PasskeyRequired => "they had not signed in with a passkey",
+            DenyReason::WrongPasscode => "the passcode was wrong",
+            DenyReason::LinkNotActive => "the link had ended, expired or locked",
+            DenyReason::LinkMakerLostAccess => "the person who made the link no longer has the access it needs",
         }
     }
 
@@ -306,6 +318,9 @@ impl DenyReason {
             DenyReason::ItemNotVisible,
             DenyReason::NotLinked,
             DenyReason::PasskeyRequired,
+            DenyReason::WrongPasscode,
+            DenyReason::LinkNotActive,
+            DenyReason::LinkMakerLostAccess,
         ]
         .into_iter()
         .find(|r| r.slug() == s)
@@ -322,7 +337,13 @@ impl DenyReason {
             DenyReason::GrantEnded => 4,
             DenyReason::GrantRevoked => 3,
             DenyReason::GrantNotAccepted => 2,
-            DenyReason::RoleNotEnabled | DenyReason::ItemNotVisible | DenyReason::NotLinked | DenyReason::PasskeyRequired => 1,
+            DenyReason::RoleNotEnabled
+            | DenyReason::ItemNotVisible
+            | DenyReason::NotLinked
+            | DenyReason::PasskeyRequired
+            | DenyReason::WrongPasscode
+            | DenyReason::LinkNotActive
+            | DenyReason::LinkMakerLostAccess => 1,
             DenyReason::NoRelationship => 0,
         }
     }

@@ -99,6 +99,12 @@ impl Permit {
 }
 
 impl Refusal {
+    /// The same refusal, as the answer to a health link the refused person made: the link
+    /// works only while its maker holds the access it needs.
+    pub fn of_link_maker(self) -> Refusal {
+        Refusal { reason: DenyReason::LinkMakerLostAccess, ..self }
+    }
+
     /// A request that named a record Carry does not hold: refused as having no relationship,
     /// exactly like a record the caller has nothing to do with.
     pub fn unknown_record(actor: Actor, action: Action) -> Refusal {

@@ -27,6 +27,9 @@ enum Class {
     /// Carry's FHIR API: discovery for anyone, data for system clients with a bearer token
     /// (tests in fhir.rs).
     Fhir,
+    /// Whoever holds a health link: its address's 256 random bits, and the key for what it
+    /// serves (tests in exports.rs and the service's).
+    HealthLink,
 }
 
 /// Every path the server answers, with its class. A new route must be added here, or the
@@ -60,6 +63,13 @@ const MATRIX: &[(&str, Class)] = &[
     ("/record/export", Class::Record),
     ("/record/export/{id}", Class::OwnAccount),
     ("/record/export/{id}/{format}", Class::OwnAccount),
+    ("/record/links", Class::Record),
+    ("/record/links/new", Class::Record),
+    ("/api/record/health-links", Class::Record),
+    ("/api/record/end-link", Class::Record),
+    ("/shl", Class::Public),
+    ("/shl/m/{token}", Class::HealthLink),
+    ("/shl/f/{ticket}", Class::HealthLink),
     ("/record/charts/{kind}", Class::Record),
     ("/record/about-me", Class::OwnRecord),
     ("/record/entries/{id}/edit", Class::OwnRecord),

@@ -125,3 +125,81 @@ both! {
         assert!(log.contains("Eve Other tried to download your health summary"), "{log}");
     }
 }
+
+both! {
+    async fn a_health_link_is_made_by_a_plain_form_and_its_manifest_answers_any_origin(app) {
+        use reqwest::header::{ACCESS_CONTROL_ALLOW_ORIGIN, COOKIE, ORIGIN};
+        let sam = app.register("Sam Patel", "sam@example.org", PASSWORD).await;
+        let eve = app.register("Eve Other", "eve@example.org", PASSWORD).await;
+        let reading = [("kind", "weight"), ("value", "70.5"), ("occurred_at", "2026-11-03T09:15"), ("label", "general")];
+        assert!(app.form_post("/record", "record/add-reading", &reading, Some(&sam)).await.status().is_redirection());
+        let (status, links) = page(&app, "/record/links", Some(&sam)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(links.contains("action=\"/record/links/new\"") && links.contains("No links yet."), "{links}");
+
+        let make = |fields: Vec<(&'static str, &'static str)>, cookie: String| {
+            let req = app.client.post(app.url("/record/links/new")).header(ORIGIN, app.url("")).header(COOKIE, cookie).form(&fields);
+            async move { req.send().await.unwrap() }
+        };
+        let fields = vec![("label", "A&E card"), ("labels", "general"), ("expires", "week"), ("passcode", "kettle-22")];
+        let res = make(fields.clone(), sam.clone()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let card = res.text().await.unwrap();
+        assert!(card.contains("<svg role=\"img\" aria-label=\"QR code of the health link\"") && card.contains("Scan to see my health summary"), "{card}");
+        assert!(card.contains("Health link made: A&amp;E card") && card.contains("Passcode needed"), "{card}");
+        let viewer_url = card.split("<textarea id=\"shl-link\" class=\"shl-link-text\" readonly rows=\"4\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        assert!(viewer_url.starts_with(&app.url("/shl#shlink:/")), "{viewer_url}");
+        let payload = viewer_url.split("shlink:/").nth(1).unwrap();
+        let payload: serde_json::Value = {
+            use base64::Engine;
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        };
+        assert_eq!((payload["flag"].as_str(), payload["label"].as_str()), (Some("P"), Some("A&E card")));
+        let manifest_url = payload["url"].as_str().unwrap().to_owned();
+
+        // A form with a problem gets a page naming it; a stranger cannot make one for Sam.
+        let res = make(vec![("label", ""), ("labels", "general")], sam.clone()).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert!(res.text().await.unwrap().contains("Give the link a name"));
+        let res = app.client.post(app.url("/record/links/new")).header(COOKIE, sam.clone()).form(&[("label", "x"), ("labels", "general")]).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "only from Carry's own pages");
+
+        // The manifest answers another origin, with no cookie: the preflight, a wrong passcode, the file.
+        let res = app.client.request(reqwest::Method::OPTIONS, &manifest_url).header(ORIGIN, "https://viewer.example").send().await.unwrap();
+        assert!(res.status().is_success());
+        assert_eq!(res.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let post = |body: serde_json::Value| app.client.post(&manifest_url).header(ORIGIN, "https://viewer.example").json(&body).send();
+        let res = post(serde_json::json!({"recipient": "Dr Jones", "passcode": "wrong-one"})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"remainingAttempts": 4}));
+        let res = post(serde_json::json!({"passcode": "kettle-22"})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the recipient is required");
+        let res = post(serde_json::json!({"recipient": "Dr Jones", "passcode": "kettle-22", "embeddedLengthMax": 10})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let manifest: serde_json::Value = res.json().await.unwrap();
+        let location = manifest["files"][0]["location"].as_str().unwrap().to_owned();
+        let res = app.client.get(&location).header(ORIGIN, "https://viewer.example").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/jose");
+        assert_eq!(res.text().await.unwrap().split('.').count(), 5, "a compact JWE");
+
+        // The viewer page needs no sign-in and says what to do without JavaScript.
+        let (status, viewer) = page(&app, "/shl", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(viewer.contains("This page needs JavaScript to open a health link") && viewer.contains("src=\"/shl-viewer.js\""), "{viewer}");
+
+        // The links page lists it with its uses; ending it makes the manifest answer 404.
+        let (_, links) = page(&app, "/record/links", Some(&sam)).await;
+        assert!(links.contains("A&amp;E card") && links.contains("who gave the name Dr Jones"), "{links}");
+        let id = links.split("name=\"id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let res = app.form_post("/record/links", "record/end-link", &[("id", &id)], Some(&eve)).await;
+        assert!(!res.status().is_success() || !res.status().is_redirection(), "a stranger cannot end it");
+        let res = app.form_post("/record/links", "record/end-link", &[("id", &id)], Some(&sam)).await;
+        assert!(res.status().is_redirection(), "{}", res.status());
+        let res = post(serde_json::json!({"recipient": "Dr Jones", "passcode": "kettle-22"})).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let res = app.client.get(&location).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "nor its files");
+    }
+}

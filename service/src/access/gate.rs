@@ -282,6 +282,22 @@ impl Services {
         Ok(outcome)
     }
 
+    /// Opens a record for a use of a health link, on the authority of the person who made it,
+    /// decided afresh by the same policy: a link works only while its maker may still take
+    /// the record out. The caller logs the use either way ([`Services::link_event`]).
+    pub(crate) async fn open_for_link(
+        &self,
+        conn: &mut store::Conn,
+        patient: PatientId,
+        maker: UserId,
+    ) -> ServiceResult<Result<Permit, Refusal>> {
+        Ok(match patients::find_patient(conn, patient).await? {
+            Some(row) => self.decide_loaded(conn, Actor::Person(maker), &row, Action::Export).await?.map(|(p, _)| p),
+            None => Err(Refusal::unknown_record(Actor::Person(maker), Action::Export)),
+        }
+        .map_err(Refusal::of_link_maker))
+    }
+
     /// Decides a look by staff at a record their practice's own list named (the inbox, the
     /// requests to link, the dead-letter list), from the facts that list read from the store in
     /// the same transaction: the record's owner and its link. Lists of many records decide

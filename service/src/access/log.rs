@@ -54,6 +54,21 @@ impl Services {
         }
     }
 
+    /// The row for a use of a health link, under the words that name whoever used it ("Someone
+    /// with your health link “A&E card”, who gave the name Dr Jones").
+    pub(crate) fn link_event(
+        &self,
+        link_label: &str,
+        recipient: &str,
+        request_id: &str,
+        answer: Result<&Permit, &Refusal>,
+        what: &Touch,
+    ) -> AuditEvent {
+        let actor_name = format!("Someone with your health link \u{201c}{link_label}\u{201d}, who gave the name {recipient},");
+        let occasion = Occasion { at: self.now(), actor_name, door: Door::HealthLink, request_id: request_id.to_owned() };
+        AuditEvent::link_use(answer, what, occasion)
+    }
+
     /// Logs, in a transaction of its own, that a request allowed into someone else's record
     /// asked for an item it may not see (it was answered "not found"), as the gate decides the
     /// caller's access afresh. Call it only after the request's own transaction has ended.

@@ -57,7 +57,7 @@ fn only_the_gate_asks_the_policy() {
 
 #[test]
 fn access_log_rows_are_made_only_from_the_gates_answers() {
-    for needle in ["AuditEvent::allowed(", "AuditEvent::refused(", "AuditEvent::grant_response("] {
+    for needle in ["AuditEvent::allowed(", "AuditEvent::refused(", "AuditEvent::grant_response(", "AuditEvent::link_use("] {
         assert_eq!(found_outside(needle, &["service/src/access/"]), Vec::<String>::new(), "{needle:?} outside the gate");
     }
     // Carry's own work, under fixed words: the pull from the shared care record and the demo.

@@ -76,6 +76,9 @@ impl Services {
             if let Err(e) = self.sweep_exports().await {
                 tracing::warn!(error = %e, "removing expired copies failed; will retry");
             }
+            if let Err(e) = self.sweep_health_link_files().await {
+                tracing::warn!(error = %e, "removing health link files past their hour failed; will retry");
+            }
             let _ = tokio::time::timeout(Duration::from_secs(30), wakeup.notified()).await;
         }
     }

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod deleted;
 pub mod entry;
 pub mod export;
+pub mod links;
 pub mod nhs;
 pub mod practice;
 pub mod summary;
@@ -296,6 +297,8 @@ pub fn RecordPage() -> impl IntoView {
                     {ctx.can_export.then(|| view! {
                         <p><a href=on_record("/record/export", &patient)>"Download a copy of the record"</a>
                            ": everything you may see, to read, print or take to another service."</p>
+                        <p><a href=on_record("/record/links", &patient)>"Health links and QR codes"</a>
+                           ": let a doctor or an ambulance crew read the health summary, for as long as you choose."</p>
                     })}
                     {if ctx.can_add {
                         view! {
