@@ -4,6 +4,7 @@
 // given), fetches any file named by address, and decrypts each with jose (JWE dir, A256GCM).
 //
 //     node end2end/shl-client.mjs QR.png RECIPIENT [PASSCODE]
+//     node end2end/shl-client.mjs https://...#shlink:/... RECIPIENT [PASSCODE]   (a link sent as text)
 //
 // Prints one JSON object: {status, payload, viewerUrl, body} when the manifest refuses, or
 // {status: 200, payload, viewerUrl, manifest, header, bundle} with the decrypted Bundle.
@@ -14,16 +15,19 @@ import { base64url, compactDecrypt } from "jose";
 
 const [pngPath, recipient, passcode] = process.argv.slice(2);
 if (!pngPath || !recipient) {
-  console.error("usage: node end2end/shl-client.mjs QR.png RECIPIENT [PASSCODE]");
+  console.error("usage: node end2end/shl-client.mjs QR.png|LINK RECIPIENT [PASSCODE]");
   process.exit(2);
 }
-const png = PNG.sync.read(fs.readFileSync(pngPath));
-const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
-if (!code) {
-  console.log(JSON.stringify({ error: "no QR code found in the image" }));
-  process.exit(3);
+function fromQr(file) {
+  const png = PNG.sync.read(fs.readFileSync(file));
+  const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  if (!code) {
+    console.log(JSON.stringify({ error: "no QR code found in the image" }));
+    process.exit(3);
+  }
+  return code.data;
 }
-const viewerUrl = code.data;
+const viewerUrl = /^https?:/.test(pngPath) ? pngPath : fromQr(pngPath);
 const at = viewerUrl.indexOf("shlink:/");
 if (at < 0) {
   console.log(JSON.stringify({ error: "the QR code holds no shlink:/ payload", viewerUrl }));

@@ -2,7 +2,12 @@
 // email, registers and accepts, sees exactly the allowed labels, adds a reading marked as theirs;
 // the patient sees the carer's views in the access log and revokes; the carer's open session is
 // refused on its next click.
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { test, expect, open, jsOn, uniqueEmail, registerWithPassword, startRegistration, mailTo, linkIn, expectAccessible } from "./helpers.mjs";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const PASSWORD = "kettle lantern orbit meadow";
 const CANARY = "CANARY-e2e-sexual-health";
@@ -154,4 +159,76 @@ test("a parent gives a young person their own record, who takes it and decides o
   await expect(page.getByRole("link", { name: "Kim Young", exact: true })).toBeVisible();
   await expect(page.getByRole("button", { name: "Send them the link" })).toHaveCount(0);
   await youngContext.close();
+});
+
+test("a carer makes a health link only once the patient allows it, holding only the carer's labels", async ({ page, browser }) => {
+  const patientEmail = uniqueEmail("linkpatient");
+  const carerEmail = uniqueEmail("linkcarer");
+  await registerWithPassword(page, "Lee Patient", patientEmail, PASSWORD);
+  await open(page, "/record/readings/new?kind=weight");
+  await page.getByLabel("Weight", { exact: true }).fill("70.5");
+  await page.getByRole("button", { name: "Save reading", exact: true }).click();
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+  // A later weight under a label the carer may not see.
+  await open(page, "/record/readings/new?kind=weight");
+  await page.getByLabel("Weight", { exact: true }).fill("88.8");
+  await page.getByLabel("Sexual health", { exact: true }).check();
+  await page.getByRole("button", { name: "Save reading", exact: true }).click();
+  await expect(page.getByText("Saved to your record.")).toBeVisible();
+
+  // Invited with general only and nothing else ticked.
+  await open(page, "/record/people");
+  await page.getByLabel("Their name", { exact: true }).fill("Casey Carer");
+  await page.getByLabel("Their email address", { exact: true }).fill(carerEmail);
+  await page.getByLabel("How are they related to you?").selectOption({ label: "Friend" });
+  await expect(page.getByLabel("They may download my record and make health links to my summary", { exact: true }).last()).not.toBeChecked();
+  await page.getByRole("button", { name: "Send the invitation", exact: true }).click();
+  await expect(page.getByText("Invitation sent. It works for 7 days.")).toBeVisible();
+  const carerContext = await browser.newContext({ javaScriptEnabled: jsOn() });
+  const carer = await carerContext.newPage();
+  const link = linkIn(await mailTo(carerEmail, 1), "/invitations/");
+  await startRegistration(carer, "Casey Carer", carerEmail);
+  await open(carer, linkIn(await mailTo(carerEmail, 2), "/welcome/"));
+  await carer.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await carer.getByRole("button", { name: "Create account" }).click();
+  await expect(carer.getByRole("heading", { name: "Your details", exact: true })).toBeVisible();
+  await open(carer, link);
+  await carer.getByRole("button", { name: "Accept", exact: true }).click();
+  await expect(carer.getByText("You are acting for Lee Patient.")).toBeVisible();
+  const patientId = new URL(carer.url()).searchParams.get("patient");
+
+  // Without the grant's action: no way in, and the page refuses.
+  await expect(carer.getByRole("link", { name: "Health links and QR codes" })).toHaveCount(0);
+  await open(carer, `/record/links?patient=${patientId}`);
+  await expect(carer.getByRole("heading", { name: "Make a new link" })).toHaveCount(0);
+
+  // The patient allows it.
+  await open(page, "/record/people");
+  await page.getByText("Change their access", { exact: true }).click();
+  await page.getByLabel("They may download my record and make health links to my summary", { exact: true }).first().check();
+  await page.getByRole("button", { name: "Save changes", exact: true }).click();
+  await expect(page.getByText(/download and make health links/).first()).toBeVisible();
+
+  // Now the carer may, with only the labels they may see.
+  await open(carer, `/record?patient=${patientId}`);
+  await carer.getByRole("link", { name: "Health links and QR codes", exact: true }).click();
+  await expect(carer.getByRole("heading", { name: "Make a new link", exact: true })).toBeVisible();
+  await expect(carer.getByLabel("Sexual health", { exact: true })).toHaveCount(0);
+  await expectAccessible(carer);
+  await carer.getByLabel("Name of the link", { exact: true }).fill("For the clinic");
+  await carer.getByRole("button", { name: "Make the link and its QR code", exact: true }).click();
+  await expect(carer.getByRole("heading", { name: "Health link made: For the clinic", exact: true })).toBeVisible();
+  const viewerUrl = await carer.locator("#shl-link").inputValue();
+  const read = JSON.parse(execFileSync("node", [path.join(root, "end2end", "shl-client.mjs"), viewerUrl, "Clinic nurse"], { cwd: root, encoding: "utf8" }));
+  expect(read.status).toBe(200);
+  const weights = read.bundle.entry.filter((e) => e.resource.resourceType === "Observation").map((e) => e.resource.valueQuantity?.value);
+  expect(weights).toEqual([70.5]);
+
+  // The patient is told, and sees the carer's link with its use.
+  await open(page, "/notices");
+  await expect(page.getByText("Casey Carer made a health link to your summary", { exact: false })).toBeVisible();
+  await open(page, "/record/links");
+  await expect(page.getByText(/Made by Casey Carer/)).toBeVisible();
+  await expect(page.getByText(/who gave the name Clinic nurse, viewed your health summary/)).toBeVisible();
+  await carerContext.close();
 });
