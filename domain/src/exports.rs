@@ -91,6 +91,8 @@ pub struct ExportView {
     pub id: String,
     /// Whose record.
     pub patient_name: String,
+    /// The record's id when it is not the viewer's own (a carer's copy), for links back to it.
+    pub record: Option<String>,
     /// The labels it holds.
     pub labels: Vec<PrivacyLabel>,
     /// Whether it holds the access log (the patient's own copies only).

@@ -167,6 +167,7 @@ conformance! {
         assert_eq!((page.own, page.labels.clone()), (false, vec![domain::PrivacyLabel::General]));
 
         let (id, bundle, html) = copy(&s, &alex, record, &labels(&["general"])).await;
+        assert_eq!(s.export_status(&alex, &id).await.unwrap().record, Some(patient.to_string()), "links back to the record acted for");
         let text = bundle.to_string();
         assert!(!text.contains(CANARY) && !html.contains(CANARY), "nothing outside their labels");
         assert_eq!(of_type(&bundle, "Observation").len(), 1);
@@ -189,9 +190,8 @@ conformance! {
         let grants = s.grants(&sam).await.unwrap();
         s.revoke_grant(&sam, grants[0].id, grants[0].version).await.unwrap();
         s.prepare_queued_exports().await.unwrap();
-        let failed = s.export_status(&alex, &second).await.unwrap();
-        assert_eq!(failed.status, ExportStatus::Failed);
-        assert!(failed.failure.as_deref().unwrap().contains("no longer have access"), "{failed:?}");
+        // Its page now refuses them as the record does: nothing of it, not even the name.
+        assert!(matches!(s.export_status(&alex, &second).await, Err(ServiceError::Forbidden)));
         assert!(!s.config().export_dir.join(format!("{second}.json")).exists(), "nothing is written");
         assert!(matches!(s.export_file(&alex, &id, ExportFormat::Fhir).await, Err(ServiceError::Forbidden)));
         let log = s.access_log(&sam, &service::AccessLogQuery { outcome: "refused".into(), ..Default::default() }).await.unwrap();

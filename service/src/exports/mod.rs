@@ -50,8 +50,9 @@ impl Services {
         let mut list = Vec::new();
         if let Some(patient) = access.patient() {
             let mut conn = self.db().conn().await?;
+            let record = (access.role() != Role::Patient).then(|| patient.to_string());
             for row in exports::list_exports(&mut conn, who.user_id, patient).await? {
-                list.push(view(&row, &access.patient_name));
+                list.push(view(&row, &access.patient_name, record.clone()));
             }
         }
         Ok(ExportsView {
@@ -104,12 +105,17 @@ impl Services {
     }
 
     /// Where a copy the caller asked for stands. Someone else's copy, or one removed, is
-    /// `NotFound`.
+    /// `NotFound`; a copy of a record the caller may no longer take out is refused (and the
+    /// refusal logged), so a carer whose access ended learns nothing more of the record.
     pub async fn export_status(&self, who: &SignedIn, id: &str) -> ServiceResult<ExportView> {
-        let mut conn = self.db().conn().await?;
-        let row = self.own_export(&mut conn, who, id).await?;
-        let name = store::patients::find_patient(&mut conn, row.patient_id).await?.map(|p| p.name).unwrap_or_default();
-        Ok(view(&row, &name))
+        let row = {
+            let mut conn = self.db().conn().await?;
+            self.own_export(&mut conn, who, id).await?
+        };
+        let record = RecordRef::Patient(row.patient_id);
+        let access = self.peek_at(who, record, Action::Export, Touch::item(Category::ExportPrepared, id)).await?;
+        let theirs = (access.role() != Role::Patient).then(|| row.patient_id.to_string());
+        Ok(view(&row, &access.patient_name, theirs))
     }
 
     /// A ready copy's file, for the caller who asked for it, decided again by the policy and
@@ -155,10 +161,11 @@ impl Services {
 }
 
 /// A copy as its page shows it.
-fn view(row: &ExportRow, patient_name: &str) -> ExportView {
+fn view(row: &ExportRow, patient_name: &str, record: Option<String>) -> ExportView {
     ExportView {
         id: row.id.clone(),
         patient_name: patient_name.to_owned(),
+        record,
         labels: row.labels.clone(),
         with_access_log: row.with_access_log,
         status: row.status,

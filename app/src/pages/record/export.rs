@@ -138,7 +138,7 @@ pub fn ExportStatusPage() -> impl IntoView {
                     {downloads}
                     <p>{format!("It holds entries labelled: {}.", labels.join(", "))}
                        {e.with_access_log.then_some(" It includes who has looked at the record.")}</p>
-                    <p><a href="/record/export">"Back to downloads"</a></p>
+                    <p><a href=on_record("/record/export", &e.record)>"Back to downloads"</a></p>
                 }.into_any()
             })}
         </Suspense>
