@@ -152,12 +152,17 @@ fn card(link: &MadeLink, links_page: &str) -> Response {
     } else {
         ""
     };
-    let once = if link.long_term {
-        "<p>It always shows the summary as it is when it is opened. You can print this card again from your health links page.</p>"
+    // Carry keeps only a hash of the link's address, so no link can be shown again: a long-term
+    // link's sealed key serves its summary, never its card.
+    let what = if link.long_term {
+        "<p>It always shows the summary as it is when it is opened.</p>"
     } else {
-        "<p><strong>This is the only time you can print this card or copy this link:</strong> Carry does not keep its key. If you lose it, \
-         end the link and make a new one.</p>"
+        "<p>It shows the summary as it is now. Carry does not keep its key.</p>"
     };
+    let once = format!(
+        "{what}<p><strong>This is the only time you can print this card or copy this link.</strong> If you lose it, end the link \
+         and make a new one.</p>"
+    );
     let body = format!(
         "<h1 class=\"no-print\">Health link made: {label}</h1>\
          <div class=\"no-print\"><p>Print this card, or show the QR code on your phone. Whoever scans it sees the health summary of \
