@@ -367,13 +367,8 @@ impl Services {
             }
         }
         // The maker's access now must still cover what the link holds.
-        let Ok(permit) = permit.clone().narrowed(&link.labels).map_err(|_| ()).and_then(|p| {
-            if link.labels.iter().all(|l| p.labels().contains(l)) {
-                Ok(p)
-            } else {
-                Err(())
-            }
-        }) else {
+        let covered = link.labels.iter().all(|l| permit.labels().contains(l));
+        let Some(permit) = permit.clone().narrowed(&link.labels).ok().filter(|_| covered) else {
             drop(conn);
             self.log(log(Err(&permit.refuse(DenyReason::NoLabelsLeft)))).await?;
             return Err(LinkError::NotFound);
